@@ -1,0 +1,1 @@
+# lib/config: see Makefile.am

@@ -1,0 +1,1 @@
+// placeholder so AC_CONFIG_SRCDIR resolves until the table lands

@@ -1,0 +1,1 @@
+# lib/dns: see Makefile.am

@@ -1,0 +1,16 @@
+# MW_SANITIZERS: --enable-sanitizers builds everything with ASan and UBSan.
+AC_DEFUN([MW_SANITIZERS], [
+  AC_ARG_ENABLE([sanitizers],
+    [AS_HELP_STRING([--enable-sanitizers], [build with AddressSanitizer and UndefinedBehaviorSanitizer])],
+    [], [enable_sanitizers=no])
+  MW_SAN_CXXFLAGS=""
+  MW_SAN_LDFLAGS=""
+  AS_IF([test "x$enable_sanitizers" = "xyes"], [
+    MW_SAN_CXXFLAGS="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer -g"
+    MW_SAN_LDFLAGS="-fsanitize=address,undefined"
+    # FORTIFY interferes with ASan's interceptors.
+    MW_HARDEN_CPPFLAGS=""
+  ])
+  AC_SUBST([MW_SAN_CXXFLAGS])
+  AC_SUBST([MW_SAN_LDFLAGS])
+])

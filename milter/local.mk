@@ -1,0 +1,1 @@
+# milter: see Makefile.am

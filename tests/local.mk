@@ -1,0 +1,13 @@
+# tests/: one Boost.Test testrunner (unit tests of every module) plus integration scripts.
+check_PROGRAMS += tests/unit/testrunner
+tests_unit_testrunner_SOURCES = tests/unit/testrunner.cc
+tests_unit_testrunner_CPPFLAGS = $(AM_CPPFLAGS) -DBOOST_TEST_DYN_LINK
+tests_unit_testrunner_LDADD = $(MW_LIBS) $(BOOST_UNIT_TEST_LIBS)
+
+TESTS += tests/unit/testrunner
+# Random order every run; the seed is printed so a failure can be replayed.
+AM_TESTS_ENVIRONMENT = \
+	BOOST_TEST_RANDOM=1; export BOOST_TEST_RANDOM; \
+	BOOST_TEST_REPORT_LEVEL=short; export BOOST_TEST_REPORT_LEVEL; \
+	MW_SRCDIR='$(abs_top_srcdir)'; export MW_SRCDIR; \
+	MW_BUILDDIR='$(abs_top_builddir)'; export MW_BUILDDIR;
