@@ -1,1 +1,7 @@
-# policy: see Makefile.am
+# policy/: mailwarden-policyd, the Postfix policy delegation front-end.
+sbin_PROGRAMS += policy/mailwarden-policyd
+policy_mailwarden_policyd_SOURCES = \
+	policy/main.cc \
+	policy/server.cc \
+	policy/server.hh
+policy_mailwarden_policyd_LDADD = $(MW_LIBS) $(BOOST_PROGRAM_OPTIONS_LIBS)

@@ -11,3 +11,8 @@ AM_TESTS_ENVIRONMENT = \
 	BOOST_TEST_REPORT_LEVEL=short; export BOOST_TEST_REPORT_LEVEL; \
 	MW_SRCDIR='$(abs_top_srcdir)'; export MW_SRCDIR; \
 	MW_BUILDDIR='$(abs_top_builddir)'; export MW_BUILDDIR;
+
+tests_unit_testrunner_SOURCES += \
+	tests/unit/child_process.hh \
+	tests/unit/test-daemons.cc \
+	tests/unit/test-socket-spec.cc

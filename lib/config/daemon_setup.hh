@@ -1,0 +1,35 @@
+// What both daemons do the same way before and around serving: command-line options,
+// loading the configuration (errors to stderr, exit EX_CONFIG), logging settings from the
+// configuration, and the signal loop (SIGHUP reloads, SIGTERM/SIGINT stop).
+#pragma once
+
+#include "config/config.hh"
+#include "util/log.hh"
+
+#include <string>
+#include <string_view>
+
+namespace mailwarden::config {
+
+struct DaemonOptions {
+    std::string config_path;     // -c
+    bool foreground = false;     // -f: do not detach, also log to stderr
+    std::string socket_override; // -p: replaces milter_socket / policy_socket
+};
+
+// Parses -c FILE, -f, -p SOCKET, -h, -V. Prints help or version and exits 0 for -h/-V;
+// prints the error and exits 64 (EX_USAGE) on a bad command line.
+DaemonOptions parse_daemon_options(int argc, char** argv, std::string_view program,
+                                   std::string_view socket_parameter);
+
+// Loads path; on any error prints every error to stderr and exits 78 (EX_CONFIG).
+ConfigPtr load_config_or_exit(const std::string& path);
+
+util::LogSettings log_settings(const Config& config, std::string ident, bool foreground);
+
+// Runs in main() after block_daemon_signals() and after the server threads started.
+// SIGHUP: reload the file into holder (an invalid file keeps the old snapshot) and apply
+// the new logging settings. Returns on SIGTERM or SIGINT.
+void run_signal_loop(ConfigHolder& holder, const DaemonOptions& options, const std::string& ident);
+
+} // namespace mailwarden::config

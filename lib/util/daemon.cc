@@ -1,0 +1,126 @@
+// See daemon.hh. Signal handling: libmilter runs its own sigwait() thread for SIGHUP,
+// SIGTERM and SIGINT (and treats SIGHUP as "stop"). Our main thread also waits for them;
+// Linux hands a process-directed signal to the thread group leader first when it is
+// eligible, so main() sees SIGHUP and can reload instead of stopping.
+#include "util/daemon.hh"
+
+#include <cerrno>
+#include <cstring>
+#include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
+#include <stdexcept>
+#include <string_view>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <vector>
+
+namespace mailwarden::util {
+
+namespace {
+
+std::runtime_error system_error(std::string_view what)
+{
+    return std::runtime_error(std::string(what) + ": " + std::strerror(errno));
+}
+
+sigset_t daemon_signal_set()
+{
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGHUP);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    return set;
+}
+
+} // namespace
+
+void block_daemon_signals()
+{
+    std::signal(SIGPIPE, SIG_IGN);
+    sigset_t set = daemon_signal_set();
+    if (pthread_sigmask(SIG_BLOCK, &set, nullptr) != 0)
+        throw system_error("pthread_sigmask");
+}
+
+int wait_for_signal()
+{
+    sigset_t set = daemon_signal_set();
+    for (;;) {
+        int signal_number = 0;
+        int rc = sigwait(&set, &signal_number);
+        if (rc == 0)
+            return signal_number;
+        if (rc != EINTR)
+            throw std::runtime_error(std::string("sigwait: ") + std::strerror(rc));
+    }
+}
+
+PidFile::PidFile(std::string path) : path_(std::move(path))
+{
+    if (path_.empty())
+        return;
+    std::string tmp = path_ + ".tmp";
+    int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+    if (fd < 0)
+        throw system_error("cannot write pid file " + tmp);
+    std::string text = std::to_string(::getpid()) + "\n";
+    bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
+    ok = (::close(fd) == 0) && ok;
+    if (!ok || ::rename(tmp.c_str(), path_.c_str()) != 0) {
+        int saved = errno;
+        ::unlink(tmp.c_str());
+        errno = saved;
+        throw system_error("cannot write pid file " + path_);
+    }
+}
+
+PidFile::~PidFile()
+{
+    if (!path_.empty())
+        ::unlink(path_.c_str()); // may fail after the privilege drop; the next start replaces it
+}
+
+bool running_as_root()
+{
+    return ::getuid() == 0 || ::geteuid() == 0;
+}
+
+void drop_privileges(const std::string& user)
+{
+    if (!running_as_root())
+        return;
+    errno = 0;
+    const passwd* entry = ::getpwnam(user.c_str());
+    if (entry == nullptr)
+        throw std::runtime_error("cannot drop privileges: no such user '" + user + "'");
+    if (entry->pw_uid == 0)
+        throw std::runtime_error("cannot drop privileges: user '" + user + "' is root");
+    const uid_t uid = entry->pw_uid;
+    const gid_t gid = entry->pw_gid;
+
+    int group_count = 0;
+    ::getgrouplist(user.c_str(), gid, nullptr, &group_count);
+    std::vector<gid_t> groups(static_cast<std::size_t>(group_count > 0 ? group_count : 1), gid);
+    if (::getgrouplist(user.c_str(), gid, groups.data(), &group_count) < 0)
+        group_count = 1;
+    if (::setgroups(static_cast<std::size_t>(group_count), groups.data()) != 0)
+        throw system_error("setgroups");
+    if (::setresgid(gid, gid, gid) != 0)
+        throw system_error("setresgid");
+    if (::setresuid(uid, uid, uid) != 0)
+        throw system_error("setresuid");
+
+    // Verify: none of the ids is root any more, and root cannot be taken back.
+    uid_t ruid = 0, euid = 0, suid = 0;
+    gid_t rgid = 0, egid = 0, sgid = 0;
+    if (::getresuid(&ruid, &euid, &suid) != 0 || ::getresgid(&rgid, &egid, &sgid) != 0)
+        throw system_error("getresuid");
+    if (ruid != uid || euid != uid || suid != uid || rgid != gid || egid != gid || sgid != gid)
+        throw std::runtime_error("privilege drop incomplete: ids do not match user '" + user + "'");
+    if (::setuid(0) == 0 || ::seteuid(0) == 0)
+        throw std::runtime_error("privilege drop failed: root could be regained");
+}
+
+} // namespace mailwarden::util

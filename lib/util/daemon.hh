@@ -1,0 +1,42 @@
+// Daemon plumbing shared by mailwarden-milter and mailwarden-policyd: signal handling
+// through one waiting thread, the pid file, and the privilege drop after binding.
+// Knows nothing of mail. Failures are reported as std::runtime_error with a message that
+// names what failed and why (errno text); the daemons log it and exit.
+#pragma once
+
+#include <csignal>
+#include <string>
+
+namespace mailwarden::util {
+
+// Blocks SIGHUP, SIGTERM, SIGINT (and ignores SIGPIPE) in the calling thread; call it in
+// main() before any thread starts so that every thread inherits the mask and only
+// wait_for_signal() sees them.
+void block_daemon_signals();
+
+// Waits in the calling thread for SIGHUP, SIGTERM or SIGINT and returns it.
+int wait_for_signal();
+
+// Writes the pid of this process to path on construction (creating it 0644, replacing a
+// stale file), removes it on destruction. An empty path means no pid file.
+class PidFile {
+public:
+    explicit PidFile(std::string path);
+    ~PidFile();
+    PidFile(const PidFile&) = delete;
+    PidFile& operator=(const PidFile&) = delete;
+    const std::string& path() const { return path_; }
+
+private:
+    std::string path_;
+};
+
+// Drops root to user's uid/gid in the fixed order setgroups -> setresgid -> setresuid,
+// then verifies that root cannot be regained. Throws when any step fails.
+// Does nothing when not running as root.
+void drop_privileges(const std::string& user);
+
+// True when the real or effective uid is 0.
+bool running_as_root();
+
+} // namespace mailwarden::util

@@ -1,0 +1,59 @@
+// See socket_spec.hh.
+#include "util/socket_spec.hh"
+
+#include <arpa/inet.h>
+#include <charconv>
+#include <netinet/in.h>
+#include <sys/un.h>
+
+namespace mailwarden::util {
+
+namespace {
+
+std::optional<SocketSpec> fail(std::string* error, std::string text)
+{
+    if (error != nullptr)
+        *error = std::move(text);
+    return std::nullopt;
+}
+
+} // namespace
+
+std::optional<SocketSpec> parse_socket_spec(std::string_view text, std::string* error)
+{
+    const auto colon = text.find(':');
+    if (colon == std::string_view::npos)
+        return fail(error, "expected inet:PORT@ADDR, inet6:PORT@ADDR or unix:/path");
+    const std::string_view scheme = text.substr(0, colon);
+    const std::string_view rest = text.substr(colon + 1);
+    SocketSpec spec;
+    if (scheme == "unix" || scheme == "local") {
+        if (rest.empty() || rest.front() != '/')
+            return fail(error, "unix socket path must be absolute");
+        if (rest.size() > sizeof(sockaddr_un{}.sun_path) - 1)
+            return fail(error, "unix socket path too long");
+        spec.kind = SocketSpec::Kind::unix_path;
+        spec.path = std::string(rest);
+        return spec;
+    }
+    if (scheme != "inet" && scheme != "inet6")
+        return fail(error, "unknown socket type '" + std::string(scheme) + "'");
+    spec.kind = scheme == "inet" ? SocketSpec::Kind::inet : SocketSpec::Kind::inet6;
+    const auto at = rest.find('@');
+    const std::string_view port_text = rest.substr(0, at);
+    unsigned port = 0;
+    const auto [end, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
+    if (ec != std::errc() || end != port_text.data() + port_text.size() || port == 0 || port > 65535)
+        return fail(error, "port must be 1..65535");
+    spec.port = static_cast<std::uint16_t>(port);
+    spec.address = at == std::string_view::npos ? (spec.kind == SocketSpec::Kind::inet ? "0.0.0.0" : "::")
+                                                : std::string(rest.substr(at + 1));
+    unsigned char probe[sizeof(in6_addr)];
+    const int family = spec.kind == SocketSpec::Kind::inet ? AF_INET : AF_INET6;
+    if (inet_pton(family, spec.address.c_str(), probe) != 1)
+        return fail(error, "'" + spec.address + "' is not a numeric " +
+                               (family == AF_INET ? "IPv4" : "IPv6") + " address");
+    return spec;
+}
+
+} // namespace mailwarden::util

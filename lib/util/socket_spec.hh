@@ -1,0 +1,23 @@
+// Listening socket specifications as Postfix and libmilter write them:
+// inet:PORT@ADDR, inet6:PORT@ADDR, unix:/path (local:/path is a synonym).
+// Parsing never throws: a bad specification yields std::nullopt and an error text.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace mailwarden::util {
+
+struct SocketSpec {
+    enum class Kind { inet, inet6, unix_path };
+    Kind kind = Kind::inet;
+    std::string address; // inet/inet6: numeric address
+    std::uint16_t port = 0;
+    std::string path; // unix_path
+};
+
+std::optional<SocketSpec> parse_socket_spec(std::string_view text, std::string* error = nullptr);
+
+} // namespace mailwarden::util

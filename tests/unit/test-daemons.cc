@@ -1,0 +1,187 @@
+// The two daemons as processes: started with a test configuration on unix sockets in a
+// private directory, driven over the socket, reloaded with SIGHUP, stopped with SIGTERM.
+#include "child_process.hh"
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/local/stream_protocol.hpp>
+#include <boost/asio/read_until.hpp>
+#include <boost/asio/streambuf.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/test/unit_test.hpp>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <pwd.h>
+#include <sys/stat.h>
+
+namespace fs = std::filesystem;
+namespace asio = boost::asio;
+using namespace std::chrono_literals;
+using mailwarden::test::ChildProcess;
+using mailwarden::test::eventually;
+
+namespace {
+
+std::string build_dir()
+{
+    const char* dir = std::getenv("MW_BUILDDIR");
+    return dir != nullptr ? dir : ".";
+}
+
+struct DaemonFixture {
+    DaemonFixture()
+    {
+        char pattern[] = "/tmp/mw-daemons-XXXXXX";
+        dir = ::mkdtemp(pattern);
+        ::chmod(dir.c_str(), 0755); // the dropped-privilege daemon still reads its config here
+        config_path = dir + "/mailwarden.conf";
+        write_config("info");
+    }
+    ~DaemonFixture() { fs::remove_all(dir); }
+
+    void write_config(const std::string& log_level, const std::string& extra = "")
+    {
+        // Running as root (CI): drop to nobody, which the daemons verify and we check.
+        const bool root = ::geteuid() == 0;
+        std::ofstream out(config_path, std::ios::trunc);
+        out << "[general]\n"
+            << "log_level = " << log_level << "\n"
+            << "user = nobody\n"
+            << "allow_root = " << (root ? "no" : "yes") << "\n"
+            << "milter_pid_file = " << dir << "/milter.pid\n"
+            << "policy_pid_file = " << dir << "/policy.pid\n"
+            << extra << "[milter]\n"
+            << "milter_socket = unix:" << dir << "/milter.sock\n"
+            << "[policy]\n"
+            << "policy_socket = unix:" << dir << "/policy.sock\n";
+    }
+
+    std::unique_ptr<ChildProcess> start(const std::string& program, const std::string& socket)
+    {
+        auto child = std::make_unique<ChildProcess>(
+            std::vector<std::string>{build_dir() + "/" + program, "-f", "-c", config_path},
+            dir + "/" + fs::path(program).filename().string() + ".out");
+        BOOST_REQUIRE_MESSAGE(eventually([&] { return fs::exists(dir + "/" + socket); }, 10s),
+                              program << " did not create its socket:\n"
+                                      << child->output());
+        return child;
+    }
+
+    std::string dir;
+    std::string config_path;
+};
+
+std::size_t count_of(const std::string& text, const std::string& needle)
+{
+    std::size_t count = 0;
+    for (auto at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1))
+        ++count;
+    return count;
+}
+
+// One policy request over an open connection; returns the reply up to the empty line.
+std::string ask(asio::local::stream_protocol::socket& socket, const std::string& request)
+{
+    asio::write(socket, asio::buffer(request));
+    asio::streambuf reply;
+    const std::size_t length = asio::read_until(socket, reply, "\n\n");
+    return {asio::buffers_begin(reply.data()), asio::buffers_begin(reply.data()) + length};
+}
+
+const std::string rcpt_request = "request=smtpd_access_policy\nprotocol_state=RCPT\n"
+                                 "client_address=192.0.2.7\nclient_name=mx.example.org\n"
+                                 "sender=a@example.org\nrecipient=b@example.net\nqueue_id=\n\n";
+
+} // namespace
+
+BOOST_FIXTURE_TEST_SUITE(daemons, DaemonFixture)
+
+BOOST_AUTO_TEST_CASE(policyd_answers_every_request_on_one_connection)
+{
+    auto policyd = start("policy/mailwarden-policyd", "policy.sock");
+    asio::io_context io;
+    asio::local::stream_protocol::socket socket(io);
+    socket.connect(asio::local::stream_protocol::endpoint(dir + "/policy.sock"));
+    for (int i = 0; i < 3; ++i)
+        BOOST_TEST(ask(socket, rcpt_request) == "action=DUNNO\n\n");
+    policyd->signal(SIGTERM);
+    BOOST_TEST(policyd->wait_exit(10s) == std::optional<int>(0));
+    BOOST_TEST(count_of(policyd->output(), "state=RCPT") == 3U);
+    BOOST_TEST(policyd->output().find("stopped") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(policyd_closes_an_oversized_request_and_keeps_serving)
+{
+    auto policyd = start("policy/mailwarden-policyd", "policy.sock");
+    asio::io_context io;
+    {
+        asio::local::stream_protocol::socket hostile(io);
+        hostile.connect(asio::local::stream_protocol::endpoint(dir + "/policy.sock"));
+        const std::string endless(200 * 1024, 'x'); // no newline, beyond the request limit
+        boost::system::error_code error;
+        asio::write(hostile, asio::buffer(endless), error);
+        char byte = 0;
+        hostile.read_some(asio::buffer(&byte, 1), error);
+        BOOST_TEST(error.failed()); // closed by the server
+    }
+    asio::local::stream_protocol::socket socket(io);
+    socket.connect(asio::local::stream_protocol::endpoint(dir + "/policy.sock"));
+    BOOST_TEST(ask(socket, rcpt_request) == "action=DUNNO\n\n");
+}
+
+BOOST_AUTO_TEST_CASE(policyd_reloads_on_sighup_and_keeps_the_old_snapshot_on_errors)
+{
+    auto policyd = start("policy/mailwarden-policyd", "policy.sock");
+    write_config("debug");
+    policyd->signal(SIGHUP);
+    BOOST_TEST(eventually([&] { return count_of(policyd->output(), "reloaded") == 1; }, 10s),
+               policyd->output());
+    write_config("debug", "no_such_parameter = 1\n");
+    policyd->signal(SIGHUP);
+    BOOST_TEST(eventually([&] { return policyd->output().find("no_such_parameter") != std::string::npos; }, 10s),
+               policyd->output());
+    asio::io_context io;
+    asio::local::stream_protocol::socket socket(io);
+    socket.connect(asio::local::stream_protocol::endpoint(dir + "/policy.sock"));
+    BOOST_TEST(ask(socket, rcpt_request) == "action=DUNNO\n\n");
+    BOOST_TEST(count_of(policyd->output(), "reloaded") == 1U);
+}
+
+// libmilter's own signal thread treats SIGHUP as "stop"; ours must win and reload.
+BOOST_AUTO_TEST_CASE(milter_reloads_on_sighup_and_stops_cleanly_on_sigterm)
+{
+    auto milter = start("milter/mailwarden-milter", "milter.sock");
+    for (int i = 1; i <= 5; ++i) {
+        milter->signal(SIGHUP);
+        BOOST_TEST_REQUIRE(eventually([&] { return count_of(milter->output(), "reloaded") == std::size_t(i); }, 10s),
+                           milter->output());
+    }
+    BOOST_TEST(milter->running());
+    milter->signal(SIGTERM);
+    BOOST_TEST(milter->wait_exit(15s) == std::optional<int>(0), milter->output());
+}
+
+BOOST_AUTO_TEST_CASE(daemons_started_as_root_run_as_the_configured_user)
+{
+    if (::geteuid() != 0) {
+        BOOST_TEST_MESSAGE("not root: the privilege drop is exercised only when the suite runs as root");
+        return;
+    }
+    const passwd* nobody = ::getpwnam("nobody");
+    BOOST_TEST_REQUIRE(nobody != nullptr);
+    for (const auto& [program, socket] : {std::pair{"milter/mailwarden-milter", "milter.sock"},
+                                          std::pair{"policy/mailwarden-policyd", "policy.sock"}}) {
+        auto daemon = start(program, socket);
+        std::ifstream status("/proc/" + std::to_string(daemon->pid()) + "/status");
+        std::string line;
+        std::string uid_line;
+        while (std::getline(status, line))
+            if (line.rfind("Uid:", 0) == 0)
+                uid_line = line;
+        const std::string id = std::to_string(nobody->pw_uid);
+        BOOST_TEST(uid_line == "Uid:\t" + id + "\t" + id + "\t" + id + "\t" + id, program);
+    }
+}
+
+BOOST_AUTO_TEST_SUITE_END()

@@ -1,0 +1,50 @@
+#include "util/socket_spec.hh"
+
+#include <boost/test/unit_test.hpp>
+
+using mailwarden::util::parse_socket_spec;
+using Kind = mailwarden::util::SocketSpec::Kind;
+
+BOOST_AUTO_TEST_SUITE(socket_spec)
+
+BOOST_AUTO_TEST_CASE(valid_specifications_parse)
+{
+    struct Case {
+        std::string text;
+        Kind kind;
+        std::string address;
+        unsigned port;
+        std::string path;
+    };
+    const std::vector<Case> cases = {
+        {"inet:8891@127.0.0.1", Kind::inet, "127.0.0.1", 8891, ""},
+        {"inet:10040", Kind::inet, "0.0.0.0", 10040, ""},
+        {"inet6:8891@::1", Kind::inet6, "::1", 8891, ""},
+        {"unix:/run/mailwarden/milter.sock", Kind::unix_path, "", 0, "/run/mailwarden/milter.sock"},
+        {"local:/var/spool/postfix/mw.sock", Kind::unix_path, "", 0, "/var/spool/postfix/mw.sock"},
+    };
+    for (const auto& c : cases) {
+        const auto spec = parse_socket_spec(c.text);
+        BOOST_TEST_REQUIRE(spec.has_value(), c.text);
+        BOOST_TEST((spec->kind == c.kind), c.text);
+        BOOST_TEST(spec->address == c.address);
+        BOOST_TEST(spec->port == c.port);
+        BOOST_TEST(spec->path == c.path);
+    }
+}
+
+BOOST_AUTO_TEST_CASE(invalid_specifications_are_rejected_with_a_reason)
+{
+    const std::vector<std::string> bad = {
+        "", "8891", "tcp:8891@127.0.0.1", "inet:0@127.0.0.1", "inet:65536@127.0.0.1",
+        "inet:88x1@127.0.0.1", "inet:8891@localhost", "inet:8891@::1", "inet6:8891@127.0.0.1",
+        "unix:relative/path", "unix:/" + std::string(200, 'a'),
+    };
+    for (const auto& text : bad) {
+        std::string error;
+        BOOST_TEST(!parse_socket_spec(text, &error).has_value(), text);
+        BOOST_TEST(!error.empty(), text);
+    }
+}
+
+BOOST_AUTO_TEST_SUITE_END()
