@@ -1,8 +1,18 @@
-# lib/util: see Makefile.am
-
-# Daemon plumbing and socket specifications (shared by both daemons).
+# lib/util: logging, escaping, warning rate limiter, LockGuarded, daemon plumbing,
+# socket specifications (see Makefile.am). Knows nothing of mail.
 lib_libmailwarden_la_SOURCES += \
 	lib/util/daemon.cc \
 	lib/util/daemon.hh \
+	lib/util/escape.cc \
+	lib/util/escape.hh \
+	lib/util/lock_guarded.hh \
+	lib/util/log.cc \
+	lib/util/log.hh \
+	lib/util/rate_limited_log.cc \
+	lib/util/rate_limited_log.hh \
 	lib/util/socket_spec.cc \
 	lib/util/socket_spec.hh
+tests_unit_testrunner_SOURCES += \
+	tests/unit/test-escape.cc \
+	tests/unit/test-log.cc \
+	tests/unit/test-lock_guarded.cc
