@@ -1,1 +1,9 @@
-# lib/config: see Makefile.am
+# lib/config: the parameter table (params.cc) and everything derived from it.
+lib_libmailwarden_la_SOURCES += \
+	lib/config/config.hh \
+	lib/config/params.hh \
+	lib/config/params.cc \
+	lib/config/values.cc \
+	lib/config/config.cc \
+	lib/config/holder.cc
+tests_unit_testrunner_SOURCES += tests/unit/test-config.cc
