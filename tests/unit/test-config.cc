@@ -133,7 +133,9 @@ void check_documentation(const std::map<std::string, DocumentedParam>& documente
         }
         const DocumentedParam& doc = entry->second;
         BOOST_TEST(doc.section == param.section, param.name << ": section in " << where);
-        BOOST_TEST(doc.default_text == param.default_text, param.name << ": default in " << where);
+        BOOST_TEST(doc.default_text == param.default_text,
+                   param.name << ": " << where << " says default '" << doc.default_text
+                              << "', the table says '" << param.default_text << "'");
         if (!check_details)
             continue;
         BOOST_TEST(doc.details.rfind(std::string(type_name(param.type)), 0) == 0,
