@@ -81,6 +81,8 @@ public:
     // Loads and validates path; on success swaps and returns true, logging "config reloaded" and,
     // for each changed non-reloadable parameter, that it needs a restart (the new snapshot keeps
     // the old value). On failure logs every error, keeps the old snapshot and returns false.
+    // Call it from one thread at a time (the daemon's signal-handling thread); current() may be
+    // called concurrently from any number of threads.
     bool reload(const std::string& path);
 
 private:
