@@ -1,1 +1,5 @@
-# tools: see Makefile.am
+# tools: the mailwarden admin CLI.
+bin_PROGRAMS += tools/mailwarden
+tools_mailwarden_SOURCES = tools/mailwarden.cc
+tools_mailwarden_LDADD = $(MW_LIBS) $(BOOST_PROGRAM_OPTIONS_LIBS)
+dist_man_MANS += tools/mailwarden.1

@@ -1,1 +1,249 @@
-// placeholder so AC_CONFIG_SRCDIR resolves until the table lands
+// THE parameter table: every configuration parameter's name, section, type, default, bounds,
+// reloadability and documentation. The parser, `mailwarden config dump`, the annotated sample
+// conf/mailwarden.conf and conf/mailwarden.conf.5 all follow it; tests/unit/test-config.cc fails
+// when the sample or the man page disagree with it. Validators here return an error text, never
+// throw.
+#include "config/params.hh"
+
+#include "util/cidr.hh"
+#include "util/parse.hh"
+
+#include <array>
+
+namespace mailwarden::config {
+
+namespace {
+
+using namespace std::string_view_literals;
+
+constexpr long long second = 1000;
+
+bool all_of(std::string_view text, bool (*accept)(char)) {
+    for (char character : text) {
+        if (!accept(character))
+            return false;
+    }
+    return true;
+}
+
+bool is_name_char(char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '.' || c == '_';
+}
+
+std::string check_absolute_path(std::string_view value) {
+    if (value.empty() || value.front() != '/')
+        return "not an absolute path: '" + std::string(value) + "'";
+    return "";
+}
+
+std::string check_port(std::string_view port) {
+    const auto number = util::parse_uint(port);
+    if (!number || *number < 1 || *number > 65535)
+        return "port '" + std::string(port) + "' out of range 1..65535";
+    return "";
+}
+
+// inet:PORT@ADDR, inet6:PORT@ADDR, unix:/path or local:/path (the milter/Postfix spelling).
+std::string check_socket(std::string_view value) {
+    const auto colon = value.find(':');
+    const auto kind = value.substr(0, colon);
+    const auto rest = colon == std::string_view::npos ? ""sv : value.substr(colon + 1);
+    if (kind == "unix" || kind == "local")
+        return check_absolute_path(rest);
+    if (kind != "inet" && kind != "inet6")
+        return "expected inet:PORT@ADDR, inet6:PORT@ADDR, unix:/PATH or local:/PATH";
+    const auto at = rest.find('@');
+    if (at == std::string_view::npos)
+        return "expected " + std::string(kind) + ":PORT@ADDR";
+    if (auto error = check_port(rest.substr(0, at)); !error.empty())
+        return error;
+    const auto address = util::parse_ip(rest.substr(at + 1));
+    if (!address || address->is_v6 != (kind == "inet6"))
+        return "not an IPv" + std::string(kind == "inet6" ? "6" : "4") + " address: '" +
+               std::string(rest.substr(at + 1)) + "'";
+    return "";
+}
+
+std::string check_octal_mode(std::string_view value) {
+    if (value.size() < 3 || value.size() > 4 ||
+        !all_of(value, [](char c) { return c >= '0' && c <= '7'; }))
+        return "expected an octal file mode such as 0660";
+    return "";
+}
+
+std::string check_user(std::string_view value) {
+    if (value.empty() || value.size() > 32 || value.front() == '-' || !all_of(value, is_name_char))
+        return "not a valid user name: '" + std::string(value) + "'";
+    return "";
+}
+
+std::string check_authserv_id(std::string_view value) {
+    if (value.size() > 255 || !all_of(value, is_name_char))
+        return "not a valid host name: '" + std::string(value) + "'";
+    return "";
+}
+
+// ADDR or ADDR@PORT, ADDR an IPv4 or IPv6 literal (unbound's forward-addr spelling).
+std::string check_dns_server(std::string_view value) {
+    const auto at = value.find('@');
+    if (!util::parse_ip(value.substr(0, at)))
+        return "not an IP address: '" + std::string(value.substr(0, at)) + "'";
+    if (at != std::string_view::npos)
+        return check_port(value.substr(at + 1));
+    return "";
+}
+
+constexpr std::array facilities{"mail"sv,   "daemon"sv, "user"sv,   "local0"sv,
+                                "local1"sv, "local2"sv, "local3"sv, "local4"sv,
+                                "local5"sv, "local6"sv, "local7"sv};
+constexpr std::array log_levels{"error"sv, "warning"sv, "notice"sv, "info"sv, "debug"sv};
+constexpr std::array tempfail_or_accept{"tempfail"sv, "accept"sv};
+constexpr std::array accept_or_tempfail{"accept"sv, "tempfail"sv};
+constexpr std::array state_backends{"lmdb"sv, "redis"sv};
+constexpr std::array section_names{"general"sv, "milter"sv,  "policy"sv,
+                                   "dns"sv,     "actions"sv, "state"sv};
+
+// clang-format off
+const std::array table{
+    // [general]
+    ParamDef{.name = "syslog_facility", .section = "general", .type = ParamType::choice,
+        .default_text = "mail", .allowed = facilities, .reloadable = false,
+        .help = "Syslog facility of every log line.",
+        .doc = "Both daemons and the admin tool log through syslog with this facility and the "
+               "program name as ident. Changing it needs a restart because syslog is opened once."},
+    ParamDef{.name = "log_level", .section = "general", .type = ParamType::choice,
+        .default_text = "info", .allowed = log_levels, .reloadable = true,
+        .help = "Least severe level that is logged.",
+        .doc = "One of error, warning, notice, info, debug. At info every message or policy "
+               "request produces one summary line; debug adds per-check detail."},
+    ParamDef{.name = "user", .section = "general", .type = ParamType::string,
+        .default_text = "mailwarden", .validator = check_user, .reloadable = false,
+        .help = "Unprivileged user the daemons run as after binding their sockets.",
+        .doc = "Started as root, a daemon binds its socket, writes its pid file and opens its "
+               "state store, then drops to this user and its primary group and verifies that "
+               "root cannot be regained."},
+    ParamDef{.name = "allow_root", .section = "general", .type = ParamType::boolean,
+        .default_text = "no", .reloadable = false,
+        .help = "Allow the daemons to keep running as root.",
+        .doc = "Only for debugging. With the default no, a daemon that cannot drop to user "
+               "refuses to start."},
+    ParamDef{.name = "authserv_id", .section = "general", .type = ParamType::string,
+        .default_text = "", .validator = check_authserv_id, .reloadable = true,
+        .help = "Authentication-Results authserv-id; empty means this host's name.",
+        .doc = "The name written first in every Authentication-Results header (RFC 8601). "
+               "Headers from elsewhere that claim this name are removed, so all MX hosts of one "
+               "domain should share it."},
+    ParamDef{.name = "internal_networks", .section = "general", .type = ParamType::cidr_list,
+        .default_text = "127.0.0.0/8 ::1/128", .reloadable = true,
+        .help = "Client networks whose mail is outbound (signed, never SPF/DMARC-rejected).",
+        .doc = "Mail from these networks, like mail from SASL-authenticated clients, is treated "
+               "as outbound: no inbound SPF or DMARC rejection, DKIM signing instead, outbound rate "
+               "limits. Loopback is included by default on purpose: mail submitted on the host "
+               "itself (sendmail(1), local scripts, content filters re-injecting on 127.0.0.1) "
+               "is local and must not be judged as if a stranger had sent it. Remove the loopback "
+               "entries (for example to test inbound checks through a local MTA) by setting the "
+               "list explicitly. Repeat the key or separate entries by spaces or commas; an empty "
+               "value means no internal networks."},
+    ParamDef{.name = "milter_pid_file", .section = "general", .type = ParamType::string,
+        .default_text = "${runstatedir}/mailwarden/mailwarden-milter.pid",
+        .validator = check_absolute_path, .reloadable = false,
+        .help = "Pid file of mailwarden-milter.",
+        .doc = "Written before privileges are dropped and removed at exit. ${runstatedir} is the "
+               "build-time run-state directory, usually /run."},
+    ParamDef{.name = "policy_pid_file", .section = "general", .type = ParamType::string,
+        .default_text = "${runstatedir}/mailwarden/mailwarden-policyd.pid",
+        .validator = check_absolute_path, .reloadable = false,
+        .help = "Pid file of mailwarden-policyd.",
+        .doc = "Written before privileges are dropped and removed at exit. ${runstatedir} is the "
+               "build-time run-state directory, usually /run."},
+    // [milter]
+    ParamDef{.name = "milter_socket", .section = "milter", .type = ParamType::string,
+        .default_text = "inet:8891@127.0.0.1", .validator = check_socket, .reloadable = false,
+        .help = "Socket mailwarden-milter listens on.",
+        .doc = "inet:PORT@ADDR, inet6:PORT@ADDR, unix:/PATH or local:/PATH. Postfix names it in "
+               "smtpd_milters (inet:127.0.0.1:8891 or unix:/PATH), Sendmail in INPUT_MAIL_FILTER."},
+    ParamDef{.name = "milter_socket_mode", .section = "milter", .type = ParamType::string,
+        .default_text = "0660", .validator = check_octal_mode, .reloadable = false,
+        .help = "Octal permissions of a unix milter socket.",
+        .doc = "Applied to unix: and local: sockets only; the MTA's user must be able to "
+               "connect, usually through the group."},
+    // [policy]
+    ParamDef{.name = "policy_socket", .section = "policy", .type = ParamType::string,
+        .default_text = "inet:10040@127.0.0.1", .validator = check_socket, .reloadable = false,
+        .help = "Socket mailwarden-policyd listens on.",
+        .doc = "Same syntax as milter_socket. Postfix names it in check_policy_service "
+               "(inet:127.0.0.1:10040 or unix:/PATH)."},
+    // [dns]
+    ParamDef{.name = "dns_servers", .section = "dns", .type = ParamType::list,
+        .default_text = "", .validator = check_dns_server, .reloadable = false,
+        .help = "Recursive resolvers to forward to; empty means the system resolver.",
+        .doc = "Entries are ADDR or ADDR@PORT (IPv4 or IPv6 literals). Empty uses the servers of "
+               "/etc/resolv.conf. Queries to loopback addresses are allowed, so a local unbound or "
+               "a test DNS server on 127.0.0.1 works."},
+    ParamDef{.name = "dns_timeout", .section = "dns", .type = ParamType::duration,
+        .default_text = "5s", .min = 1 * second, .max = 60 * second, .reloadable = true,
+        .help = "Time allowed for one DNS lookup, retries included.",
+        .doc = "A lookup that takes longer counts as a DNS error (temperror in "
+               "Authentication-Results) and is handled by on_dns_error."},
+    ParamDef{.name = "dnssec", .section = "dns", .type = ParamType::boolean,
+        .default_text = "no", .reloadable = false,
+        .help = "Validate DNSSEC and record whether answers were secure.",
+        .doc = "Needs dnssec_trust_anchor. Validation failures (bogus answers) are DNS errors."},
+    ParamDef{.name = "dnssec_trust_anchor", .section = "dns", .type = ParamType::string,
+        .default_text = "/usr/share/dns/root.key", .validator = check_absolute_path,
+        .reloadable = false,
+        .help = "Root trust anchor file used when dnssec is yes.",
+        .doc = "Debian's dns-root-data package installs it; unbound-anchor keeps one current."},
+    // [actions]
+    ParamDef{.name = "on_dns_error", .section = "actions", .type = ParamType::action,
+        .default_text = "tempfail", .allowed = tempfail_or_accept, .reloadable = true,
+        .help = "What to do with DMARC p=reject mail when DNS fails (tempfail or accept).",
+        .doc = "Applies when a DNS timeout or SERVFAIL leaves SPF, DKIM or DMARC undecided for "
+               "mail whose From domain publishes DMARC p=reject: tempfail makes the sender retry "
+               "later. Other mail is always accepted, with temperror recorded in "
+               "Authentication-Results."},
+    ParamDef{.name = "on_state_error", .section = "actions", .type = ParamType::action,
+        .default_text = "accept", .allowed = accept_or_tempfail, .reloadable = true,
+        .help = "What to do when the state store is unreachable or slow (accept or tempfail).",
+        .doc = "With accept (fail open) rate limits, reputation and greylisting are skipped for "
+               "that message; the failure is logged (rate-limited) and counted."},
+    ParamDef{.name = "on_internal_error", .section = "actions", .type = ParamType::action,
+        .default_text = "tempfail", .allowed = tempfail_or_accept, .reloadable = true,
+        .help = "What to do after an internal error (tempfail or accept).",
+        .doc = "An internal error is a bug: an exception caught at the protocol boundary. It is "
+               "logged with the queue id; tempfail keeps the message safe in the sender's queue."},
+    // [state]
+    ParamDef{.name = "state_backend", .section = "state", .type = ParamType::choice,
+        .default_text = "lmdb", .allowed = state_backends, .reloadable = false,
+        .help = "Where rate-limit, reputation and greylist state lives (lmdb or redis).",
+        .doc = "lmdb is one embedded file shared by both daemons on this host; redis shares state "
+               "between many MX hosts."},
+    ParamDef{.name = "state_path", .section = "state", .type = ParamType::string,
+        .default_text = "${localstatedir}/lib/mailwarden/state.mdb",
+        .validator = check_absolute_path, .reloadable = false,
+        .help = "LMDB state file (state_backend = lmdb).",
+        .doc = "Its directory must be writable by user. ${localstatedir} is the build-time "
+               "variable-state directory, usually /var."},
+};
+// clang-format on
+
+} // namespace
+
+std::span<const ParamDef> parameters() {
+    return table;
+}
+
+std::span<const std::string_view> sections() {
+    return section_names;
+}
+
+const ParamDef* find_parameter(std::string_view name) {
+    for (const ParamDef& param : table) {
+        if (param.name == name)
+            return &param;
+    }
+    return nullptr;
+}
+
+} // namespace mailwarden::config

@@ -1,6 +1,8 @@
 # lib/util: logging, escaping, warning rate limiter, LockGuarded, daemon plumbing,
 # socket specifications (see Makefile.am). Knows nothing of mail.
 lib_libmailwarden_la_SOURCES += \
+	lib/util/cidr.cc \
+	lib/util/cidr.hh \
 	lib/util/daemon.cc \
 	lib/util/daemon.hh \
 	lib/util/escape.cc \
@@ -8,6 +10,8 @@ lib_libmailwarden_la_SOURCES += \
 	lib/util/lock_guarded.hh \
 	lib/util/log.cc \
 	lib/util/log.hh \
+	lib/util/parse.cc \
+	lib/util/parse.hh \
 	lib/util/rate_limited_log.cc \
 	lib/util/rate_limited_log.hh \
 	lib/util/socket_spec.cc \
@@ -15,4 +19,6 @@ lib_libmailwarden_la_SOURCES += \
 tests_unit_testrunner_SOURCES += \
 	tests/unit/test-escape.cc \
 	tests/unit/test-log.cc \
-	tests/unit/test-lock_guarded.cc
+	tests/unit/test-lock_guarded.cc \
+	tests/unit/test-parse.cc \
+	tests/unit/test-cidr.cc

@@ -1,0 +1,93 @@
+// The configuration snapshot and how to get one: parse /etc/mailwarden/mailwarden.conf (or text)
+// against the one parameter table in params.cc, dump it back, and swap it live on SIGHUP
+// (ConfigHolder). Bad input never throws: it becomes ConfigError values naming file, line and key.
+// Getters throw std::logic_error for an unknown name or a wrong type: that is a bug in the caller.
+#pragma once
+
+#include "util/cidr.hh"
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+namespace mailwarden::config {
+
+enum class Action { accept, tempfail, reject, quarantine, discard, none };
+std::string_view action_name(Action);
+
+// One parsed value; which alternative is used follows the parameter's type in the table.
+using Value = std::variant<bool, long long, std::chrono::milliseconds, std::uint64_t, std::string,
+                           std::vector<std::string>, util::CidrSet, Action>;
+
+class Config { // immutable snapshot
+public:
+    bool boolean(std::string_view name) const;
+    long long integer(std::string_view name) const;
+    std::chrono::milliseconds duration(std::string_view name) const;
+    std::uint64_t size(std::string_view name) const;
+    const std::string& string(std::string_view name) const; // string and choice parameters
+    const std::vector<std::string>& list(std::string_view name) const;
+    const util::CidrSet& cidrs(std::string_view name) const;
+    Action action(std::string_view name) const;
+    const std::string& source_path() const; // "" for defaults
+
+    // The value as the configuration file would spell it (canonical form, loadable again).
+    std::string text(std::string_view name) const;
+    const Value& value(std::string_view name) const;
+    friend bool operator==(const Config&, const Config&) = default;
+
+private:
+    friend class ConfigBuilder;
+    std::map<std::string, Value, std::less<>> values_;
+    std::string source_path_;
+};
+using ConfigPtr = std::shared_ptr<const Config>;
+
+struct ConfigError {
+    std::string file;
+    int line = 0; // 0: the error concerns the whole file
+    std::string key;
+    std::string message;
+    std::string to_string() const; // "FILE:LINE: KEY: MESSAGE" (LINE and KEY omitted when unset)
+};
+
+struct LoadResult {
+    ConfigPtr config; // null when errors is not empty
+    std::vector<ConfigError> errors;
+    bool ok() const { return errors.empty(); }
+};
+
+LoadResult load_config_file(const std::string& path); // missing/unreadable file is an error
+LoadResult parse_config_text(std::string_view text, std::string_view file_name);
+ConfigPtr default_config();
+std::string default_config_path(); // SYSCONFDIR "/mailwarden/mailwarden.conf"
+// "key = value" lines grouped under [section] headers; parse_config_text reads it back.
+std::string dump_config(const Config& config, bool non_default_only);
+
+using LogSink = std::function<void(std::string_view line)>;
+
+class ConfigHolder { // the live snapshot; connections keep the snapshot they started with
+public:
+    explicit ConfigHolder(ConfigPtr initial); // logs to stderr
+    ConfigHolder(ConfigPtr initial, LogSink log_sink);
+    ConfigPtr current() const; // thread-safe, lock-free where the platform allows
+    // Loads and validates path; on success swaps and returns true, logging "config reloaded" and,
+    // for each changed non-reloadable parameter, that it needs a restart (the new snapshot keeps
+    // the old value). On failure logs every error, keeps the old snapshot and returns false.
+    // Call it from one thread at a time (the daemon's signal-handling thread); current() may be
+    // called concurrently from any number of threads.
+    bool reload(const std::string& path);
+
+private:
+    std::atomic<std::shared_ptr<const Config>> current_;
+    LogSink log_sink_;
+};
+
+} // namespace mailwarden::config

@@ -1,0 +1,53 @@
+// ConfigHolder: the live configuration snapshot, replaced on SIGHUP by a freshly loaded and
+// validated one. Readers take a shared_ptr and keep it for the whole connection, so a reload
+// never changes the rules in the middle of a transaction. Non-reloadable parameters (sockets,
+// user, pid files, backends) keep their old value until restart. Failures are logged through the
+// sink and leave the old snapshot in place.
+#include "config/config.hh"
+
+#include "config/params.hh"
+
+#include <iostream>
+
+namespace mailwarden::config {
+
+namespace {
+
+void log_to_stderr(std::string_view line) {
+    std::cerr << "mailwarden: " << line << '\n';
+}
+
+} // namespace
+
+ConfigHolder::ConfigHolder(ConfigPtr initial) : ConfigHolder(std::move(initial), log_to_stderr) {}
+
+ConfigHolder::ConfigHolder(ConfigPtr initial, LogSink log_sink)
+    : current_(initial ? std::move(initial) : default_config()), log_sink_(std::move(log_sink)) {}
+
+ConfigPtr ConfigHolder::current() const {
+    return current_.load();
+}
+
+bool ConfigHolder::reload(const std::string& path) {
+    LoadResult result = load_config_file(path);
+    if (!result.ok()) {
+        for (const ConfigError& error : result.errors)
+            log_sink_("config reload failed: " + error.to_string());
+        log_sink_("config reload failed: keeping the previous configuration");
+        return false;
+    }
+    const ConfigPtr old_config = current();
+    Config merged = *result.config;
+    for (const ParamDef& param : parameters()) {
+        if (param.reloadable || merged.value(param.name) == old_config->value(param.name))
+            continue;
+        log_sink_("config: " + std::string(param.name) + " changed to '" + merged.text(param.name) +
+                  "'; it needs a restart, keeping '" + old_config->text(param.name) + "'");
+        ConfigBuilder::set(merged, param.name, old_config->value(param.name));
+    }
+    current_.store(std::make_shared<const Config>(std::move(merged)));
+    log_sink_("config reloaded from " + path);
+    return true;
+}
+
+} // namespace mailwarden::config
