@@ -19,18 +19,17 @@ namespace {
 
 const config::ConfigHolder* config_holder = nullptr;
 
-Session* session_of(SMFICTX* context)
-{
+Session* session_of(SMFICTX* context) {
     return static_cast<Session*>(smfi_getpriv(context));
 }
 
-std::string address_text(const sockaddr* address)
-{
+std::string address_text(const sockaddr* address) {
     char text[INET6_ADDRSTRLEN] = "";
     if (address == nullptr)
         return "unknown";
     if (address->sa_family == AF_INET)
-        inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in*>(address)->sin_addr, text, sizeof text);
+        inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in*>(address)->sin_addr, text,
+                  sizeof text);
     else if (address->sa_family == AF_INET6)
         inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6*>(address)->sin6_addr, text,
                   sizeof text);
@@ -39,14 +38,12 @@ std::string address_text(const sockaddr* address)
     return text;
 }
 
-std::string macro(SMFICTX* context, const char* name)
-{
+std::string macro(SMFICTX* context, const char* name) {
     const char* value = smfi_getsymval(context, const_cast<char*>(name));
     return value != nullptr ? value : "";
 }
 
-sfsistat internal_error_status(const Session* session)
-{
+sfsistat internal_error_status(const Session* session) {
     const auto action = session != nullptr && session->config
                             ? session->config->action("on_internal_error")
                             : config::Action::tempfail;
@@ -54,8 +51,7 @@ sfsistat internal_error_status(const Session* session)
 }
 
 // Runs one callback body; any exception becomes one log line and on_internal_error.
-template <typename Body> sfsistat guarded(SMFICTX* context, const char* stage, Body&& body)
-{
+template <typename Body> sfsistat guarded(SMFICTX* context, const char* stage, Body&& body) {
     try {
         return body();
     } catch (const std::exception& error) {
@@ -69,8 +65,7 @@ template <typename Body> sfsistat guarded(SMFICTX* context, const char* stage, B
     return internal_error_status(session_of(context));
 }
 
-sfsistat on_connect(SMFICTX* context, char* host_name, _SOCK_ADDR* address)
-{
+sfsistat on_connect(SMFICTX* context, char* host_name, _SOCK_ADDR* address) {
     return guarded(context, "connect", [&] {
         auto session = std::make_unique<Session>(config_holder->current());
         session->client_name = host_name != nullptr ? host_name : "unknown";
@@ -80,8 +75,7 @@ sfsistat on_connect(SMFICTX* context, char* host_name, _SOCK_ADDR* address)
     });
 }
 
-sfsistat on_helo(SMFICTX* context, char* helo_name)
-{
+sfsistat on_helo(SMFICTX* context, char* helo_name) {
     return guarded(context, "helo", [&] {
         if (Session* session = session_of(context))
             session->helo_name = helo_name != nullptr ? helo_name : "";
@@ -89,19 +83,18 @@ sfsistat on_helo(SMFICTX* context, char* helo_name)
     });
 }
 
-sfsistat on_envfrom(SMFICTX* context, char** arguments)
-{
+sfsistat on_envfrom(SMFICTX* context, char** arguments) {
     return guarded(context, "mail", [&] {
         if (Session* session = session_of(context)) {
             session->reset_message();
-            session->envelope_sender = arguments != nullptr && arguments[0] != nullptr ? arguments[0] : "";
+            session->envelope_sender =
+                arguments != nullptr && arguments[0] != nullptr ? arguments[0] : "";
         }
         return SMFIS_CONTINUE;
     });
 }
 
-sfsistat on_envrcpt(SMFICTX* context, char** /*arguments*/)
-{
+sfsistat on_envrcpt(SMFICTX* context, char** /*arguments*/) {
     return guarded(context, "rcpt", [&] {
         if (Session* session = session_of(context))
             ++session->recipient_count;
@@ -109,8 +102,7 @@ sfsistat on_envrcpt(SMFICTX* context, char** /*arguments*/)
     });
 }
 
-sfsistat on_eom(SMFICTX* context)
-{
+sfsistat on_eom(SMFICTX* context) {
     return guarded(context, "eom", [&] {
         Session* session = session_of(context);
         if (session == nullptr)
@@ -130,8 +122,7 @@ sfsistat on_eom(SMFICTX* context)
     });
 }
 
-sfsistat on_abort(SMFICTX* context)
-{
+sfsistat on_abort(SMFICTX* context) {
     return guarded(context, "abort", [&] {
         if (Session* session = session_of(context))
             session->reset_message();
@@ -139,8 +130,7 @@ sfsistat on_abort(SMFICTX* context)
     });
 }
 
-sfsistat on_close(SMFICTX* context)
-{
+sfsistat on_close(SMFICTX* context) {
     std::unique_ptr<Session> session(session_of(context));
     smfi_setpriv(context, nullptr);
     return SMFIS_CONTINUE;
@@ -148,8 +138,7 @@ sfsistat on_close(SMFICTX* context)
 
 } // namespace
 
-smfiDesc make_milter_description(const config::ConfigHolder& holder)
-{
+smfiDesc make_milter_description(const config::ConfigHolder& holder) {
     config_holder = &holder;
     smfiDesc description{};
     description.xxfi_name = const_cast<char*>("mailwarden");

@@ -2,6 +2,8 @@
 // callbacks in a thread while main() waits for signals (SIGHUP reload, SIGTERM/SIGINT stop).
 // Reads: milter_socket, milter_socket_mode, milter_pid_file, user, allow_root, logging.
 // Fails: configuration errors exit 78; socket or privilege errors are logged and exit 1.
+#include "config.h"
+
 #include "config/daemon_setup.hh"
 #include "milter/callbacks.hh"
 #include "util/daemon.hh"
@@ -23,36 +25,34 @@ using namespace mailwarden;
 const std::string program = "mailwarden-milter";
 
 // "unix:/path" or "local:/path" → "/path"; otherwise empty.
-std::string unix_socket_path(const std::string& spec)
-{
+std::string unix_socket_path(const std::string& spec) {
     for (const std::string prefix : {"unix:", "local:"})
         if (spec.rfind(prefix, 0) == 0)
             return spec.substr(prefix.size());
     return {};
 }
 
-void bind_socket(const std::string& spec, const config::Config& config)
-{
+void bind_socket(const std::string& spec, const config::Config& config) {
     if (smfi_setconn(const_cast<char*>(spec.c_str())) != MI_SUCCESS)
         throw std::runtime_error("invalid milter socket " + spec);
     if (smfi_opensocket(true) != MI_SUCCESS)
         throw std::runtime_error("cannot listen on " + spec);
     if (const std::string path = unix_socket_path(spec); !path.empty()) {
-        const auto mode = static_cast<mode_t>(std::stoul(config.string("milter_socket_mode"), nullptr, 8));
+        const auto mode =
+            static_cast<mode_t>(std::stoul(config.string("milter_socket_mode"), nullptr, 8));
         if (::chmod(path.c_str(), mode) != 0)
             throw std::runtime_error("cannot chmod " + path);
     }
 }
 
-int serve(const config::DaemonOptions& options)
-{
+int serve(const config::DaemonOptions& options) {
     util::block_daemon_signals(); // before any thread exists, so that all inherit the mask
     config::ConfigHolder holder(config::load_config_or_exit(options.config_path));
     const config::ConfigPtr startup = holder.current();
     util::log_configure(config::log_settings(*startup, program, options.foreground));
 
-    const std::string spec =
-        options.socket_override.empty() ? startup->string("milter_socket") : options.socket_override;
+    const std::string spec = options.socket_override.empty() ? startup->string("milter_socket")
+                                                             : options.socket_override;
     smfiDesc description = milter::make_milter_description(holder);
     if (smfi_register(description) != MI_SUCCESS)
         throw std::runtime_error("smfi_register failed");
@@ -65,7 +65,10 @@ int serve(const config::DaemonOptions& options)
 
     int milter_status = MI_SUCCESS;
     std::thread milter_thread([&] { milter_status = smfi_main(); });
-    util::LogRecord(util::Severity::notice).text("started").kv("socket", spec).kv("version", PACKAGE_VERSION);
+    util::LogRecord(util::Severity::notice)
+        .text("started")
+        .kv("socket", spec)
+        .kv("version", PACKAGE_VERSION);
     config::run_signal_loop(holder, options, program);
     smfi_stop();
     milter_thread.join();
@@ -75,8 +78,7 @@ int serve(const config::DaemonOptions& options)
 
 } // namespace
 
-int main(int argc, char** argv)
-{
+int main(int argc, char** argv) {
     const auto options = config::parse_daemon_options(argc, argv, program, "milter_socket");
     try {
         return serve(options);

@@ -14,8 +14,7 @@ struct Session {
     explicit Session(config::ConfigPtr config_snapshot) : config(std::move(config_snapshot)) {}
 
     // Clears what belongs to one message (after end of message, abort or RSET).
-    void reset_message()
-    {
+    void reset_message() {
         envelope_sender.clear();
         recipient_count = 0;
         started = std::chrono::steady_clock::now();

@@ -2,6 +2,8 @@
 // Asio threads while main() waits for signals (SIGHUP reload, SIGTERM/SIGINT stop).
 // Reads: policy_socket, policy_pid_file, user, allow_root, logging.
 // Fails: configuration errors exit 78; socket or privilege errors are logged and exit 1.
+#include "config.h"
+
 #include "config/daemon_setup.hh"
 #include "policy/server.hh"
 #include "util/daemon.hh"
@@ -22,15 +24,14 @@ using namespace mailwarden;
 const std::string program = "mailwarden-policyd";
 constexpr int worker_threads = 2;
 
-int serve(const config::DaemonOptions& options)
-{
+int serve(const config::DaemonOptions& options) {
     util::block_daemon_signals(); // before any thread exists, so that all inherit the mask
     config::ConfigHolder holder(config::load_config_or_exit(options.config_path));
     const config::ConfigPtr startup = holder.current();
     util::log_configure(config::log_settings(*startup, program, options.foreground));
 
-    const std::string spec_text =
-        options.socket_override.empty() ? startup->string("policy_socket") : options.socket_override;
+    const std::string spec_text = options.socket_override.empty() ? startup->string("policy_socket")
+                                                                  : options.socket_override;
     std::string error;
     const auto spec = util::parse_socket_spec(spec_text, &error);
     if (!spec)
@@ -48,7 +49,10 @@ int serve(const config::DaemonOptions& options)
     std::vector<std::thread> workers;
     for (int i = 0; i < worker_threads; ++i)
         workers.emplace_back([&io] { io.run(); });
-    util::LogRecord(util::Severity::notice).text("started").kv("socket", spec_text).kv("version", PACKAGE_VERSION);
+    util::LogRecord(util::Severity::notice)
+        .text("started")
+        .kv("socket", spec_text)
+        .kv("version", PACKAGE_VERSION);
     config::run_signal_loop(holder, options, program);
     io.stop();
     for (auto& worker : workers)
@@ -59,8 +63,7 @@ int serve(const config::DaemonOptions& options)
 
 } // namespace
 
-int main(int argc, char** argv)
-{
+int main(int argc, char** argv) {
     const auto options = config::parse_daemon_options(argc, argv, program, "policy_socket");
     try {
         return serve(options);

@@ -22,14 +22,12 @@ namespace {
 
 using Attributes = std::map<std::string, std::string, std::less<>>;
 
-std::string attribute(const Attributes& attributes, std::string_view name)
-{
+std::string attribute(const Attributes& attributes, std::string_view name) {
     const auto it = attributes.find(name);
     return it == attributes.end() ? std::string() : it->second;
 }
 
-void log_request(const Attributes& attributes, std::string_view action)
-{
+void log_request(const Attributes& attributes, std::string_view action) {
     std::string queue_id = attribute(attributes, "queue_id");
     util::LogRecord(util::Severity::info)
         .text((queue_id.empty() ? std::string("NOQUEUE") : queue_id) + ":")
@@ -41,22 +39,21 @@ void log_request(const Attributes& attributes, std::string_view action)
         .kv("action", action);
 }
 
-template <typename Socket> class Connection : public std::enable_shared_from_this<Connection<Socket>> {
+template <typename Socket>
+class Connection : public std::enable_shared_from_this<Connection<Socket>> {
 public:
     explicit Connection(Socket socket) : socket_(std::move(socket)), input_(max_request_bytes) {}
 
-    void read_line()
-    {
-        asio::async_read_until(socket_, input_, '\n',
-                               [self = this->shared_from_this()](boost::system::error_code error,
-                                                                 std::size_t length) {
-                                   self->on_line(error, length);
-                               });
+    void read_line() {
+        asio::async_read_until(
+            socket_, input_, '\n',
+            [self = this->shared_from_this()](boost::system::error_code error, std::size_t length) {
+                self->on_line(error, length);
+            });
     }
 
 private:
-    void on_line(boost::system::error_code error, std::size_t length)
-    {
+    void on_line(boost::system::error_code error, std::size_t length) {
         if (error) {
             if (error == asio::error::not_found)
                 util::LogRecord(util::Severity::warning)
@@ -64,7 +61,8 @@ private:
                     .kv("limit", max_request_bytes);
             return; // the connection closes when the last handler drops it
         }
-        std::string line(asio::buffers_begin(input_.data()), asio::buffers_begin(input_.data()) + length);
+        std::string line(asio::buffers_begin(input_.data()),
+                         asio::buffers_begin(input_.data()) + length);
         input_.consume(length);
         line.pop_back();
         if (!line.empty() && line.back() == '\r')
@@ -79,16 +77,16 @@ private:
         answer("DUNNO");
     }
 
-    void answer(std::string_view action)
-    {
+    void answer(std::string_view action) {
         log_request(attributes_, action);
         attributes_.clear();
         reply_ = "action=" + std::string(action) + "\n\n";
-        asio::async_write(socket_, asio::buffer(reply_),
-                          [self = this->shared_from_this()](boost::system::error_code error, std::size_t) {
-                              if (!error)
-                                  self->read_line();
-                          });
+        asio::async_write(
+            socket_, asio::buffer(reply_),
+            [self = this->shared_from_this()](boost::system::error_code error, std::size_t) {
+                if (!error)
+                    self->read_line();
+            });
     }
 
     Socket socket_;
@@ -97,8 +95,7 @@ private:
     std::string reply_;
 };
 
-template <typename Acceptor> void accept_loop(Acceptor& acceptor)
-{
+template <typename Acceptor> void accept_loop(Acceptor& acceptor) {
     acceptor.async_accept([&acceptor](boost::system::error_code error, auto socket) {
         if (error == asio::error::operation_aborted)
             return;
@@ -117,12 +114,13 @@ struct Server::Impl {
     std::string unix_path;
 };
 
-Server::Server(asio::io_context& io, const util::SocketSpec& spec, const config::ConfigHolder& /*holder*/)
-    : impl_(std::make_unique<Impl>(io))
-{
+Server::Server(asio::io_context& io, const util::SocketSpec& spec,
+               const config::ConfigHolder& /*holder*/)
+    : impl_(std::make_unique<Impl>(io)) {
     if (spec.kind == util::SocketSpec::Kind::unix_path) {
         ::unlink(spec.path.c_str()); // a stale socket from an earlier run
-        impl_->local = asio::local::stream_protocol::acceptor(io, asio::local::stream_protocol::endpoint(spec.path));
+        impl_->local = asio::local::stream_protocol::acceptor(
+            io, asio::local::stream_protocol::endpoint(spec.path));
         impl_->unix_path = spec.path;
         accept_loop(impl_->local);
         return;
@@ -132,8 +130,7 @@ Server::Server(asio::io_context& io, const util::SocketSpec& spec, const config:
     accept_loop(impl_->tcp);
 }
 
-Server::~Server()
-{
+Server::~Server() {
     if (!impl_->unix_path.empty())
         ::unlink(impl_->unix_path.c_str());
 }

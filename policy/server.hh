@@ -16,7 +16,8 @@ constexpr std::size_t max_request_bytes = 64 * 1024; // Postfix requests are ~1 
 
 class Server {
 public:
-    Server(boost::asio::io_context& io, const util::SocketSpec& spec, const config::ConfigHolder& holder);
+    Server(boost::asio::io_context& io, const util::SocketSpec& spec,
+           const config::ConfigHolder& holder);
     ~Server();
     Server(const Server&) = delete;
     Server& operator=(const Server&) = delete;

@@ -5,6 +5,7 @@
 #pragma once
 
 #include "util/cidr.hh"
+#include "util/log.hh"
 
 #include <atomic>
 #include <chrono>
@@ -71,11 +72,13 @@ std::string default_config_path(); // SYSCONFDIR "/mailwarden/mailwarden.conf"
 // "key = value" lines grouped under [section] headers; parse_config_text reads it back.
 std::string dump_config(const Config& config, bool non_default_only);
 
-using LogSink = std::function<void(std::string_view line)>;
+// Where reload() reports: errors with Severity::error, restarts needed with warning, success
+// with notice. The default writes to the daemon's log (util::log_write), escaped.
+using LogSink = std::function<void(util::Severity severity, std::string_view line)>;
 
 class ConfigHolder { // the live snapshot; connections keep the snapshot they started with
 public:
-    explicit ConfigHolder(ConfigPtr initial); // logs to stderr
+    explicit ConfigHolder(ConfigPtr initial); // logs through util::log_write
     ConfigHolder(ConfigPtr initial, LogSink log_sink);
     ConfigPtr current() const; // thread-safe, lock-free where the platform allows
     // Loads and validates path; on success swaps and returns true, logging "config reloaded" and,

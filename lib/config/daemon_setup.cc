@@ -1,4 +1,6 @@
 // See daemon_setup.hh.
+#include "config.h"
+
 #include "config/daemon_setup.hh"
 
 #include "util/daemon.hh"
@@ -13,16 +15,15 @@ namespace mailwarden::config {
 namespace po = boost::program_options;
 
 DaemonOptions parse_daemon_options(int argc, char** argv, std::string_view program,
-                                   std::string_view socket_parameter)
-{
+                                   std::string_view socket_parameter) {
     DaemonOptions options;
     po::options_description described(std::string("Usage: ") + std::string(program) +
                                       " [-f] [-c FILE] [-p SOCKET]\nOptions");
     const std::string socket_help = "listen on SOCKET (inet:PORT@ADDR, inet6:PORT@ADDR, "
                                     "unix:/path), overriding " +
                                     std::string(socket_parameter);
-    described.add_options()("help,h", "print this help and exit")(
-        "version,V", "print the version and exit")(
+    described.add_options()("help,h", "print this help and exit")("version,V",
+                                                                  "print the version and exit")(
         "config,c", po::value(&options.config_path)->default_value(default_config_path()),
         "configuration file")("foreground,f", po::bool_switch(&options.foreground),
                               "stay in the foreground and also log to stderr")(
@@ -46,8 +47,7 @@ DaemonOptions parse_daemon_options(int argc, char** argv, std::string_view progr
     return options;
 }
 
-ConfigPtr load_config_or_exit(const std::string& path)
-{
+ConfigPtr load_config_or_exit(const std::string& path) {
     LoadResult result = load_config_file(path);
     if (!result.ok()) {
         for (const ConfigError& error : result.errors)
@@ -57,8 +57,7 @@ ConfigPtr load_config_or_exit(const std::string& path)
     return result.config;
 }
 
-util::LogSettings log_settings(const Config& config, std::string ident, bool foreground)
-{
+util::LogSettings log_settings(const Config& config, std::string ident, bool foreground) {
     util::LogSettings settings;
     settings.ident = std::move(ident);
     settings.also_stderr = foreground;
@@ -70,8 +69,7 @@ util::LogSettings log_settings(const Config& config, std::string ident, bool for
     return settings;
 }
 
-void run_signal_loop(ConfigHolder& holder, const DaemonOptions& options, const std::string& ident)
-{
+void run_signal_loop(ConfigHolder& holder, const DaemonOptions& options, const std::string& ident) {
     for (;;) {
         const int signal_number = util::wait_for_signal();
         if (signal_number != SIGHUP) {

@@ -7,19 +7,21 @@
 
 #include "config/params.hh"
 
-#include <iostream>
+#include "util/escape.hh"
 
 namespace mailwarden::config {
 
 namespace {
 
-void log_to_stderr(std::string_view line) {
-    std::cerr << "mailwarden: " << line << '\n';
+void log_to_daemon_log(util::Severity severity, std::string_view line) {
+    // The file is the admin's, but a garbage line must not break the log line either.
+    util::log_write(severity, util::escape_log_value(line, 1024));
 }
 
 } // namespace
 
-ConfigHolder::ConfigHolder(ConfigPtr initial) : ConfigHolder(std::move(initial), log_to_stderr) {}
+ConfigHolder::ConfigHolder(ConfigPtr initial)
+    : ConfigHolder(std::move(initial), log_to_daemon_log) {}
 
 ConfigHolder::ConfigHolder(ConfigPtr initial, LogSink log_sink)
     : current_(initial ? std::move(initial) : default_config()), log_sink_(std::move(log_sink)) {}
@@ -32,8 +34,9 @@ bool ConfigHolder::reload(const std::string& path) {
     LoadResult result = load_config_file(path);
     if (!result.ok()) {
         for (const ConfigError& error : result.errors)
-            log_sink_("config reload failed: " + error.to_string());
-        log_sink_("config reload failed: keeping the previous configuration");
+            log_sink_(util::Severity::error, "config reload failed: " + error.to_string());
+        log_sink_(util::Severity::error,
+                  "config reload failed: keeping the previous configuration");
         return false;
     }
     const ConfigPtr old_config = current();
@@ -41,12 +44,13 @@ bool ConfigHolder::reload(const std::string& path) {
     for (const ParamDef& param : parameters()) {
         if (param.reloadable || merged.value(param.name) == old_config->value(param.name))
             continue;
-        log_sink_("config: " + std::string(param.name) + " changed to '" + merged.text(param.name) +
-                  "'; it needs a restart, keeping '" + old_config->text(param.name) + "'");
+        log_sink_(util::Severity::warning,
+                  "config: " + std::string(param.name) + " changed to '" + merged.text(param.name) +
+                      "'; it needs a restart, keeping '" + old_config->text(param.name) + "'");
         ConfigBuilder::set(merged, param.name, old_config->value(param.name));
     }
     current_.store(std::make_shared<const Config>(std::move(merged)));
-    log_sink_("config reloaded from " + path);
+    log_sink_(util::Severity::notice, "config reloaded from " + path);
     return true;
 }
 

@@ -5,6 +5,8 @@
 // throw.
 #include "config/params.hh"
 
+#include "util/socket_spec.hh"
+
 #include "util/cidr.hh"
 #include "util/parse.hh"
 
@@ -46,23 +48,8 @@ std::string check_port(std::string_view port) {
 
 // inet:PORT@ADDR, inet6:PORT@ADDR, unix:/path or local:/path (the milter/Postfix spelling).
 std::string check_socket(std::string_view value) {
-    const auto colon = value.find(':');
-    const auto kind = value.substr(0, colon);
-    const auto rest = colon == std::string_view::npos ? ""sv : value.substr(colon + 1);
-    if (kind == "unix" || kind == "local")
-        return check_absolute_path(rest);
-    if (kind != "inet" && kind != "inet6")
-        return "expected inet:PORT@ADDR, inet6:PORT@ADDR, unix:/PATH or local:/PATH";
-    const auto at = rest.find('@');
-    if (at == std::string_view::npos)
-        return "expected " + std::string(kind) + ":PORT@ADDR";
-    if (auto error = check_port(rest.substr(0, at)); !error.empty())
-        return error;
-    const auto address = util::parse_ip(rest.substr(at + 1));
-    if (!address || address->is_v6 != (kind == "inet6"))
-        return "not an IPv" + std::string(kind == "inet6" ? "6" : "4") + " address: '" +
-               std::string(rest.substr(at + 1)) + "'";
-    return "";
+    std::string error;
+    return util::parse_socket_spec(value, &error) ? "" : error;
 }
 
 std::string check_octal_mode(std::string_view value) {

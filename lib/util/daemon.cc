@@ -19,13 +19,11 @@ namespace mailwarden::util {
 
 namespace {
 
-std::runtime_error system_error(std::string_view what)
-{
+std::runtime_error system_error(std::string_view what) {
     return std::runtime_error(std::string(what) + ": " + std::strerror(errno));
 }
 
-sigset_t daemon_signal_set()
-{
+sigset_t daemon_signal_set() {
     sigset_t set;
     sigemptyset(&set);
     sigaddset(&set, SIGHUP);
@@ -36,16 +34,14 @@ sigset_t daemon_signal_set()
 
 } // namespace
 
-void block_daemon_signals()
-{
+void block_daemon_signals() {
     std::signal(SIGPIPE, SIG_IGN);
     sigset_t set = daemon_signal_set();
     if (pthread_sigmask(SIG_BLOCK, &set, nullptr) != 0)
         throw system_error("pthread_sigmask");
 }
 
-int wait_for_signal()
-{
+int wait_for_signal() {
     sigset_t set = daemon_signal_set();
     for (;;) {
         int signal_number = 0;
@@ -57,8 +53,7 @@ int wait_for_signal()
     }
 }
 
-PidFile::PidFile(std::string path) : path_(std::move(path))
-{
+PidFile::PidFile(std::string path) : path_(std::move(path)) {
     if (path_.empty())
         return;
     std::string tmp = path_ + ".tmp";
@@ -76,19 +71,16 @@ PidFile::PidFile(std::string path) : path_(std::move(path))
     }
 }
 
-PidFile::~PidFile()
-{
+PidFile::~PidFile() {
     if (!path_.empty())
         ::unlink(path_.c_str()); // may fail after the privilege drop; the next start replaces it
 }
 
-bool running_as_root()
-{
+bool running_as_root() {
     return ::getuid() == 0 || ::geteuid() == 0;
 }
 
-void drop_privileges(const std::string& user)
-{
+void drop_privileges(const std::string& user) {
     if (!running_as_root())
         return;
     errno = 0;

@@ -10,26 +10,27 @@ namespace mailwarden::util {
 
 namespace {
 
-std::optional<SocketSpec> fail(std::string* error, std::string text)
-{
+constexpr std::string_view usage =
+    "expected inet:PORT@ADDR, inet6:PORT@ADDR, unix:/PATH or local:/PATH";
+
+std::optional<SocketSpec> fail(std::string* error, std::string_view text) {
     if (error != nullptr)
-        *error = std::move(text);
+        *error = std::string(text);
     return std::nullopt;
 }
 
 } // namespace
 
-std::optional<SocketSpec> parse_socket_spec(std::string_view text, std::string* error)
-{
+std::optional<SocketSpec> parse_socket_spec(std::string_view text, std::string* error) {
     const auto colon = text.find(':');
     if (colon == std::string_view::npos)
-        return fail(error, "expected inet:PORT@ADDR, inet6:PORT@ADDR or unix:/path");
+        return fail(error, usage);
     const std::string_view scheme = text.substr(0, colon);
     const std::string_view rest = text.substr(colon + 1);
     SocketSpec spec;
     if (scheme == "unix" || scheme == "local") {
         if (rest.empty() || rest.front() != '/')
-            return fail(error, "unix socket path must be absolute");
+            return fail(error, "not an absolute path: '" + std::string(rest) + "'");
         if (rest.size() > sizeof(sockaddr_un{}.sun_path) - 1)
             return fail(error, "unix socket path too long");
         spec.kind = SocketSpec::Kind::unix_path;
@@ -37,22 +38,25 @@ std::optional<SocketSpec> parse_socket_spec(std::string_view text, std::string* 
         return spec;
     }
     if (scheme != "inet" && scheme != "inet6")
-        return fail(error, "unknown socket type '" + std::string(scheme) + "'");
+        return fail(error, usage);
     spec.kind = scheme == "inet" ? SocketSpec::Kind::inet : SocketSpec::Kind::inet6;
     const auto at = rest.find('@');
+    if (at == std::string_view::npos) // no "all interfaces" by omission: the address is explicit
+        return fail(error, "expected " + std::string(scheme) + ":PORT@ADDR");
     const std::string_view port_text = rest.substr(0, at);
     unsigned port = 0;
-    const auto [end, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
-    if (ec != std::errc() || end != port_text.data() + port_text.size() || port == 0 || port > 65535)
-        return fail(error, "port must be 1..65535");
+    const auto [end, ec] =
+        std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
+    if (ec != std::errc() || end != port_text.data() + port_text.size() || port == 0 ||
+        port > 65535)
+        return fail(error, "port '" + std::string(port_text) + "' out of range 1..65535");
     spec.port = static_cast<std::uint16_t>(port);
-    spec.address = at == std::string_view::npos ? (spec.kind == SocketSpec::Kind::inet ? "0.0.0.0" : "::")
-                                                : std::string(rest.substr(at + 1));
+    spec.address = std::string(rest.substr(at + 1));
     unsigned char probe[sizeof(in6_addr)];
     const int family = spec.kind == SocketSpec::Kind::inet ? AF_INET : AF_INET6;
     if (inet_pton(family, spec.address.c_str(), probe) != 1)
-        return fail(error, "'" + spec.address + "' is not a numeric " +
-                               (family == AF_INET ? "IPv4" : "IPv6") + " address");
+        return fail(error, std::string("not an ") + (family == AF_INET ? "IPv4" : "IPv6") +
+                               " address: '" + spec.address + "'");
     return spec;
 }
 

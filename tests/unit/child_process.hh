@@ -20,8 +20,7 @@ namespace mailwarden::test {
 class ChildProcess {
 public:
     ChildProcess(std::vector<std::string> argv, std::string output_path)
-        : output_path_(std::move(output_path))
-    {
+        : output_path_(std::move(output_path)) {
         std::vector<char*> args;
         for (auto& arg : argv)
             args.push_back(arg.data());
@@ -47,15 +46,13 @@ public:
     ChildProcess& operator=(const ChildProcess&) = delete;
 
     pid_t pid() const { return pid_; }
-    void signal(int signal_number) const
-    {
+    void signal(int signal_number) const {
         if (pid_ > 0)
             ::kill(pid_, signal_number);
     }
 
     // The exit status once the child ended within timeout, else nullopt (still running).
-    std::optional<int> wait_exit(std::chrono::milliseconds timeout)
-    {
+    std::optional<int> wait_exit(std::chrono::milliseconds timeout) {
         const auto deadline = std::chrono::steady_clock::now() + timeout;
         while (pid_ > 0) {
             int status = 0;
@@ -73,8 +70,7 @@ public:
 
     bool running() { return !wait_exit(std::chrono::milliseconds(0)).has_value(); }
 
-    void stop()
-    {
+    void stop() {
         if (pid_ <= 0)
             return;
         signal(SIGTERM);
@@ -84,8 +80,7 @@ public:
         }
     }
 
-    std::string output() const
-    {
+    std::string output() const {
         std::ifstream in(output_path_);
         std::stringstream text;
         text << in.rdbuf();
@@ -99,8 +94,8 @@ private:
 };
 
 // Polls predicate every 10 ms until it holds or timeout passes.
-template <typename Predicate> bool eventually(Predicate&& predicate, std::chrono::milliseconds timeout)
-{
+template <typename Predicate>
+bool eventually(Predicate&& predicate, std::chrono::milliseconds timeout) {
     const auto deadline = std::chrono::steady_clock::now() + timeout;
     while (!predicate()) {
         if (std::chrono::steady_clock::now() > deadline)

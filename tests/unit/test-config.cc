@@ -415,8 +415,9 @@ BOOST_AUTO_TEST_CASE(sample_conf_lists_every_parameter_with_table_default) {
 BOOST_AUTO_TEST_CASE(reload_swaps_valid_file_and_keeps_old_snapshot_on_error) {
     TempFile file;
     std::vector<std::string> log;
-    ConfigHolder holder(default_config(),
-                        [&log](std::string_view line) { log.emplace_back(line); });
+    ConfigHolder holder(
+        default_config(),
+        [&log](mailwarden::util::Severity, std::string_view line) { log.emplace_back(line); });
     const ConfigPtr before = holder.current();
 
     file.write("[dns]\ndns_timeout = 9s\n");
@@ -443,8 +444,9 @@ BOOST_AUTO_TEST_CASE(reload_swaps_valid_file_and_keeps_old_snapshot_on_error) {
 BOOST_AUTO_TEST_CASE(reload_keeps_non_reloadable_parameters_until_restart) {
     TempFile file;
     std::vector<std::string> log;
-    ConfigHolder holder(default_config(),
-                        [&log](std::string_view line) { log.emplace_back(line); });
+    ConfigHolder holder(
+        default_config(),
+        [&log](mailwarden::util::Severity, std::string_view line) { log.emplace_back(line); });
     file.write(
         "[milter]\nmilter_socket = unix:/run/mw.sock\n[actions]\non_state_error = tempfail\n");
     BOOST_TEST(holder.reload(file.path));

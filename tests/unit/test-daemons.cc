@@ -23,15 +23,13 @@ using mailwarden::test::eventually;
 
 namespace {
 
-std::string build_dir()
-{
+std::string build_dir() {
     const char* dir = std::getenv("MW_BUILDDIR");
     return dir != nullptr ? dir : ".";
 }
 
 struct DaemonFixture {
-    DaemonFixture()
-    {
+    DaemonFixture() {
         char pattern[] = "/tmp/mw-daemons-XXXXXX";
         dir = ::mkdtemp(pattern);
         ::chmod(dir.c_str(), 0755); // the dropped-privilege daemon still reads its config here
@@ -40,8 +38,7 @@ struct DaemonFixture {
     }
     ~DaemonFixture() { fs::remove_all(dir); }
 
-    void write_config(const std::string& log_level, const std::string& extra = "")
-    {
+    void write_config(const std::string& log_level, const std::string& extra = "") {
         // Running as root (CI): drop to nobody, which the daemons verify and we check.
         const bool root = ::geteuid() == 0;
         std::ofstream out(config_path, std::ios::trunc);
@@ -57,8 +54,7 @@ struct DaemonFixture {
             << "policy_socket = unix:" << dir << "/policy.sock\n";
     }
 
-    std::unique_ptr<ChildProcess> start(const std::string& program, const std::string& socket)
-    {
+    std::unique_ptr<ChildProcess> start(const std::string& program, const std::string& socket) {
         auto child = std::make_unique<ChildProcess>(
             std::vector<std::string>{build_dir() + "/" + program, "-f", "-c", config_path},
             dir + "/" + fs::path(program).filename().string() + ".out");
@@ -72,8 +68,7 @@ struct DaemonFixture {
     std::string config_path;
 };
 
-std::size_t count_of(const std::string& text, const std::string& needle)
-{
+std::size_t count_of(const std::string& text, const std::string& needle) {
     std::size_t count = 0;
     for (auto at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1))
         ++count;
@@ -81,8 +76,7 @@ std::size_t count_of(const std::string& text, const std::string& needle)
 }
 
 // One policy request over an open connection; returns the reply up to the empty line.
-std::string ask(asio::local::stream_protocol::socket& socket, const std::string& request)
-{
+std::string ask(asio::local::stream_protocol::socket& socket, const std::string& request) {
     asio::write(socket, asio::buffer(request));
     asio::streambuf reply;
     const std::size_t length = asio::read_until(socket, reply, "\n\n");
@@ -97,8 +91,7 @@ const std::string rcpt_request = "request=smtpd_access_policy\nprotocol_state=RC
 
 BOOST_FIXTURE_TEST_SUITE(daemons, DaemonFixture)
 
-BOOST_AUTO_TEST_CASE(policyd_answers_every_request_on_one_connection)
-{
+BOOST_AUTO_TEST_CASE(policyd_answers_every_request_on_one_connection) {
     auto policyd = start("policy/mailwarden-policyd", "policy.sock");
     asio::io_context io;
     asio::local::stream_protocol::socket socket(io);
@@ -106,13 +99,12 @@ BOOST_AUTO_TEST_CASE(policyd_answers_every_request_on_one_connection)
     for (int i = 0; i < 3; ++i)
         BOOST_TEST(ask(socket, rcpt_request) == "action=DUNNO\n\n");
     policyd->signal(SIGTERM);
-    BOOST_TEST(policyd->wait_exit(10s) == std::optional<int>(0));
+    BOOST_TEST(policyd->wait_exit(10s).value_or(-1) == 0);
     BOOST_TEST(count_of(policyd->output(), "state=RCPT") == 3U);
     BOOST_TEST(policyd->output().find("stopped") != std::string::npos);
 }
 
-BOOST_AUTO_TEST_CASE(policyd_closes_an_oversized_request_and_keeps_serving)
-{
+BOOST_AUTO_TEST_CASE(policyd_closes_an_oversized_request_and_keeps_serving) {
     auto policyd = start("policy/mailwarden-policyd", "policy.sock");
     asio::io_context io;
     {
@@ -130,8 +122,7 @@ BOOST_AUTO_TEST_CASE(policyd_closes_an_oversized_request_and_keeps_serving)
     BOOST_TEST(ask(socket, rcpt_request) == "action=DUNNO\n\n");
 }
 
-BOOST_AUTO_TEST_CASE(policyd_reloads_on_sighup_and_keeps_the_old_snapshot_on_errors)
-{
+BOOST_AUTO_TEST_CASE(policyd_reloads_on_sighup_and_keeps_the_old_snapshot_on_errors) {
     auto policyd = start("policy/mailwarden-policyd", "policy.sock");
     write_config("debug");
     policyd->signal(SIGHUP);
@@ -139,8 +130,10 @@ BOOST_AUTO_TEST_CASE(policyd_reloads_on_sighup_and_keeps_the_old_snapshot_on_err
                policyd->output());
     write_config("debug", "no_such_parameter = 1\n");
     policyd->signal(SIGHUP);
-    BOOST_TEST(eventually([&] { return policyd->output().find("no_such_parameter") != std::string::npos; }, 10s),
-               policyd->output());
+    BOOST_TEST(
+        eventually([&] { return policyd->output().find("no_such_parameter") != std::string::npos; },
+                   10s),
+        policyd->output());
     asio::io_context io;
     asio::local::stream_protocol::socket socket(io);
     socket.connect(asio::local::stream_protocol::endpoint(dir + "/policy.sock"));
@@ -149,23 +142,24 @@ BOOST_AUTO_TEST_CASE(policyd_reloads_on_sighup_and_keeps_the_old_snapshot_on_err
 }
 
 // libmilter's own signal thread treats SIGHUP as "stop"; ours must win and reload.
-BOOST_AUTO_TEST_CASE(milter_reloads_on_sighup_and_stops_cleanly_on_sigterm)
-{
+BOOST_AUTO_TEST_CASE(milter_reloads_on_sighup_and_stops_cleanly_on_sigterm) {
     auto milter = start("milter/mailwarden-milter", "milter.sock");
     for (int i = 1; i <= 5; ++i) {
         milter->signal(SIGHUP);
-        BOOST_TEST_REQUIRE(eventually([&] { return count_of(milter->output(), "reloaded") == std::size_t(i); }, 10s),
-                           milter->output());
+        BOOST_TEST_REQUIRE(
+            eventually([&] { return count_of(milter->output(), "reloaded") == std::size_t(i); },
+                       10s),
+            milter->output());
     }
     BOOST_TEST(milter->running());
     milter->signal(SIGTERM);
-    BOOST_TEST(milter->wait_exit(15s) == std::optional<int>(0), milter->output());
+    BOOST_TEST(milter->wait_exit(15s).value_or(-1) == 0, milter->output());
 }
 
-BOOST_AUTO_TEST_CASE(daemons_started_as_root_run_as_the_configured_user)
-{
+BOOST_AUTO_TEST_CASE(daemons_started_as_root_run_as_the_configured_user) {
     if (::geteuid() != 0) {
-        BOOST_TEST_MESSAGE("not root: the privilege drop is exercised only when the suite runs as root");
+        BOOST_TEST_MESSAGE(
+            "not root: the privilege drop is exercised only when the suite runs as root");
         return;
     }
     const passwd* nobody = ::getpwnam("nobody");

@@ -7,8 +7,7 @@ using Kind = mailwarden::util::SocketSpec::Kind;
 
 BOOST_AUTO_TEST_SUITE(socket_spec)
 
-BOOST_AUTO_TEST_CASE(valid_specifications_parse)
-{
+BOOST_AUTO_TEST_CASE(valid_specifications_parse) {
     struct Case {
         std::string text;
         Kind kind;
@@ -18,7 +17,7 @@ BOOST_AUTO_TEST_CASE(valid_specifications_parse)
     };
     const std::vector<Case> cases = {
         {"inet:8891@127.0.0.1", Kind::inet, "127.0.0.1", 8891, ""},
-        {"inet:10040", Kind::inet, "0.0.0.0", 10040, ""},
+        {"inet:10040@0.0.0.0", Kind::inet, "0.0.0.0", 10040, ""},
         {"inet6:8891@::1", Kind::inet6, "::1", 8891, ""},
         {"unix:/run/mailwarden/milter.sock", Kind::unix_path, "", 0, "/run/mailwarden/milter.sock"},
         {"local:/var/spool/postfix/mw.sock", Kind::unix_path, "", 0, "/var/spool/postfix/mw.sock"},
@@ -33,12 +32,20 @@ BOOST_AUTO_TEST_CASE(valid_specifications_parse)
     }
 }
 
-BOOST_AUTO_TEST_CASE(invalid_specifications_are_rejected_with_a_reason)
-{
+BOOST_AUTO_TEST_CASE(invalid_specifications_are_rejected_with_a_reason) {
     const std::vector<std::string> bad = {
-        "", "8891", "tcp:8891@127.0.0.1", "inet:0@127.0.0.1", "inet:65536@127.0.0.1",
-        "inet:88x1@127.0.0.1", "inet:8891@localhost", "inet:8891@::1", "inet6:8891@127.0.0.1",
-        "unix:relative/path", "unix:/" + std::string(200, 'a'),
+        "",
+        "8891",
+        "inet:10040",
+        "tcp:8891@127.0.0.1",
+        "inet:0@127.0.0.1",
+        "inet:65536@127.0.0.1",
+        "inet:88x1@127.0.0.1",
+        "inet:8891@localhost",
+        "inet:8891@::1",
+        "inet6:8891@127.0.0.1",
+        "unix:relative/path",
+        "unix:/" + std::string(200, 'a'),
     };
     for (const auto& text : bad) {
         std::string error;
