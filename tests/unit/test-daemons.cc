@@ -167,14 +167,20 @@ BOOST_AUTO_TEST_CASE(daemons_started_as_root_run_as_the_configured_user) {
     for (const auto& [program, socket] : {std::pair{"milter/mailwarden-milter", "milter.sock"},
                                           std::pair{"policy/mailwarden-policyd", "policy.sock"}}) {
         auto daemon = start(program, socket);
-        std::ifstream status("/proc/" + std::to_string(daemon->pid()) + "/status");
-        std::string line;
-        std::string uid_line;
-        while (std::getline(status, line))
-            if (line.rfind("Uid:", 0) == 0)
-                uid_line = line;
         const std::string id = std::to_string(nobody->pw_uid);
-        BOOST_TEST(uid_line == "Uid:\t" + id + "\t" + id + "\t" + id + "\t" + id, program);
+        const std::string expected = "Uid:\t" + id + "\t" + id + "\t" + id + "\t" + id;
+        std::string uid_line;
+        // The socket exists before the drop; give the daemon a moment to finish it.
+        eventually(
+            [&] {
+                std::ifstream status("/proc/" + std::to_string(daemon->pid()) + "/status");
+                for (std::string line; std::getline(status, line);)
+                    if (line.rfind("Uid:", 0) == 0)
+                        uid_line = line;
+                return uid_line == expected;
+            },
+            5s);
+        BOOST_TEST(uid_line == expected, program);
     }
 }
 
