@@ -34,8 +34,8 @@ void log_request(const Attributes& attributes, std::string_view action) {
         .kv("state", attribute(attributes, "protocol_state"))
         .kv("client", attribute(attributes, "client_name") + "[" +
                           attribute(attributes, "client_address") + "]")
-        .kv("from", attribute(attributes, "sender"))
-        .kv("to", attribute(attributes, "recipient"))
+        .kv("from", "<" + attribute(attributes, "sender") + ">")
+        .kv("to", "<" + attribute(attributes, "recipient") + ">")
         .kv("action", action);
 }
 
