@@ -67,7 +67,7 @@ bool is_dot_atom(std::string_view text) {
 std::string without_controls(std::string_view text) {
     std::string out;
     std::copy_if(text.begin(), text.end(), std::back_inserter(out),
-                 [](char c) { return !is_control(c); });
+                 [](char c) { return !is_control(c) || c == '\t'; });
     return out;
 }
 

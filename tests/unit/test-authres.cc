@@ -4,6 +4,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include <algorithm>
+#include <cstdint>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -350,6 +351,64 @@ BOOST_AUTO_TEST_CASE(max_authres_comment_depth_bounds_nesting) {
     };
     BOOST_TEST(parse_authentication_results(nested(max_authres_comment_depth)).has_value());
     BOOST_TEST(!parse_authentication_results(nested(max_authres_comment_depth + 1)).has_value());
+}
+
+BOOST_AUTO_TEST_CASE(random_hostile_values_never_crash_and_reparse_to_the_same) {
+    // Fixed-seed generator: well-formed headers (methods, properties, hostile values), then
+    // half of them mutated by inserting grammar-sized pieces. Runs under ASan/UBSan too.
+    const std::vector<std::string> pieces{"mx.example.net",
+                                          ";",
+                                          " ",
+                                          "spf",
+                                          "=",
+                                          "pass",
+                                          "(",
+                                          ")",
+                                          "\"",
+                                          "\\",
+                                          "smtp",
+                                          ".",
+                                          "mailfrom",
+                                          "a@b.org",
+                                          "reason",
+                                          "1",
+                                          "/",
+                                          "\t",
+                                          "\r\n ",
+                                          "\0"s,
+                                          "\xff",
+                                          "none",
+                                          "x y"};
+    std::uint32_t state = 12345;
+    const auto next = [&state] { return state = state * 1664525U + 1013904223U; };
+    const auto piece = [&] { return pieces[next() % pieces.size()]; };
+    std::size_t parsed_count = 0;
+    for (int round = 0; round < 20000; ++round) {
+        AuthenticationResults header{"mx.example.net", {}, {}};
+        for (std::uint32_t r = next() % 4; r > 0; --r) {
+            AuthResult result{"spf", {}, "pass", next() % 3 ? "" : piece() + piece(), {}};
+            for (std::uint32_t p = next() % 3; p > 0; --p) {
+                result.properties.emplace_back("smtp.mailfrom", piece() + piece() + piece());
+            }
+            header.results.push_back(std::move(result));
+        }
+        std::string value = build_authentication_results(header);
+        BOOST_TEST(value.find_first_of("\r\n\0"s) == std::string::npos);
+        BOOST_TEST(parse_authentication_results(value).has_value()); // built: always parses
+        for (std::uint32_t m = round % 2 ? next() % 4 : 0; m > 0; --m) {
+            value.insert(next() % (value.size() + 1), piece());
+        }
+        const auto parsed = parse_authentication_results(value);
+        (void)authserv_id_of(value);
+        if (parsed) {
+            ++parsed_count;
+            const auto again = parse_authentication_results(build_authentication_results(*parsed));
+            BOOST_TEST_CONTEXT(value) {
+                BOOST_TEST((again && *again == *parsed));
+            }
+        }
+    }
+    BOOST_TEST(parsed_count > 10000U);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
