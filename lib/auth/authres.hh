@@ -5,9 +5,9 @@
 // Failure: building never fails for valid input; method, result, ptype and property names
 // are ours and must be RFC 8601 Keywords, anything else is a bug (std::invalid_argument).
 // Values (authserv-id, reason, property values) may be attacker text: they are written as
-// RFC 2045 tokens when they are, else quoted; control bytes (CR, LF, NUL, ...) are dropped,
-// so a value can never end the header or start a new result. Parsing returns nullopt for
-// anything that is not RFC 8601 (or exceeds a bound below), never throws on any input.
+// RFC 2045 tokens when they are, else quoted; control bytes other than HTAB (CR, LF, NUL,
+// ...) are dropped, so a value can never end the header or start a new result. Parsing returns
+// nullopt for anything that is not RFC 8601 (or exceeds a bound below), never throws on any input.
 //
 // Decisions:
 //   - Parsed keywords (method, result, ptype.property) are lower-cased; values are kept.

@@ -538,8 +538,8 @@ HeaderFrom parse_header_from(std::span<const std::string_view> values) {
         result.domain = first.domain;
     }
     bool each_one_mailbox = true;
-    for (const std::string_view value : values) {
-        HeaderFrom one = parse_header_from_value(value);
+    for (std::size_t i = 0; i < values.size(); ++i) {
+        HeaderFrom one = i == 0 ? std::move(first) : parse_header_from_value(values[i]);
         each_one_mailbox = each_one_mailbox && one.problem == FromProblem::none;
         if (each_one_mailbox) {
             result.domains.push_back(std::move(one.domain));
