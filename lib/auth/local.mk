@@ -1,0 +1,10 @@
+# lib/auth: strict parsers for the authentication engine (see Makefile.am). Pure functions
+# of header text: no DNS, no libraries.
+lib_libmailwarden_la_SOURCES += \
+	lib/auth/authres.cc \
+	lib/auth/authres.hh \
+	lib/auth/header_from.cc \
+	lib/auth/header_from.hh
+tests_unit_testrunner_SOURCES += \
+	tests/unit/test-header-from.cc \
+	tests/unit/test-authres.cc
