@@ -64,7 +64,9 @@ int serve(const config::DaemonOptions& options) {
         util::drop_privileges(startup->string("user"));
 
     int milter_status = MI_SUCCESS;
-    std::thread milter_thread([&] { milter_status = smfi_main(); });
+    util::start_signal_handling();
+    std::thread milter_thread =
+        util::spawn_thread_without_signals([&] { milter_status = smfi_main(); });
     util::LogRecord(util::Severity::notice)
         .text("started")
         .kv("socket", spec)

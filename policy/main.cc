@@ -47,8 +47,9 @@ int serve(const config::DaemonOptions& options) {
 
     auto work = boost::asio::make_work_guard(io);
     std::vector<std::thread> workers;
+    util::start_signal_handling();
     for (int i = 0; i < worker_threads; ++i)
-        workers.emplace_back([&io] { io.run(); });
+        workers.push_back(util::spawn_thread_without_signals([&io] { io.run(); }));
     util::LogRecord(util::Severity::notice)
         .text("started")
         .kv("socket", spec_text)

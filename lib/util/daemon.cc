@@ -1,7 +1,9 @@
 // See daemon.hh. Signal handling: libmilter runs its own sigwait() thread for SIGHUP,
-// SIGTERM and SIGINT (and treats SIGHUP as "stop"). Our main thread also waits for them;
-// Linux hands a process-directed signal to the thread group leader first when it is
-// eligible, so main() sees SIGHUP and can reload instead of stopping.
+// SIGTERM and SIGINT and treats SIGHUP as "stop". Linux hands a process-directed signal to
+// the thread group leader whenever the leader does not block it, so the main thread keeps
+// the three unblocked with a handler that writes the signal number into a self-pipe, and
+// every other thread is started with them blocked. sigwait() in main would not do: between
+// two waits main blocks them, and a second SIGHUP then reaches libmilter's thread.
 #include "util/daemon.hh"
 
 #include <cerrno>
@@ -41,15 +43,54 @@ void block_daemon_signals() {
         throw system_error("pthread_sigmask");
 }
 
-int wait_for_signal() {
+namespace {
+
+int signal_pipe[2] = {-1, -1};
+
+extern "C" void forward_signal(int signal_number) {
+    const int saved_errno = errno;
+    const unsigned char byte = static_cast<unsigned char>(signal_number);
+    [[maybe_unused]] const ssize_t written = ::write(signal_pipe[1], &byte, 1);
+    errno = saved_errno;
+}
+
+} // namespace
+
+void start_signal_handling() {
+    if (::pipe2(signal_pipe, O_CLOEXEC) != 0)
+        throw system_error("pipe2");
+    // A full pipe drops the byte rather than blocking the handler.
+    ::fcntl(signal_pipe[1], F_SETFL, ::fcntl(signal_pipe[1], F_GETFL) | O_NONBLOCK);
+    struct sigaction action {};
+    action.sa_handler = forward_signal;
+    sigemptyset(&action.sa_mask);
+    action.sa_flags = SA_RESTART;
+    for (int signal_number : {SIGHUP, SIGTERM, SIGINT})
+        if (::sigaction(signal_number, &action, nullptr) != 0)
+            throw system_error("sigaction");
     sigset_t set = daemon_signal_set();
+    if (pthread_sigmask(SIG_UNBLOCK, &set, nullptr) != 0) // pending ones are delivered now
+        throw system_error("pthread_sigmask");
+}
+
+std::thread spawn_thread_without_signals(std::function<void()> fn) {
+    sigset_t set = daemon_signal_set();
+    sigset_t previous;
+    pthread_sigmask(SIG_BLOCK, &set, &previous);
+    std::thread thread(std::move(fn));
+    pthread_sigmask(SIG_SETMASK, &previous, nullptr);
+    return thread;
+}
+
+int wait_for_signal() {
     for (;;) {
-        int signal_number = 0;
-        int rc = sigwait(&set, &signal_number);
-        if (rc == 0)
-            return signal_number;
-        if (rc != EINTR)
-            throw std::runtime_error(std::string("sigwait: ") + std::strerror(rc));
+        unsigned char byte = 0;
+        const ssize_t got = ::read(signal_pipe[0], &byte, 1);
+        if (got == 1)
+            return byte;
+        if (got < 0 && errno == EINTR)
+            continue;
+        throw system_error("reading the signal pipe");
     }
 }
 

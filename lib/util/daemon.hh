@@ -5,16 +5,26 @@
 #pragma once
 
 #include <csignal>
+#include <functional>
 #include <string>
+#include <thread>
 
 namespace mailwarden::util {
 
-// Blocks SIGHUP, SIGTERM, SIGINT (and ignores SIGPIPE) in the calling thread; call it in
-// main() before any thread starts so that every thread inherits the mask and only
-// wait_for_signal() sees them.
+// Blocks SIGHUP, SIGTERM, SIGINT (and ignores SIGPIPE) in the calling thread. Call it first
+// in main(): signals that arrive during start-up stay pending until start_signal_handling().
 void block_daemon_signals();
 
-// Waits in the calling thread for SIGHUP, SIGTERM or SIGINT and returns it.
+// Called once by the main thread when start-up is done: installs handlers that forward the
+// three signals to wait_for_signal() and unblocks them in this thread only. Because the main
+// thread then never blocks them, Linux delivers every kill(pid) to it, never to libmilter's
+// own sigwait() thread, which would treat SIGHUP as "stop".
+void start_signal_handling();
+
+// Starts fn in a thread that has the three signals blocked (so that only main sees them).
+std::thread spawn_thread_without_signals(std::function<void()> fn);
+
+// Waits in the main thread for SIGHUP, SIGTERM or SIGINT and returns it.
 int wait_for_signal();
 
 // Writes the pid of this process to path on construction (creating it 0644, replacing a
