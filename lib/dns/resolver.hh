@@ -62,6 +62,10 @@ struct UnboundOptions {
     std::chrono::milliseconds timeout{5000};
     bool dnssec = false;
     std::string trust_anchor_file = "/usr/share/dns/root.key";
+    // libunbound answers names in special-use and documentation zones (test., 192.0.2.0/24
+    // reverse, 2001:db8::/32 reverse...) NXDOMAIN itself. true: ask the servers instead, as
+    // test setups with zones under example.test or 192.0.2.x need.
+    bool forward_documentation_zones = false;
 };
 
 // Throws std::runtime_error with a clear message on bad options.

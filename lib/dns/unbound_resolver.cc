@@ -5,6 +5,11 @@
 // ub_process() (which calls our callback) and cancels queries past their deadline, so every
 // `done` runs on that thread, exactly once. Failures: bad options throw std::runtime_error at
 // construction; everything after that is an Answer status, never an exception.
+// timeout vs servfail: Status::timeout means our deadline passed first. libunbound reports a
+// forwarder that never answers as SERVFAIL (rcode 2, indistinguishable from an upstream
+// SERVFAIL) once its own retries are exhausted (about 17 s with 1.17's defaults, so only
+// when dns_timeout is longer than that) and, for a short while, after repeated timeouts for
+// the same name. Callers treat both as the same failure class (on_dns_error).
 #include "dns/resolver.hh"
 #include "dns/wire.hh"
 
@@ -92,17 +97,27 @@ ContextPtr make_context(const UnboundOptions& options) {
         throw std::runtime_error(std::string("libunbound: ub_ctx_async: ") + ub_strerror(err));
     // Forwarders on loopback (a local cache, the test responder) must be reachable.
     set_option(context.get(), "do-not-query-localhost:", "no");
-    // After a forwarder ignores one query, unbound raises its RTT estimate (doubling the
-    // retransmit timeout each time, up to infra-cache-max-rtt) and, with one forwarder, may
-    // leave it "down" and SERVFAIL unrelated queries for a while. One unanswered name must
-    // not take the whole resolver down: cap the backoff at our own timeout, keep probing a
-    // server that looks down, and forget host state quickly.
-    auto timeout_ms = std::to_string(std::max<long>(options.timeout.count(), 50));
-    set_option(context.get(), "infra-cache-max-rtt:", timeout_ms);
+    // A forwarder that ignores one name must not be treated as down for all the others.
+    // Measured with libunbound 1.17 against mw-testdnsd (TIMEOUT directive): with the
+    // defaults, normal queries keep answering at once after many cancelled timeouts. Do NOT
+    // lower infra-cache-max-rtt to our timeout: the forwarder's RTO then reaches the cap
+    // after a few timeouts, unbound marks it unusable and SERVFAILs unrelated names.
+    // infra-keep-probing makes unbound keep probing a forwarder it believes down instead of
+    // failing every query for infra-host-ttl (900 s); with a single forwarder that is the
+    // only sensible choice.
     set_option(context.get(), "infra-keep-probing:", "yes");
-    set_option(context.get(), "infra-host-ttl:", "60");
+    // "transparent" with no local data resolves normally; "nodefault" is ignored when set
+    // through ub_ctx_set_option (libunbound 1.17).
+    if (options.forward_documentation_zones)
+        for (const char* zone : {"test.", "2.0.192.in-addr.arpa.", "100.51.198.in-addr.arpa.",
+                                 "113.0.203.in-addr.arpa.", "8.b.d.0.1.0.0.2.ip6.arpa."})
+            set_option(context.get(), "local-zone:", std::string(zone) + " transparent");
     if (options.dnssec) {
         set_option(context.get(), "module-config:", "validator iterator");
+        // libunbound only reads the file when the first query finalizes the context.
+        if (::access(options.trust_anchor_file.c_str(), R_OK) != 0)
+            throw std::runtime_error("dnssec: cannot read trust anchor file '" +
+                                     options.trust_anchor_file + "'");
         if (int err = ub_ctx_add_ta_file(context.get(), options.trust_anchor_file.c_str()))
             throw std::runtime_error("dnssec: cannot use trust anchor file '" +
                                      options.trust_anchor_file + "': " + ub_strerror(err));

@@ -104,6 +104,7 @@ std::optional<Query> parse_query(const std::string& packet, Rcode& rcode) {
         if (offset > packet.size())
             return std::nullopt;
     }
+    rcode = noerror;
     return query;
 }
 
