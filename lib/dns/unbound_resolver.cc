@@ -308,7 +308,9 @@ int Engine::poll_timeout_ms() {
         return -1;
     auto earliest = pending_.front().deadline; // same timeout for all: oldest expires first
     auto left = std::chrono::ceil<std::chrono::milliseconds>(earliest - Clock::now());
-    return int(std::max<long>(left.count(), 0));
+    // At least 1 ms: an overdue query whose answer is already on its way (cancel failed)
+    // must not turn this loop into a busy spin.
+    return int(std::max<long>(left.count(), 1));
 }
 
 void Engine::expire_overdue() {
