@@ -42,9 +42,9 @@ struct Record {
 struct Answer {
     Status status = Status::error;
     std::vector<Record> records;
-    std::chrono::seconds ttl{0};
-    bool secure = false;    // DNSSEC-validated
-    std::string error_text; // why, for logs (never attacker text unescaped)
+    std::chrono::seconds ttl{0}; // of the records; 0 for every status but ok
+    bool secure = false;         // DNSSEC-validated
+    std::string error_text;      // why, for logs (never attacker text unescaped)
 };
 
 class Resolver {

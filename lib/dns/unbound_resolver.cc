@@ -141,7 +141,6 @@ ContextPtr make_context(const UnboundOptions& options) {
 Answer answer_from_result(const ub_result& result, RrType type) {
     Answer answer;
     answer.secure = result.secure != 0;
-    answer.ttl = std::chrono::seconds(std::max(result.ttl, 0));
     if (result.bogus) {
         answer.status = Status::servfail;
         answer.error_text = "DNSSEC validation failed: " +
@@ -176,6 +175,9 @@ Answer answer_from_result(const ub_result& result, RrType type) {
         answer.records.push_back(std::move(*record));
     }
     answer.status = Status::ok;
+    // Only for data: without an SOA in the reply, libunbound's TTL of a negative answer is
+    // arbitrary (32768 s was seen), so negative answers carry 0.
+    answer.ttl = std::chrono::seconds(std::max(result.ttl, 0));
     return answer;
 }
 

@@ -114,6 +114,8 @@ BOOST_AUTO_TEST_CASE(nxdomain_and_nodata_are_distinct) {
     Answer no_aaaa = resolver->query("mx1.example.test", RrType::aaaa);
     BOOST_TEST(status_name(no_aaaa.status) == "nodata");
     BOOST_TEST(no_aaaa.records.empty());
+    BOOST_TEST(missing.ttl.count() == 0);
+    BOOST_TEST(no_aaaa.ttl.count() == 0);
 }
 
 BOOST_AUTO_TEST_CASE(servfail_is_servfail_before_the_deadline) {
