@@ -4,12 +4,17 @@
 #include "dns/resolver.hh"
 #include "dns_test_server.hh"
 
+#include <utility> // before Asio: Boost 1.74 awaitable.hpp needs std::exchange
+
+#include <boost/asio.hpp>
+
 #include <boost/test/unit_test.hpp>
 
 #include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <mutex>
+#include <random>
 #include <thread>
 
 using namespace mailwarden::dns;
@@ -234,6 +239,45 @@ BOOST_AUTO_TEST_CASE(outstanding_queries_are_answered_once_at_destruction) {
     }
     BOOST_TEST(calls == 1);
     BOOST_TEST(errors == 1);
+}
+
+BOOST_AUTO_TEST_CASE(responder_survives_garbage) {
+    namespace asio = boost::asio;
+    const std::string& address = mailwarden::test::DnsTestServer::instance().address();
+    auto at = address.find('@');
+    asio::ip::udp::endpoint server(asio::ip::make_address(address.substr(0, at)),
+                                   std::uint16_t(std::stoi(address.substr(at + 1))));
+    asio::io_context io;
+    asio::ip::udp::socket udp(io, asio::ip::udp::v4());
+    // Two questions: FORMERR with the ID copied and QR set.
+    const std::string two_questions("\x12\x34\x01\x00\x00\x02\x00\x00\x00\x00\x00\x00", 12);
+    udp.send_to(asio::buffer(two_questions), server);
+    std::array<unsigned char, 512> reply{};
+    std::size_t size = 0;
+    udp.async_receive(asio::buffer(reply),
+                      [&](boost::system::error_code, std::size_t received) { size = received; });
+    io.run_for(2s); // never hang the suite on a silent server
+    BOOST_TEST(size == 12u);
+    BOOST_TEST(reply[0] == 0x12);
+    BOOST_TEST(reply[1] == 0x34);
+    BOOST_TEST((reply[2] & 0x80) != 0);
+    BOOST_TEST((reply[3] & 0x0f) == 1);
+    std::mt19937 random(7);
+    for (int i = 0; i < 2000; ++i) {
+        std::string packet(std::size_t(random() % 64), '\0');
+        for (char& byte : packet)
+            byte = char(random());
+        udp.send_to(asio::buffer(packet), server);
+    }
+    for (int i = 0; i < 20; ++i) {
+        asio::ip::tcp::socket tcp(io);
+        tcp.connect({server.address(), server.port()});
+        std::string packet(std::size_t(1 + random() % 40), '\0');
+        for (char& byte : packet)
+            byte = char(random());
+        asio::write(tcp, asio::buffer(packet));
+    }
+    expect_ok(test_resolver()->query("example.test", RrType::a), {"192.0.2.1"});
 }
 
 BOOST_AUTO_TEST_CASE(bad_options_throw_with_a_clear_message) {
