@@ -41,7 +41,7 @@ public:
 private:
     bool convert_to_a_labels();
 
-    std::array<char, max_psl_input_bytes> display_{};
+    std::array<char, max_psl_input_bytes> display_; // no {}: a 1 KB memset per lookup
     std::size_t display_size_ = 0;
     std::string ascii_storage_;
 };
