@@ -8,3 +8,11 @@ lib_libmailwarden_la_SOURCES += \
 tests_unit_testrunner_SOURCES += \
 	tests/unit/test-header-from.cc \
 	tests/unit/test-authres.cc
+
+# Public Suffix List (organizational domain for DMARC) and the Punycode encoder it needs.
+lib_libmailwarden_la_SOURCES += \
+	lib/auth/public_suffix.cc \
+	lib/auth/public_suffix.hh \
+	lib/auth/punycode.cc \
+	lib/auth/punycode.hh
+tests_unit_testrunner_SOURCES += tests/unit/test-public-suffix.cc
