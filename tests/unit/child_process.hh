@@ -1,21 +1,37 @@
-// Test helper: a child process started from argv, its stdout+stderr captured to a file,
-// stopped by PID (SIGTERM, then SIGKILL after a grace period) when the object goes away.
+// Test helpers for tests that run programs: the build and source directories (exported by
+// tests/local.mk), and a child process started from argv with its stdout+stderr captured to
+// a file, stopped by PID (SIGTERM, then SIGKILL after a grace period) when the object goes
+// away, and never outliving a crashed testrunner.
 #pragma once
 
 #include <chrono>
 #include <csignal>
+#include <cstdlib>
 #include <fcntl.h>
+#include <filesystem>
 #include <fstream>
 #include <optional>
 #include <sstream>
 #include <stdexcept>
 #include <string>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <thread>
 #include <unistd.h>
 #include <vector>
 
 namespace mailwarden::test {
+
+inline std::filesystem::path build_directory() {
+    const char* dir = std::getenv("MW_BUILDDIR");
+    return dir != nullptr && *dir != 0 ? dir : ".";
+}
+
+inline std::filesystem::path source_directory() {
+    if (const char* dir = std::getenv("MW_SRCDIR"); dir != nullptr && *dir != 0)
+        return dir;
+    return std::filesystem::path(__FILE__).parent_path().parent_path().parent_path();
+}
 
 class ChildProcess {
 public:
@@ -29,6 +45,7 @@ public:
         if (pid_ < 0)
             throw std::runtime_error("fork failed");
         if (pid_ == 0) {
+            ::prctl(PR_SET_PDEATHSIG, SIGTERM);
             sigset_t none;
             sigemptyset(&none);
             ::sigprocmask(SIG_SETMASK, &none, nullptr);

@@ -23,11 +23,6 @@ using mailwarden::test::eventually;
 
 namespace {
 
-std::string build_dir() {
-    const char* dir = std::getenv("MW_BUILDDIR");
-    return dir != nullptr ? dir : ".";
-}
-
 struct DaemonFixture {
     DaemonFixture() {
         char pattern[] = "/tmp/mw-daemons-XXXXXX";
@@ -56,7 +51,8 @@ struct DaemonFixture {
 
     std::unique_ptr<ChildProcess> start(const std::string& program, const std::string& socket) {
         auto child = std::make_unique<ChildProcess>(
-            std::vector<std::string>{build_dir() + "/" + program, "-f", "-c", config_path},
+            std::vector<std::string>{(mailwarden::test::build_directory() / program).string(), "-f",
+                                     "-c", config_path},
             dir + "/" + fs::path(program).filename().string() + ".out");
         BOOST_REQUIRE_MESSAGE(eventually([&] { return fs::exists(dir + "/" + socket); }, 10s),
                               program << " did not create its socket:\n"
