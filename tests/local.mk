@@ -15,4 +15,5 @@ AM_TESTS_ENVIRONMENT = \
 tests_unit_testrunner_SOURCES += \
 	tests/unit/child_process.hh \
 	tests/unit/test-daemons.cc \
+	tests/unit/test-tools.cc \
 	tests/unit/test-socket-spec.cc

@@ -1,12 +1,17 @@
 // mailwarden: the admin tool. For now: `config check [FILE]` validates a configuration file and
-// lists every error; `config dump [--non-default] [-c FILE]` prints the effective configuration.
+// lists every error; `config dump [--non-default] [-c FILE]` prints the effective configuration;
+// `dns lookup NAME [TYPE]` asks the resolver the daemons use, with their settings.
 // Reads the configuration file given (default SYSCONFDIR/mailwarden/mailwarden.conf).
-// Exit status: 0 ok, 1 configuration errors, 64 usage error.
+// Exit status: 0 ok, 1 configuration errors, 2 DNS lookup failed (SERVFAIL, timeout), 64 usage.
 #include "config.h"
 
 #include "config/config.hh"
+#include "dns/resolver.hh"
+#include "engine/resolver_options.hh"
 
 #include <boost/program_options.hpp>
+#include <chrono>
+#include <cstdio>
 #include <filesystem>
 #include <iostream>
 #include <string>
@@ -19,11 +24,14 @@ using mailwarden::config::LoadResult;
 
 constexpr int exit_ok = 0;
 constexpr int exit_config_error = 1;
+constexpr int exit_dns_failure = 2;
 constexpr int exit_usage = 64;
 
-constexpr const char* usage_text = "usage: mailwarden config check [FILE]\n"
-                                   "       mailwarden config dump [--non-default] [-c FILE]\n"
-                                   "       mailwarden --help | --version\n";
+constexpr const char* usage_text =
+    "usage: mailwarden config check [FILE]\n"
+    "       mailwarden config dump [--non-default] [-c FILE]\n"
+    "       mailwarden dns lookup NAME [TYPE] [-c FILE] [--dns ADDR[@PORT]]\n"
+    "       mailwarden --help | --version\n";
 
 int usage_error(const std::string& message) {
     std::cerr << "mailwarden: " << message << '\n' << usage_text;
@@ -104,6 +112,89 @@ int config_command(const std::vector<std::string>& arguments) {
     return usage_error("config: unknown subcommand '" + arguments[0] + "'");
 }
 
+// The configuration at path, or the defaults when the default file does not exist.
+std::optional<mailwarden::config::ConfigPtr>
+load_or_defaults(const std::optional<std::string>& path) {
+    const std::string file = path.value_or(mailwarden::config::default_config_path());
+    if (std::error_code ignored; !path && !std::filesystem::exists(file, ignored))
+        return mailwarden::config::default_config();
+    LoadResult result = mailwarden::config::load_config_file(file);
+    if (!result.ok()) {
+        print_errors(result);
+        return std::nullopt;
+    }
+    return result.config;
+}
+
+std::optional<mailwarden::dns::RrType> rr_type_from_name(std::string name) {
+    using mailwarden::dns::RrType;
+    for (char& c : name)
+        c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    for (RrType type : {RrType::a, RrType::aaaa, RrType::mx, RrType::txt, RrType::ptr, RrType::ns,
+                        RrType::cname, RrType::soa, RrType::spf})
+        if (mailwarden::dns::rr_type_name(type) == name)
+            return type;
+    return std::nullopt;
+}
+
+int dns_lookup(const std::vector<std::string>& arguments) {
+    po::options_description options;
+    options.add_options()("name", po::value<std::string>()->required(), "name to look up")(
+        "type", po::value<std::string>()->default_value("A"),
+        "record type")("config,c", po::value<std::string>(), "configuration file")(
+        "dns", po::value<std::string>(), "ask this server (ADDR or ADDR@PORT) instead");
+    po::positional_options_description positional;
+    positional.add("name", 1).add("type", 1);
+    po::variables_map values;
+    if (!parse_arguments(arguments, options, positional, values))
+        return exit_usage;
+    const auto type = rr_type_from_name(values["type"].as<std::string>());
+    if (!type)
+        return usage_error("unknown record type '" + values["type"].as<std::string>() + "'");
+    std::optional<std::string> path;
+    if (values.count("config"))
+        path = values["config"].as<std::string>();
+    const auto config = load_or_defaults(path);
+    if (!config)
+        return exit_config_error;
+    auto resolver_settings = mailwarden::engine::resolver_options(**config);
+    if (values.count("dns")) {
+        resolver_settings.servers = {values["dns"].as<std::string>()};
+        resolver_settings.forward_documentation_zones = true;
+    }
+    std::unique_ptr<mailwarden::dns::Resolver> resolver;
+    try {
+        resolver = mailwarden::dns::make_unbound_resolver(resolver_settings);
+    } catch (const std::exception& error) {
+        std::cerr << "mailwarden: " << error.what() << '\n';
+        return exit_config_error;
+    }
+    const auto started = std::chrono::steady_clock::now();
+    const auto answer = resolver->query(values["name"].as<std::string>(), *type);
+    const std::chrono::duration<double, std::milli> elapsed =
+        std::chrono::steady_clock::now() - started;
+    std::printf("status=%s ttl=%lld ms=%.1f%s\n",
+                std::string(mailwarden::dns::status_name(answer.status)).c_str(),
+                static_cast<long long>(answer.ttl.count()), elapsed.count(),
+                answer.error_text.empty() ? "" : (" error=" + answer.error_text).c_str());
+    for (const auto& record : answer.records) {
+        if (*type == mailwarden::dns::RrType::mx)
+            std::printf("%u %s\n", record.preference, record.text.c_str());
+        else
+            std::printf("%s\n", record.text.c_str());
+    }
+    using mailwarden::dns::Status;
+    const bool answered = answer.status == Status::ok || answer.status == Status::nxdomain ||
+                          answer.status == Status::nodata;
+    return answered ? exit_ok : exit_dns_failure;
+}
+
+int dns_command(const std::vector<std::string>& arguments) {
+    if (arguments.empty() || arguments[0] != "lookup")
+        return usage_error("dns: expected 'dns lookup NAME [TYPE]'");
+    return dns_lookup({arguments.begin() + 1, arguments.end()});
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
@@ -121,5 +212,7 @@ int main(int argc, char** argv) {
     }
     if (command == "config")
         return config_command({arguments.begin() + 1, arguments.end()});
+    if (command == "dns")
+        return dns_command({arguments.begin() + 1, arguments.end()});
     return usage_error("unknown command '" + command + "'");
 }
