@@ -7,3 +7,4 @@ milter_mailwarden_milter_SOURCES = \
 	milter/session.hh
 milter_mailwarden_milter_CPPFLAGS = $(AM_CPPFLAGS) $(MILTER_CFLAGS)
 milter_mailwarden_milter_LDADD = $(MW_LIBS) $(MILTER_LIBS) $(BOOST_PROGRAM_OPTIONS_LIBS)
+dist_man_MANS += milter/mailwarden-milter.8

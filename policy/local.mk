@@ -5,3 +5,4 @@ policy_mailwarden_policyd_SOURCES = \
 	policy/server.cc \
 	policy/server.hh
 policy_mailwarden_policyd_LDADD = $(MW_LIBS) $(BOOST_PROGRAM_OPTIONS_LIBS)
+dist_man_MANS += policy/mailwarden-policyd.8
