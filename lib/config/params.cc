@@ -39,13 +39,6 @@ std::string check_absolute_path(std::string_view value) {
     return "";
 }
 
-std::string check_port(std::string_view port) {
-    const auto number = util::parse_uint(port);
-    if (!number || *number < 1 || *number > 65535)
-        return "port '" + std::string(port) + "' out of range 1..65535";
-    return "";
-}
-
 // inet:PORT@ADDR, inet6:PORT@ADDR, unix:/path or local:/path (the milter/Postfix spelling).
 std::string check_socket(std::string_view value) {
     std::string error;
@@ -73,12 +66,8 @@ std::string check_authserv_id(std::string_view value) {
 
 // ADDR or ADDR@PORT, ADDR an IPv4 or IPv6 literal (unbound's forward-addr spelling).
 std::string check_dns_server(std::string_view value) {
-    const auto at = value.find('@');
-    if (!util::parse_ip(value.substr(0, at)))
-        return "not an IP address: '" + std::string(value.substr(0, at)) + "'";
-    if (at != std::string_view::npos)
-        return check_port(value.substr(at + 1));
-    return "";
+    std::string error;
+    return util::parse_server_address(value, &error) ? "" : error;
 }
 
 constexpr std::array facilities{"mail"sv,   "daemon"sv, "user"sv,   "local0"sv,

@@ -12,6 +12,7 @@
 // the same name. Callers treat both as the same failure class (on_dns_error).
 #include "dns/resolver.hh"
 #include "dns/wire.hh"
+#include "util/socket_spec.hh"
 
 #include <poll.h>
 #include <sys/eventfd.h>
@@ -59,23 +60,6 @@ private:
     int fd_;
 };
 
-// "ADDR" or "ADDR@PORT" with ADDR an IPv4/IPv6 literal and PORT 1-65535.
-bool valid_server(const std::string& server) {
-    std::string address = server;
-    if (auto at = server.find('@'); at != std::string::npos) {
-        address = server.substr(0, at);
-        std::string port = server.substr(at + 1);
-        if (port.empty() || port.size() > 5 ||
-            port.find_first_not_of("0123456789") != std::string::npos)
-            return false;
-        if (unsigned value = std::stoul(port); value == 0 || value > 65535)
-            return false;
-    }
-    unsigned char buffer[16];
-    return inet_pton(AF_INET, address.c_str(), buffer) == 1 ||
-           inet_pton(AF_INET6, address.c_str(), buffer) == 1;
-}
-
 void set_option(ub_ctx* context, const char* option, const std::string& value) {
     if (int err = ub_ctx_set_option(context, option, value.c_str()); err != 0)
         throw std::runtime_error(std::string("libunbound rejected option ") + option + " " + value +
@@ -86,7 +70,7 @@ ContextPtr make_context(const UnboundOptions& options) {
     if (options.timeout <= std::chrono::milliseconds(0))
         throw std::runtime_error("dns_timeout must be positive");
     for (const std::string& server : options.servers)
-        if (!valid_server(server))
+        if (!util::parse_server_address(server))
             throw std::runtime_error("dns_servers: '" + server.substr(0, 100) +
                                      "' is not an IP address with optional @PORT "
                                      "(e.g. 192.0.2.53 or 127.0.0.1@5353)");

@@ -3,8 +3,7 @@
 
 namespace mailwarden::engine {
 
-dns::UnboundOptions resolver_options(const config::Config& config)
-{
+dns::UnboundOptions resolver_options(const config::Config& config) {
     dns::UnboundOptions options;
     options.servers = config.list("dns_servers");
     options.timeout = config.duration("dns_timeout");

@@ -13,13 +13,42 @@ namespace {
 constexpr std::string_view usage =
     "expected inet:PORT@ADDR, inet6:PORT@ADDR, unix:/PATH or local:/PATH";
 
-std::optional<SocketSpec> fail(std::string* error, std::string_view text) {
+std::nullopt_t fail(std::string* error, std::string_view text) {
     if (error != nullptr)
         *error = std::string(text);
     return std::nullopt;
 }
 
+// 1..65535, digits only.
+std::optional<std::uint16_t> parse_port(std::string_view text) {
+    unsigned port = 0;
+    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), port);
+    if (ec != std::errc() || end != text.data() + text.size() || port == 0 || port > 65535)
+        return std::nullopt;
+    return static_cast<std::uint16_t>(port);
+}
+
+bool is_ip_literal(int family, const std::string& address) {
+    unsigned char probe[sizeof(in6_addr)];
+    return inet_pton(family, address.c_str(), probe) == 1;
+}
+
 } // namespace
+
+std::optional<ServerAddress> parse_server_address(std::string_view text, std::string* error) {
+    const auto at = text.find('@');
+    ServerAddress server{std::string(text.substr(0, at)), 0};
+    if (!is_ip_literal(AF_INET, server.address) && !is_ip_literal(AF_INET6, server.address))
+        return fail(error, "not an IP address: '" + server.address + "'");
+    if (at != std::string_view::npos) {
+        const auto port = parse_port(text.substr(at + 1));
+        if (!port)
+            return fail(error,
+                        "port '" + std::string(text.substr(at + 1)) + "' out of range 1..65535");
+        server.port = *port;
+    }
+    return server;
+}
 
 std::optional<SocketSpec> parse_socket_spec(std::string_view text, std::string* error) {
     const auto colon = text.find(':');
@@ -52,9 +81,8 @@ std::optional<SocketSpec> parse_socket_spec(std::string_view text, std::string* 
         return fail(error, "port '" + std::string(port_text) + "' out of range 1..65535");
     spec.port = static_cast<std::uint16_t>(port);
     spec.address = std::string(rest.substr(at + 1));
-    unsigned char probe[sizeof(in6_addr)];
     const int family = spec.kind == SocketSpec::Kind::inet ? AF_INET : AF_INET6;
-    if (inet_pton(family, spec.address.c_str(), probe) != 1)
+    if (!is_ip_literal(family, spec.address))
         return fail(error, std::string("not an ") + (family == AF_INET ? "IPv4" : "IPv6") +
                                " address: '" + spec.address + "'");
     return spec;

@@ -20,4 +20,14 @@ struct SocketSpec {
 
 std::optional<SocketSpec> parse_socket_spec(std::string_view text, std::string* error = nullptr);
 
+// A server to talk to, written ADDR or ADDR@PORT (unbound's forward-addr spelling), ADDR an
+// IPv4 or IPv6 literal. port is 0 when not given.
+struct ServerAddress {
+    std::string address;
+    std::uint16_t port = 0;
+};
+
+std::optional<ServerAddress> parse_server_address(std::string_view text,
+                                                  std::string* error = nullptr);
+
 } // namespace mailwarden::util

@@ -54,4 +54,22 @@ BOOST_AUTO_TEST_CASE(invalid_specifications_are_rejected_with_a_reason) {
     }
 }
 
+BOOST_AUTO_TEST_CASE(server_addresses_take_an_optional_port) {
+    using mailwarden::util::parse_server_address;
+    const auto plain = parse_server_address("192.0.2.53");
+    BOOST_TEST_REQUIRE(plain.has_value());
+    BOOST_TEST(plain->address == "192.0.2.53");
+    BOOST_TEST(plain->port == 0U);
+    const auto with_port = parse_server_address("::1@5353");
+    BOOST_TEST_REQUIRE(with_port.has_value());
+    BOOST_TEST(with_port->address == "::1");
+    BOOST_TEST(with_port->port == 5353U);
+    for (const std::string bad : {"", "resolver.example", "192.0.2.53@", "192.0.2.53@0",
+                                  "192.0.2.53@65536", "192.0.2.53@53x", "@53"}) {
+        std::string error;
+        BOOST_TEST(!parse_server_address(bad, &error).has_value(), bad);
+        BOOST_TEST(!error.empty(), bad);
+    }
+}
+
 BOOST_AUTO_TEST_SUITE_END()
