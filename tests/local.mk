@@ -1,7 +1,7 @@
 # tests/: one Boost.Test testrunner (unit tests of every module) plus integration scripts.
 check_PROGRAMS += tests/unit/testrunner
 tests_unit_testrunner_SOURCES += tests/unit/testrunner.cc
-tests_unit_testrunner_CPPFLAGS = $(AM_CPPFLAGS) -DBOOST_TEST_DYN_LINK
+tests_unit_testrunner_CPPFLAGS = $(AM_CPPFLAGS) $(OPENDKIM_CFLAGS) $(OPENSSL_CFLAGS) -DBOOST_TEST_DYN_LINK
 tests_unit_testrunner_LDADD = $(MW_LIBS) $(BOOST_UNIT_TEST_LIBS)
 
 TESTS += tests/unit/testrunner
