@@ -77,8 +77,11 @@ constexpr std::array log_levels{"error"sv, "warning"sv, "notice"sv, "info"sv, "d
 constexpr std::array tempfail_or_accept{"tempfail"sv, "accept"sv};
 constexpr std::array accept_or_tempfail{"accept"sv, "tempfail"sv};
 constexpr std::array state_backends{"lmdb"sv, "redis"sv};
-constexpr std::array section_names{"general"sv, "milter"sv,  "policy"sv,
-                                   "dns"sv,     "actions"sv, "state"sv};
+constexpr std::array failure_actions{"reject"sv, "quarantine"sv, "none"sv};
+constexpr std::array dkim_sha1_results{"policy"sv, "fail"sv};
+constexpr std::array dkim_body_length_choices{"policy"sv, "allow"sv};
+constexpr std::array section_names{"general"sv, "milter"sv, "policy"sv, "dns"sv,
+                                   "auth"sv,    "actions"sv, "state"sv};
 
 // clang-format off
 const std::array table{
@@ -171,7 +174,78 @@ const std::array table{
         .reloadable = false,
         .help = "Root trust anchor file used when dnssec is yes.",
         .doc = "Debian's dns-root-data package installs it; unbound-anchor keeps one current."},
+    // [auth]
+    ParamDef{.name = "trusted_authserv_ids", .section = "auth", .type = ParamType::list,
+        .default_text = "", .validator = check_authserv_id, .reloadable = true,
+        .help = "authserv-ids whose Authentication-Results headers are trusted.",
+        .doc = "Authentication-Results headers written by these hosts (for example an internal "
+               "relay that checks mail before it reaches this one) are kept and reported by "
+               "mailwarden check as trusted. Headers claiming our own authserv_id are forgeries "
+               "and always removed, even if that name is listed here. Other headers are kept "
+               "and ignored."},
+    ParamDef{.name = "spf_time_budget", .section = "auth", .type = ParamType::duration,
+        .default_text = "20s", .min = 1 * second, .max = 60 * second, .reloadable = true,
+        .help = "Time allowed for one whole SPF evaluation, all its DNS lookups included.",
+        .doc = "RFC 7208 section 4.6.4 suggests at least 20 seconds. An evaluation that runs out "
+               "of time is a temperror, handled like any DNS error."},
+    ParamDef{.name = "dkim_max_signatures", .section = "auth", .type = ParamType::integer,
+        .default_text = "5", .min = 1, .max = 50, .reloadable = true,
+        .help = "DKIM signatures evaluated per message; later ones are reported, not checked.",
+        .doc = "Each evaluated signature costs a DNS lookup and a public-key operation, so a "
+               "message carrying hundreds of signatures cannot make the filter do hundreds of "
+               "each. Signatures beyond the limit get dkim=policy in Authentication-Results."},
+    ParamDef{.name = "dkim_min_key_bits", .section = "auth", .type = ParamType::integer,
+        .default_text = "1024", .min = 512, .max = 8192, .reloadable = true,
+        .help = "Smallest RSA key accepted for a DKIM pass.",
+        .doc = "RFC 8301 requires verifiers to accept keys of 1024 bits and more. A signature "
+               "made with a smaller RSA key gives dkim=policy. Ed25519 keys are always accepted."},
+    ParamDef{.name = "dkim_sha1", .section = "auth", .type = ParamType::choice,
+        .default_text = "policy", .allowed = dkim_sha1_results, .reloadable = true,
+        .help = "Result of a valid rsa-sha1 DKIM signature (policy or fail).",
+        .doc = "RFC 8301 forbids treating rsa-sha1 signatures as valid. policy reports that the "
+               "signature verified but is not acceptable; fail reports it as broken. Neither "
+               "counts for DMARC."},
+    ParamDef{.name = "dkim_body_length", .section = "auth", .type = ParamType::choice,
+        .default_text = "policy", .allowed = dkim_body_length_choices, .reloadable = true,
+        .help = "How a DKIM l= tag that leaves part of the body unsigned is judged (policy or allow).",
+        .doc = "With l= a signer covers only the first bytes of the body, so anyone can append "
+               "text to a signed message. policy gives dkim=policy when the body is longer than "
+               "l=; allow follows RFC 6376 and passes the signature."},
+    ParamDef{.name = "public_suffix_list", .section = "auth", .type = ParamType::string,
+        .default_text = "/usr/share/publicsuffix/public_suffix_list.dat",
+        .validator = check_absolute_path, .reloadable = false,
+        .help = "Public Suffix List used to find organizational domains for DMARC.",
+        .doc = "Debian's publicsuffix package keeps it current. DMARC relaxed alignment compares "
+               "organizational domains (RFC 7489 section 3.2); without the list every check "
+               "fails to start."},
     // [actions]
+    ParamDef{.name = "spf_fail_action", .section = "actions", .type = ParamType::action,
+        .default_text = "none", .allowed = failure_actions, .reloadable = true,
+        .help = "What to do when SPF fails for the MAIL FROM identity (reject, quarantine, none).",
+        .doc = "reject answers 550 5.7.23 at MAIL FROM, before the message is sent. The default "
+               "none lets DMARC decide, because SPF alone breaks forwarded mail that DKIM "
+               "still authenticates (RFC 7489 section 10.1). HELO results never reject. "
+               "Outbound mail is exempt."},
+    ParamDef{.name = "dmarc_reject_action", .section = "actions", .type = ParamType::action,
+        .default_text = "reject", .allowed = failure_actions, .reloadable = true,
+        .help = "What to do when DMARC fails and the domain asks for reject (reject, quarantine, none).",
+        .doc = "reject answers 550 5.7.1 at end of message. quarantine holds the message in the "
+               "MTA's hold queue; none only records dmarc=fail in Authentication-Results. "
+               "Outbound mail is exempt."},
+    ParamDef{.name = "dmarc_quarantine_action", .section = "actions", .type = ParamType::action,
+        .default_text = "quarantine", .allowed = failure_actions, .reloadable = true,
+        .help = "What to do when DMARC fails and the domain asks for quarantine.",
+        .doc = "quarantine holds the message in the MTA's hold queue (Postfix: postqueue -p "
+               "shows it, postsuper -H releases it); reject and none as for dmarc_reject_action."},
+    ParamDef{.name = "from_header_action", .section = "actions", .type = ParamType::action,
+        .default_text = "reject", .allowed = failure_actions, .reloadable = true,
+        .help = "What to do with a message whose From header has no single author domain.",
+        .doc = "DMARC needs exactly one author domain (RFC 7489 section 6.6.1). Missing or "
+               "repeated From headers, several addresses of different domains, an address "
+               "without a domain, unbalanced brackets or quotes and other invalid syntax are how "
+               "spoofed mail slipped past other filters, so the default rejects them with "
+               "550 5.7.1 naming the problem. Several addresses that share one domain are "
+               "evaluated under that domain. Outbound mail is exempt."},
     ParamDef{.name = "on_dns_error", .section = "actions", .type = ParamType::action,
         .default_text = "tempfail", .allowed = tempfail_or_accept, .reloadable = true,
         .help = "What to do with DMARC p=reject mail when DNS fails (tempfail or accept).",
