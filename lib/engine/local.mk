@@ -2,3 +2,11 @@
 lib_libmailwarden_la_SOURCES += \
 	lib/engine/resolver_options.cc \
 	lib/engine/resolver_options.hh
+
+# Verdicts and the decision table (facts → Verdict), shared by every front-end.
+lib_libmailwarden_la_SOURCES += \
+	lib/engine/decision.cc \
+	lib/engine/decision.hh \
+	lib/engine/verdict.cc \
+	lib/engine/verdict.hh
+tests_unit_testrunner_SOURCES += tests/unit/test-decision.cc

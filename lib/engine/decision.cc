@@ -1,0 +1,120 @@
+// The decision table (rows documented in decision.hh).
+#include "engine/decision.hh"
+
+#include <algorithm>
+#include <optional>
+
+namespace mailwarden::engine {
+
+namespace {
+
+// A configured failure action applied to one failure class. Action::none means "no action
+// here": the caller goes on to the next row.
+std::optional<Verdict> apply(Action action, std::string status, std::string text,
+                             std::string reason) {
+    switch (action) {
+    case Action::reject:
+        return Verdict::reject(std::move(status), std::move(text), std::move(reason));
+    case Action::tempfail:
+        return Verdict::tempfail("4.7.0", std::move(text), std::move(reason));
+    case Action::quarantine:
+        return Verdict::quarantine(std::move(text), std::move(reason));
+    default:
+        return std::nullopt;
+    }
+}
+
+Verdict dns_error(const DecisionPolicy& policy, std::string_view from_domain) {
+    if (policy.on_dns_error != Action::tempfail)
+        return Verdict::accept("dmarc_dns_error");
+    return Verdict::tempfail("4.4.3",
+                             "DNS error while checking the DMARC policy of " +
+                                 smtp_safe_text(from_domain, 100) + ", try again later",
+                             "dmarc_dns_error");
+}
+
+std::string spf_fail_text(const EnvelopeFacts& facts) {
+    std::string text = "SPF check failed for " + smtp_safe_text(facts.spf_domain, 100);
+    if (!facts.spf_explanation.empty())
+        text += ": " + smtp_safe_text(facts.spf_explanation);
+    return text;
+}
+
+} // namespace
+
+DecisionPolicy DecisionPolicy::from_config(const config::Config& config) {
+    return DecisionPolicy{.spf_fail = config.action("spf_fail_action"),
+                          .dmarc_reject = config.action("dmarc_reject_action"),
+                          .dmarc_quarantine = config.action("dmarc_quarantine_action"),
+                          .from_header = config.action("from_header_action"),
+                          .on_dns_error = config.action("on_dns_error"),
+                          .on_internal_error = config.action("on_internal_error")};
+}
+
+Verdict decide_envelope(const DecisionPolicy& policy, const EnvelopeFacts& facts) {
+    if (facts.outbound)
+        return Verdict::accept("outbound");
+    if (facts.spf_result == "fail" && policy.spf_fail == Action::reject)
+        return Verdict::reject("5.7.23", spf_fail_text(facts), "spf_fail");
+    return Verdict::accept();
+}
+
+Verdict decide_message(const DecisionPolicy& policy, const MessageFacts& facts) {
+    if (Verdict early = decide_envelope(policy, facts.envelope); early.reason != "ok")
+        return early; // rows 1-2
+    if (facts.from_problem != auth::FromProblem::none) {
+        const std::string problem(auth::from_problem_name(facts.from_problem));
+        if (auto verdict =
+                apply(policy.from_header, "5.7.1",
+                      "message has no single valid author (From header: " + problem + ")",
+                      "from_" + problem))
+            return *verdict;
+    }
+    const std::string domain = smtp_safe_text(facts.from_domain, 100);
+    if (facts.dmarc_result == "fail" && facts.dmarc_disposition == "reject") {
+        if (facts.auth_temperror)
+            return dns_error(policy, facts.from_domain);
+        if (auto verdict = apply(policy.dmarc_reject, "5.7.1",
+                                 "DMARC policy of " + domain + " rejects this unauthenticated mail",
+                                 "dmarc_reject"))
+            return *verdict;
+    }
+    if (facts.dmarc_result == "fail" && facts.dmarc_disposition == "quarantine") {
+        if (auto verdict = apply(policy.dmarc_quarantine, "5.7.1",
+                                 "DMARC policy of " + domain + " quarantines unauthenticated mail",
+                                 "dmarc_quarantine"))
+            return *verdict;
+    }
+    if (facts.dmarc_result == "temperror")
+        return dns_error(policy, facts.from_domain);
+    if (facts.envelope.spf_result == "fail" && policy.spf_fail == Action::quarantine)
+        return Verdict::quarantine(spf_fail_text(facts.envelope), "spf_fail");
+    return Verdict::accept();
+}
+
+Verdict internal_error_verdict(const DecisionPolicy& policy) {
+    if (policy.on_internal_error == Action::accept)
+        return Verdict::accept("internal_error");
+    return Verdict::tempfail("4.3.0", "internal error, try again later", "internal_error");
+}
+
+std::string smtp_safe_text(std::string_view text, std::size_t max_bytes) {
+    std::string safe;
+    safe.reserve(std::min(text.size(), max_bytes));
+    for (char c : text) {
+        if (safe.size() >= max_bytes)
+            break;
+        const bool space = c == ' ' || c == '\t' || c == '\r' || c == '\n';
+        if (space) {
+            if (!safe.empty() && safe.back() != ' ')
+                safe += ' ';
+        } else {
+            safe += (c > ' ' && c < 0x7f) ? c : '?';
+        }
+    }
+    while (!safe.empty() && safe.back() == ' ')
+        safe.pop_back();
+    return safe;
+}
+
+} // namespace mailwarden::engine

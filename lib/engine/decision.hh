@@ -1,0 +1,70 @@
+// The decision table: authentication facts → Verdict. Pure functions of their arguments, so
+// the milter (at its stages), the policy server and `mailwarden check` can never disagree.
+// Parameters read (through DecisionPolicy::from_config): spf_fail_action,
+// dmarc_reject_action, dmarc_quarantine_action, from_header_action, on_dns_error,
+// on_internal_error. Never throws.
+//
+// Rows, first match wins (tests/unit/test-decision.cc has one case per row):
+//   1 outbound (SASL or internal_networks)              → accept "outbound"
+//   2 SPF (MAIL FROM) fail, spf_fail_action=reject       → 550 5.7.23 "spf_fail"
+//   3 From header without one author domain              → from_header_action "from_<problem>"
+//   4 DMARC fail, disposition reject, SPF/DKIM temperror → on_dns_error (451 4.4.3)
+//   "dmarc_dns_error" 5 DMARC fail, disposition reject                     → dmarc_reject_action
+//   (550 5.7.1) "dmarc_reject" 6 DMARC fail, disposition quarantine                 →
+//   dmarc_quarantine_action "dmarc_quarantine" 7 DMARC temperror (policy record lookup failed) →
+//   on_dns_error (451 4.4.3) "dmarc_dns_error" 8 SPF (MAIL FROM) fail, spf_fail_action=quarantine
+//   → quarantine "spf_fail" 9 anything else                                      → accept "ok"
+// Row 7 treats an unknown policy as possibly p=reject: with the default tempfail the sender
+// retries, so a DNS hiccup never lets through mail the domain asked to reject. HELO results
+// never decide (RFC 7208 §2.3 leaves that to local policy; we keep it out of rejections).
+#pragma once
+
+#include "auth/header_from.hh"
+#include "config/config.hh"
+#include "engine/verdict.hh"
+
+#include <string>
+
+namespace mailwarden::engine {
+
+struct DecisionPolicy {
+    Action spf_fail = Action::none;
+    Action dmarc_reject = Action::reject;
+    Action dmarc_quarantine = Action::quarantine;
+    Action from_header = Action::reject;
+    Action on_dns_error = Action::tempfail;
+    Action on_internal_error = Action::tempfail;
+
+    static DecisionPolicy from_config(const config::Config& config);
+};
+
+// What the MAIL FROM stage knows.
+struct EnvelopeFacts {
+    bool outbound = false;
+    std::string spf_result;      // MAIL FROM identity, RFC 8601 word; "" = not evaluated
+    std::string spf_domain;      // the identity's domain
+    std::string spf_explanation; // exp= text for fail (DNS text: sanitized before use)
+};
+
+// What the end of the message knows.
+struct MessageFacts {
+    EnvelopeFacts envelope;
+    auth::FromProblem from_problem = auth::FromProblem::none;
+    std::string from_domain;
+    std::string dmarc_result;      // pass fail none temperror permerror; "" = not evaluated
+    std::string dmarc_disposition; // none quarantine reject (after pct)
+    bool auth_temperror = false;   // SPF (MAIL FROM) or any DKIM signature: temperror
+};
+
+// Rows 1-2 (what can be answered at MAIL FROM); accept "ok" when nothing decides yet.
+Verdict decide_envelope(const DecisionPolicy& policy, const EnvelopeFacts& facts);
+// Every row.
+Verdict decide_message(const DecisionPolicy& policy, const MessageFacts& facts);
+// on_internal_error: 451 4.3.0 or accept "internal_error".
+Verdict internal_error_verdict(const DecisionPolicy& policy);
+
+// DNS-supplied or attacker text made safe for an SMTP reply: printable ASCII only (others
+// become '?'), whitespace runs collapsed, at most max_bytes.
+std::string smtp_safe_text(std::string_view text, std::size_t max_bytes = 200);
+
+} // namespace mailwarden::engine
