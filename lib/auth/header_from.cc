@@ -5,6 +5,8 @@
 // returns the first FromProblem it meets; nothing here throws except std::bad_alloc.
 #include "auth/header_from.hh"
 
+#include "util/utf8.hh"
+
 #include <optional>
 
 namespace mailwarden::auth {
@@ -49,44 +51,7 @@ bool is_special(char c) {
     return std::string_view{"<>:;@,."}.find(c) != std::string_view::npos;
 }
 
-// Well-formed UTF-8 (Unicode table 3-7: no overlongs, surrogates or values past U+10FFFF).
-bool valid_utf8(std::string_view text) {
-    std::size_t i = 0;
-    while (i < text.size()) {
-        const auto lead = static_cast<unsigned char>(text[i]);
-        std::size_t length = 1;
-        unsigned char low = 0x80, high = 0xBF;
-        if (lead < 0x80) {
-            ++i;
-            continue;
-        }
-        if (lead >= 0xC2 && lead <= 0xDF) {
-            length = 2;
-        } else if (lead >= 0xE0 && lead <= 0xEF) {
-            length = 3;
-            low = lead == 0xE0 ? 0xA0 : 0x80;
-            high = lead == 0xED ? 0x9F : 0xBF;
-        } else if (lead >= 0xF0 && lead <= 0xF4) {
-            length = 4;
-            low = lead == 0xF0 ? 0x90 : 0x80;
-            high = lead == 0xF4 ? 0x8F : 0xBF;
-        } else {
-            return false;
-        }
-        if (text.size() - i < length) {
-            return false;
-        }
-        for (std::size_t k = 1; k < length; ++k) {
-            const auto byte = static_cast<unsigned char>(text[i + k]);
-            const bool ok = k == 1 ? (byte >= low && byte <= high) : (byte >= 0x80 && byte <= 0xBF);
-            if (!ok) {
-                return false;
-            }
-        }
-        i += length;
-    }
-    return true;
-}
+using util::valid_utf8;
 
 char ascii_lower(char c) {
     return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;

@@ -15,9 +15,14 @@ lib_libmailwarden_la_SOURCES += \
 	lib/util/rate_limited_log.cc \
 	lib/util/rate_limited_log.hh \
 	lib/util/socket_spec.cc \
-	lib/util/socket_spec.hh
+	lib/util/socket_spec.hh \
+	lib/util/json.cc \
+	lib/util/json.hh \
+	lib/util/utf8.cc \
+	lib/util/utf8.hh
 tests_unit_testrunner_SOURCES += \
 	tests/unit/test-escape.cc \
+	tests/unit/test-json.cc \
 	tests/unit/test-log.cc \
 	tests/unit/test-lock_guarded.cc \
 	tests/unit/test-parse.cc \
