@@ -1,7 +1,9 @@
-// Test fixture: a DNS server on loopback serving every tests/data/zones/*.zone.
-// If MW_TEST_DNS is set (ADDR@PORT of a responder started by contrib/quickstart), that one is
-// used. Otherwise $MW_BUILDDIR/tests/dns/mw-testdnsd is spawned on an ephemeral port with the
-// zones from $MW_SRCDIR (both exported by tests/local.mk; when unset, the build directory is
+// Test fixture: a DNS server on loopback serving every tests/data/zones/*.zone (instance()),
+// or a private one serving zone text of the test's own (with_zone()).
+// For instance(): if MW_TEST_DNS is set (ADDR@PORT of a responder started by contrib/quickstart),
+// that one is used. Otherwise $MW_BUILDDIR/tests/dns/mw-testdnsd is spawned on an ephemeral port
+// with the zones from $MW_SRCDIR (both exported by tests/local.mk; when unset, the build directory
+// is
 // "." and the source directory is found from this header's path), its port is read from
 // --port-file, and it is killed by PID at the end of the test run. Failure to start throws.
 #pragma once
@@ -27,6 +29,16 @@ public:
         return server;
     }
 
+    // A private responder for this zone text, stopped when the object goes away.
+    static std::unique_ptr<DnsTestServer> with_zone(const std::string& zone_text) {
+        std::unique_ptr<DnsTestServer> server(new DnsTestServer(Private{}));
+        server->make_directory();
+        const std::string zone_file = server->directory_ + "/test.zone";
+        std::ofstream(zone_file, std::ios::binary) << zone_text;
+        server->spawn({zone_file});
+        return server;
+    }
+
     // "127.0.0.1@PORT", ready for UnboundOptions::servers.
     const std::string& address() const { return address_; }
 
@@ -47,21 +59,31 @@ private:
             address_ = external;
             return;
         }
-        spawn();
+        make_directory();
+        std::vector<std::string> zone_files;
+        for (const auto& entry :
+             std::filesystem::directory_iterator(source_directory() / "tests/data/zones"))
+            if (entry.path().extension() == ".zone")
+                zone_files.push_back(entry.path().string());
+        spawn(zone_files);
     }
 
-    void spawn() {
-        const std::string program = (build_directory() / "tests/dns/mw-testdnsd").string();
+    struct Private {};
+    explicit DnsTestServer(Private) {}
+
+    void make_directory() {
         char pattern[] = "/tmp/mw-testdnsd.XXXXXX";
         if (!::mkdtemp(pattern))
             throw std::runtime_error("DnsTestServer: mkdtemp failed");
         directory_ = pattern;
+    }
+
+    void spawn(const std::vector<std::string>& zone_files) {
+        const std::string program = (build_directory() / "tests/dns/mw-testdnsd").string();
         const std::string port_file = directory_ + "/port";
         std::vector<std::string> args = {program, "-p", "0", "--port-file", port_file};
-        for (const auto& entry :
-             std::filesystem::directory_iterator(source_directory() / "tests/data/zones"))
-            if (entry.path().extension() == ".zone")
-                args.insert(args.end(), {"-z", entry.path().string()});
+        for (const auto& zone_file : zone_files)
+            args.insert(args.end(), {"-z", zone_file});
         process_ = std::make_unique<ChildProcess>(args, directory_ + "/output");
         std::string port;
         const bool started = eventually(
