@@ -1,8 +1,9 @@
 # tests/: one Boost.Test testrunner (unit tests of every module) plus integration scripts.
 check_PROGRAMS += tests/unit/testrunner
 tests_unit_testrunner_SOURCES += tests/unit/testrunner.cc
-tests_unit_testrunner_CPPFLAGS = $(AM_CPPFLAGS) $(OPENDKIM_CFLAGS) $(OPENSSL_CFLAGS) -DBOOST_TEST_DYN_LINK
-tests_unit_testrunner_LDADD = $(MW_LIBS) $(BOOST_UNIT_TEST_LIBS)
+tests_unit_testrunner_CPPFLAGS = $(AM_CPPFLAGS) $(OPENDKIM_CFLAGS) $(OPENSSL_CFLAGS) $(YAMLCPP_CFLAGS) \
+	-DBOOST_TEST_DYN_LINK
+tests_unit_testrunner_LDADD = $(MW_LIBS) $(YAMLCPP_LIBS) $(BOOST_UNIT_TEST_LIBS)
 
 TESTS += tests/unit/testrunner
 # Random order every run; the seed is printed so a failure can be replayed.
