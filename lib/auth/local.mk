@@ -16,3 +16,10 @@ lib_libmailwarden_la_SOURCES += \
 	lib/auth/punycode.cc \
 	lib/auth/punycode.hh
 tests_unit_testrunner_SOURCES += tests/unit/test-public-suffix.cc
+
+# DKIM verification on libopendkim, keys looked up through dns::Resolver.
+lib_libmailwarden_la_SOURCES += \
+	lib/auth/dkim_verify.cc \
+	lib/auth/dkim_verify.hh \
+	lib/auth/opendkim_api.hh
+tests_unit_testrunner_SOURCES += tests/unit/test-dkim.cc

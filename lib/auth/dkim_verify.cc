@@ -1,0 +1,388 @@
+// DKIM verification on libopendkim (see dkim_verify.hh for the contract and result words).
+// Key lookups: libopendkim asks through its dkim_dns_set_query_* hooks and parses a raw DNS
+// response packet, so query_start hands the name to dns::Resolver::query_async,
+// query_waitreply waits at most DkimOptions::dns_timeout and writes a minimal response
+// (header, question, TXT answers; NXDOMAIN rcode) into libopendkim's buffer. Timeouts and
+// SERVFAIL/resolver errors are returned as hook status codes (EXPIRED / ERROR), which
+// libopendkim turns into DKIM_SIGERROR_KEYFAIL (temperror). No exception crosses a hook.
+#include "auth/dkim_verify.hh"
+
+#include "auth/opendkim_api.hh"
+#include "dns/wire.hh"
+
+#include <algorithm>
+#include <future>
+#include <stdexcept>
+#include <utility>
+
+namespace mailwarden::auth {
+
+struct DkimVerifier::DnsService {
+    dns::Resolver& resolver;
+    std::chrono::milliseconds timeout;
+};
+
+namespace {
+
+constexpr int dns_type_txt = 16;
+constexpr std::uint16_t dns_class_in = 1;
+constexpr std::size_t txt_string_max = 255;
+
+// One key lookup in flight, owned by libopendkim between query_start and query_cancel.
+struct PendingQuery {
+    std::string name;
+    unsigned char* reply_buffer = nullptr; // libopendkim's, valid until query_cancel
+    std::size_t reply_capacity = 0;
+    std::future<dns::Answer> answer;
+};
+
+// TXT RDATA: the joined text split back into character-strings of at most 255 bytes.
+std::string txt_rdata(std::string_view text) {
+    std::string rdata;
+    do {
+        const auto piece = text.substr(0, txt_string_max);
+        rdata.push_back(static_cast<char>(piece.size()));
+        rdata.append(piece);
+        text.remove_prefix(piece.size());
+    } while (!text.empty());
+    return rdata;
+}
+
+void put_question(std::string_view name, std::string& packet) {
+    if (!dns::encode_name(name, packet))
+        packet.push_back('\0'); // unencodable name: ask about the root, answer NXDOMAIN
+    dns::put_u16(packet, dns_type_txt);
+    dns::put_u16(packet, dns_class_in);
+}
+
+// A response as a recursive server would send it: QR RD RA, rcode 0 or NXDOMAIN (3).
+std::string txt_response(std::string_view name, const dns::Answer& answer) {
+    std::string question;
+    put_question(name, question);
+    const bool name_ok = question.size() > 5;
+    const bool nxdomain = answer.status == dns::Status::nxdomain || !name_ok;
+    const bool with_records = answer.status == dns::Status::ok && name_ok;
+    std::string packet;
+    dns::put_u16(packet, 0); // id: libopendkim does not check it
+    dns::put_u16(packet, nxdomain ? 0x8183 : 0x8180);
+    dns::put_u16(packet, 1);
+    dns::put_u16(packet, with_records ? static_cast<std::uint16_t>(answer.records.size()) : 0);
+    dns::put_u16(packet, 0);
+    dns::put_u16(packet, 0);
+    packet += question;
+    if (!with_records)
+        return packet;
+    for (const auto& record : answer.records) {
+        dns::encode_name(name, packet);
+        dns::put_u16(packet, dns_type_txt);
+        dns::put_u16(packet, dns_class_in);
+        dns::put_u32(packet, static_cast<std::uint32_t>(answer.ttl.count()));
+        const auto rdata = txt_rdata(record.text);
+        dns::put_u16(packet, static_cast<std::uint16_t>(rdata.size()));
+        packet += rdata;
+    }
+    return packet;
+}
+
+int dns_query_start(void* service, int type, unsigned char* query, unsigned char* buffer,
+                    std::size_t capacity, void** handle) noexcept {
+    if (service == nullptr || query == nullptr || buffer == nullptr || handle == nullptr ||
+        type != dns_type_txt)
+        return DKIM_DNS_INVALID;
+    try {
+        auto& dns = *static_cast<DkimVerifier::DnsService*>(service);
+        auto pending = std::make_unique<PendingQuery>();
+        pending->name = reinterpret_cast<const char*>(query);
+        pending->reply_buffer = buffer;
+        pending->reply_capacity = capacity;
+        // Shared with the resolver's callback, which may run after query_cancel.
+        auto promise = std::make_shared<std::promise<dns::Answer>>();
+        pending->answer = promise->get_future();
+        dns.resolver.query_async(pending->name, dns::RrType::txt, [promise](dns::Answer answer) {
+            promise->set_value(std::move(answer));
+        });
+        *handle = pending.release(); // back into a unique_ptr in dns_query_cancel
+        return DKIM_DNS_SUCCESS;
+    } catch (...) {
+        return DKIM_DNS_ERROR;
+    }
+}
+
+std::chrono::milliseconds wait_limit(const DkimVerifier::DnsService& dns,
+                                     const struct timeval* library_limit) {
+    if (library_limit == nullptr)
+        return dns.timeout;
+    const auto library_ms =
+        std::chrono::milliseconds(library_limit->tv_sec * 1000 + library_limit->tv_usec / 1000);
+    return std::min(dns.timeout, library_ms);
+}
+
+int dns_query_waitreply(void* service, void* handle, struct timeval* limit,
+                        std::size_t* reply_length, int* error, int* dnssec) noexcept {
+    if (service == nullptr || handle == nullptr || reply_length == nullptr)
+        return DKIM_DNS_INVALID;
+    try {
+        auto& pending = *static_cast<PendingQuery*>(handle);
+        auto& dns = *static_cast<DkimVerifier::DnsService*>(service);
+        if (pending.answer.wait_for(wait_limit(dns, limit)) != std::future_status::ready)
+            return DKIM_DNS_EXPIRED;
+        const dns::Answer answer = pending.answer.get();
+        if (error != nullptr)
+            *error = 0;
+        if (dnssec != nullptr)
+            *dnssec = answer.secure ? DKIM_DNSSEC_SECURE : DKIM_DNSSEC_UNKNOWN;
+        switch (answer.status) {
+        case dns::Status::ok:
+        case dns::Status::nxdomain:
+        case dns::Status::nodata:
+            break;
+        case dns::Status::timeout:
+            return DKIM_DNS_EXPIRED;
+        case dns::Status::servfail:
+        case dns::Status::error:
+            return DKIM_DNS_ERROR;
+        }
+        const auto packet = txt_response(pending.name, answer);
+        if (packet.size() > pending.reply_capacity)
+            return DKIM_DNS_ERROR;
+        std::copy(packet.begin(), packet.end(), pending.reply_buffer);
+        *reply_length = packet.size();
+        return DKIM_DNS_SUCCESS;
+    } catch (...) {
+        return DKIM_DNS_ERROR;
+    }
+}
+
+int dns_query_cancel(void* /*service*/, void* handle) noexcept {
+    std::unique_ptr<PendingQuery> owned(static_cast<PendingQuery*>(handle));
+    return DKIM_DNS_SUCCESS;
+}
+
+// Signatures past the limit are marked before any key is fetched for them.
+DKIM_CBSTAT prescreen(DKIM* message, DKIM_SIGINFO** signatures, int count) noexcept {
+    const auto* options = static_cast<const DkimOptions*>(dkim_get_user_context(message));
+    if (options == nullptr || signatures == nullptr)
+        return DKIM_CBSTAT_CONTINUE;
+    for (int index = 0; index < count; ++index)
+        if (static_cast<std::size_t>(index) >= options->max_signatures)
+            dkim_sig_ignore(signatures[index]);
+    return DKIM_CBSTAT_CONTINUE;
+}
+
+template <typename Value> bool set_option(DKIM_LIB* library, int option, Value value) {
+    return dkim_options(library, DKIM_OP_SETOPT, option, &value, sizeof value) == DKIM_STAT_OK;
+}
+
+void configure_library(DKIM_LIB* library, const DkimOptions& options) {
+    std::uint32_t flags = 0;
+    if (dkim_options(library, DKIM_OP_GETOPT, DKIM_OPTS_FLAGS, &flags, sizeof flags) !=
+        DKIM_STAT_OK)
+        throw std::runtime_error("libopendkim: cannot read library flags");
+    flags |= DKIM_LIBFLAGS_BADSIGHANDLES; // malformed signatures stay visible (permerror)
+    const auto timeout_seconds =
+        static_cast<unsigned>(std::max<long long>(1, (options.dns_timeout.count() + 999) / 1000));
+    if (!set_option(library, DKIM_OPTS_FLAGS, flags) ||
+        !set_option(library, DKIM_OPTS_MINKEYBITS, static_cast<unsigned>(options.min_key_bits)) ||
+        !set_option(library, DKIM_OPTS_TIMEOUT, timeout_seconds))
+        throw std::runtime_error("libopendkim: cannot set library options");
+    dkim_set_prescreen(library, prescreen);
+}
+
+void install_dns_hooks(DKIM_LIB* library, DkimVerifier::DnsService& service) {
+    // No libresolv/libunbound of libopendkim's own: it must never init or close our service.
+    dkim_dns_set_init(library, nullptr);
+    dkim_dns_set_close(library, nullptr);
+    dkim_dns_set_nslist(library, nullptr);
+    dkim_dns_set_config(library, nullptr);
+    dkim_dns_set_trustanchor(library, nullptr);
+    dkim_dns_set_query_service(library, &service);
+    dkim_dns_set_query_start(library, dns_query_start);
+    dkim_dns_set_query_cancel(library, dns_query_cancel);
+    dkim_dns_set_query_waitreply(library, dns_query_waitreply);
+}
+
+std::string c_text(const unsigned char* text) {
+    return text == nullptr ? std::string() : std::string(reinterpret_cast<const char*>(text));
+}
+
+std::string algorithm_name(DKIM_SIGINFO* signature) {
+    dkim_alg_t algorithm = DKIM_SIGN_UNKNOWN;
+    if (dkim_sig_getsignalg(signature, &algorithm) == DKIM_STAT_OK) {
+        switch (algorithm) {
+        case DKIM_SIGN_RSASHA1:
+            return "rsa-sha1";
+        case DKIM_SIGN_RSASHA256:
+            return "rsa-sha256";
+        case DKIM_SIGN_ED25519SHA256:
+            return "ed25519-sha256";
+        default:
+            break;
+        }
+    }
+    // Unsupported a=: report it as written (attacker text; callers escape for logs).
+    auto tag = c_text(dkim_sig_gettagvalue(
+        signature, false, reinterpret_cast<unsigned char*>(const_cast<char*>("a"))));
+    return tag.substr(0, 64);
+}
+
+// libopendkim's per-signature error → RFC 8601 result word and reason.
+std::pair<const char*, const char*> classify_error(int error) {
+    switch (error) {
+    case DKIM_SIGERROR_BADSIG:
+        return {"fail", "signature mismatch"};
+    case DKIM_SIGERROR_KEYREVOKED:
+        return {"fail", "key revoked"};
+    case DKIM_SIGERROR_NOKEY:
+        return {"permerror", "no key"};
+    case DKIM_SIGERROR_KEYFAIL:
+        return {"temperror", "key lookup failed"};
+    case DKIM_SIGERROR_KEYTOOSMALL:
+        return {"policy", "key too small"};
+    case DKIM_SIGERROR_MULTIREPLY:
+        return {"permerror", "several key records"};
+    case DKIM_SIGERROR_INVALID_A:
+    case DKIM_SIGERROR_MISSING_A:
+        return {"permerror", "unsupported algorithm"};
+    case DKIM_SIGERROR_EXPIRED:
+        return {"permerror", "signature expired"};
+    case DKIM_SIGERROR_FUTURE:
+        return {"permerror", "signature in the future"};
+    case DKIM_SIGERROR_KEYDECODE:
+    case DKIM_SIGERROR_KEYVERSION:
+    case DKIM_SIGERROR_KEYTYPEUNKNOWN:
+    case DKIM_SIGERROR_KEYTYPEMISSING:
+    case DKIM_SIGERROR_KEYHASHMISMATCH:
+    case DKIM_SIGERROR_KEYUNKNOWNHASH:
+    case DKIM_SIGERROR_NOTEMAILKEY:
+    case DKIM_SIGERROR_DNSSYNTAX:
+        return {"permerror", "unusable key"};
+    default:
+        return {"permerror", "malformed signature"};
+    }
+}
+
+} // namespace
+
+// --- DkimVerifier ---------------------------------------------------------------------
+
+void DkimVerifier::Close::operator()(struct dkim_lib* library) const noexcept {
+    dkim_close(library);
+}
+
+DkimVerifier::DkimVerifier(DkimOptions options, dns::Resolver& resolver)
+    : options_(std::make_unique<DkimOptions>(options)),
+      dns_service_(std::make_unique<DnsService>(DnsService{resolver, options.dns_timeout})),
+      library_(dkim_init(nullptr, nullptr)) {
+    if (!library_)
+        throw std::runtime_error("libopendkim: dkim_init failed");
+    configure_library(library_.get(), *options_);
+    install_dns_hooks(library_.get(), *dns_service_);
+}
+
+DkimVerifier::DkimVerifier(DkimVerifier&&) noexcept = default;
+DkimVerifier& DkimVerifier::operator=(DkimVerifier&&) noexcept = default;
+DkimVerifier::~DkimVerifier() = default;
+
+DkimSession DkimVerifier::session() {
+    DKIM_STAT status = DKIM_STAT_OK;
+    std::unique_ptr<DKIM, DkimSession::Free> handle(dkim_verify(
+        library_.get(), reinterpret_cast<const unsigned char*>("mailwarden"), nullptr, &status));
+    if (handle)
+        dkim_set_user_context(handle.get(), options_.get());
+    return DkimSession(std::move(handle), *options_);
+}
+
+// --- DkimSession ----------------------------------------------------------------------
+
+void DkimSession::Free::operator()(struct dkim* handle) const noexcept {
+    dkim_free(handle);
+}
+
+DkimSession::DkimSession(std::unique_ptr<struct dkim, Free> handle, const DkimOptions& options)
+    : handle_(std::move(handle)), options_(&options), hashing_(handle_ != nullptr) {}
+
+DkimSession::DkimSession(DkimSession&&) noexcept = default;
+DkimSession& DkimSession::operator=(DkimSession&&) noexcept = default;
+DkimSession::~DkimSession() = default;
+
+void DkimSession::header(std::string_view name, std::string_view value) {
+    if (!hashing_)
+        return;
+    header_line_.assign(name);
+    header_line_ += ':';
+    header_line_ += value;
+    // A header libopendkim refuses (no name, too long) is simply not part of the hash.
+    (void)dkim_header(handle_.get(), reinterpret_cast<unsigned char*>(header_line_.data()),
+                      header_line_.size());
+}
+
+void DkimSession::end_of_headers() {
+    if (!hashing_)
+        return;
+    const DKIM_STAT status = dkim_eoh(handle_.get());
+    if (status == DKIM_STAT_NOSIG)
+        hashing_ = false; // unsigned (or every signature ignored): skip the body
+}
+
+void DkimSession::body(std::span<const char> chunk) {
+    if (!hashing_ || chunk.empty())
+        return;
+    auto* bytes = reinterpret_cast<unsigned char*>(const_cast<char*>(chunk.data()));
+    (void)dkim_body(handle_.get(), bytes, chunk.size());
+}
+
+std::vector<DkimSignatureResult> DkimSession::end_of_message() {
+    std::vector<DkimSignatureResult> results;
+    if (!hashing_)
+        return results;
+    hashing_ = false;
+    (void)dkim_eom(handle_.get(), nullptr); // per-signature outcome is read below
+    DKIM_SIGINFO** signatures = nullptr;
+    int count = 0;
+    if (dkim_getsiglist(handle_.get(), &signatures, &count) != DKIM_STAT_OK ||
+        signatures == nullptr)
+        return results;
+    for (int index = 0; index < count; ++index)
+        results.push_back(judge(signatures[index]));
+    return results;
+}
+
+DkimSignatureResult DkimSession::judge(DKIM_SIGINFO* signature) const {
+    DkimSignatureResult result;
+    result.domain = c_text(dkim_sig_getdomain(signature));
+    result.selector = c_text(dkim_sig_getselector(signature));
+    result.algorithm = algorithm_name(signature);
+    const unsigned flags = dkim_sig_getflags(signature);
+    auto verdict = [&result](const char* word, const char* reason) {
+        result.result = word;
+        result.reason = reason;
+        return result;
+    };
+    if ((flags & DKIM_SIGFLAG_IGNORE) != 0)
+        return verdict("policy", "not evaluated: more signatures than max_signatures");
+    if ((flags & DKIM_SIGFLAG_KEYLOADED) != 0 &&
+        dkim_sig_getkeysize(signature, &result.key_bits) != DKIM_STAT_OK)
+        result.key_bits = 0;
+    if (result.algorithm == "ed25519-sha256" && result.key_bits != 0)
+        result.key_bits = 256; // libopendkim reports the signature size
+    if (const int error = dkim_sig_geterror(signature); error != DKIM_SIGERROR_OK) {
+        const auto [word, reason] = classify_error(error);
+        return verdict(word, reason);
+    }
+    if ((flags & DKIM_SIGFLAG_PASSED) == 0)
+        return verdict("fail", "signature mismatch");
+    if (dkim_sig_getbh(signature) != DKIM_SIGBH_MATCH)
+        return verdict("fail", "body hash mismatch");
+    if (result.algorithm == "rsa-sha1")
+        return verdict(options_->sha1 == DkimOptions::Sha1::fail ? "fail" : "policy",
+                       "rsa-sha1 not accepted");
+    ssize_t body_bytes = 0, signed_bytes = 0, length_tag = -1;
+    if (options_->body_length == DkimOptions::BodyLength::policy_when_partial &&
+        dkim_sig_getcanonlen(handle_.get(), signature, &body_bytes, &signed_bytes, &length_tag) ==
+            DKIM_STAT_OK &&
+        length_tag >= 0 && body_bytes > length_tag)
+        return verdict("policy", "l= leaves part of the body unsigned");
+    return verdict("pass", "");
+}
+
+} // namespace mailwarden::auth

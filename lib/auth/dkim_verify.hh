@@ -1,0 +1,121 @@
+// DKIM verification (RFC 6376, RFC 8463 ed25519-sha256) on libopendkim, with every key
+// lookup answered by our dns::Resolver through libopendkim's dkim_dns_set_query_* hooks.
+// Headers and body are fed as they arrive; the body is hashed in the chunks given, never
+// buffered whole. Options (DkimOptions): max_signatures evaluated per message,
+// min_key_bits for RSA keys, what rsa-sha1 yields, how an l= tag that leaves part of the
+// body unsigned is judged, and the DNS timeout per key lookup.
+//
+// Failure is a value: each signature gets one RFC 8601 result word with a reason.
+//   pass       signature and body hash verify (and no local policy objects)
+//   fail       signature or body hash mismatch; key revoked (empty p=)
+//   policy     rsa-sha1 (Sha1::policy); RSA key below min_key_bits; l= leaves part of the
+//              body unsigned (BodyLength::policy_when_partial); signature beyond
+//              max_signatures, reported but not evaluated ("not evaluated: ...")
+//   temperror  key lookup timed out or failed (SERVFAIL, resolver error)
+//   permerror  no key (NXDOMAIN / no TXT record), malformed signature or key, unsupported
+//              algorithm (RFC 6376 6.1.1 treats it as PERMFAIL), expired signature,
+//              several key records
+// Unsigned mail gives an empty vector (the caller reports dkim=none). Malformed input never
+// throws; only construction throws (std::runtime_error) when libopendkim cannot start.
+#pragma once
+
+#include "dns/resolver.hh"
+
+#include <chrono>
+#include <cstddef>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+struct dkim;
+struct dkim_lib;
+struct dkim_siginfo;
+
+namespace mailwarden::auth {
+
+struct DkimOptions {
+    // Signatures evaluated per message, in header order; later ones are reported as
+    // policy "not evaluated" without a DNS lookup.
+    std::size_t max_signatures = 5;
+    // RSA keys with fewer bits give policy "key too small" (ed25519 keys are always 256).
+    unsigned min_key_bits = 1024;
+    enum class Sha1 { policy, fail };
+    Sha1 sha1 = Sha1::policy; // what an otherwise good rsa-sha1 signature yields
+    enum class BodyLength {
+        allow,              // l= honoured as RFC 6376 says: only the first l bytes count
+        policy_when_partial // body longer than l= (content appended): policy
+    };
+    BodyLength body_length = BodyLength::policy_when_partial;
+    std::chrono::milliseconds dns_timeout{5000}; // per key lookup; expiry is temperror
+};
+
+struct DkimSignatureResult {
+    std::string result;                      // pass fail neutral policy temperror permerror
+    std::string domain, selector, algorithm; // d=, s=, a= as signed ("" when absent)
+    unsigned key_bits = 0;                   // 0 when no key was loaded
+    std::string reason;                      // short, fixed text (never attacker text); "" for pass
+};
+
+class DkimVerifier;
+
+// One message. Feed headers in order, then end_of_headers(), body chunks, end_of_message().
+// Calls after end_of_message() are ignored. Movable, not copyable.
+class DkimSession {
+public:
+    // `value` is everything after the colon exactly as received (leading space, folding
+    // CRLFs kept); a milter must negotiate SMFIP_HDR_LEADSPC for simple canonicalization.
+    void header(std::string_view name, std::string_view value);
+    void end_of_headers();
+    // Body bytes with CRLF line ends, in any chunking.
+    void body(std::span<const char> chunk);
+    std::vector<DkimSignatureResult> end_of_message();
+
+    DkimSession(DkimSession&&) noexcept;
+    DkimSession& operator=(DkimSession&&) noexcept;
+    DkimSession(const DkimSession&) = delete;
+    DkimSession& operator=(const DkimSession&) = delete;
+    ~DkimSession();
+
+private:
+    friend class DkimVerifier;
+    struct Free {
+        void operator()(struct dkim* handle) const noexcept;
+    };
+    DkimSession(std::unique_ptr<struct dkim, Free> handle, const DkimOptions& options);
+    DkimSignatureResult judge(struct dkim_siginfo* signature) const;
+
+    std::unique_ptr<struct dkim, Free> handle_;
+    const DkimOptions* options_;
+    bool hashing_ = true; // false once there is nothing (more) to verify
+    std::string header_line_;
+};
+
+// One per process; session() may be called from many threads at once. The resolver must
+// outlive the verifier and every session.
+class DkimVerifier {
+public:
+    DkimVerifier(DkimOptions options, dns::Resolver& resolver);
+    DkimVerifier(DkimVerifier&&) noexcept;
+    DkimVerifier& operator=(DkimVerifier&&) noexcept;
+    DkimVerifier(const DkimVerifier&) = delete;
+    DkimVerifier& operator=(const DkimVerifier&) = delete;
+    ~DkimVerifier();
+
+    DkimSession session();
+    const DkimOptions& options() const { return *options_; }
+
+    struct DnsService; // what the libopendkim DNS hooks see (resolver, timeout)
+
+private:
+    struct Close {
+        void operator()(struct dkim_lib* library) const noexcept;
+    };
+    // Heap-held so their addresses, given to libopendkim, survive a move.
+    std::unique_ptr<DkimOptions> options_;
+    std::unique_ptr<DnsService> dns_service_;
+    std::unique_ptr<struct dkim_lib, Close> library_;
+};
+
+} // namespace mailwarden::auth
