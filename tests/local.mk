@@ -15,6 +15,8 @@ AM_TESTS_ENVIRONMENT = \
 
 tests_unit_testrunner_SOURCES += \
 	tests/unit/child_process.hh \
+	tests/unit/dkim_test_signer.cc \
+	tests/unit/dkim_test_signer.hh \
 	tests/unit/test-daemons.cc \
 	tests/unit/test-tools.cc \
 	tests/unit/test-socket-spec.cc

@@ -205,24 +205,15 @@ std::string c_text(const unsigned char* text) {
     return text == nullptr ? std::string() : std::string(reinterpret_cast<const char*>(text));
 }
 
+// The a= tag as written, lower-cased and bounded (libopendkim maps unknown algorithms to
+// rsa-sha1's enum value, so the tag is the only faithful source).
 std::string algorithm_name(DKIM_SIGINFO* signature) {
-    dkim_alg_t algorithm = DKIM_SIGN_UNKNOWN;
-    if (dkim_sig_getsignalg(signature, &algorithm) == DKIM_STAT_OK) {
-        switch (algorithm) {
-        case DKIM_SIGN_RSASHA1:
-            return "rsa-sha1";
-        case DKIM_SIGN_RSASHA256:
-            return "rsa-sha256";
-        case DKIM_SIGN_ED25519SHA256:
-            return "ed25519-sha256";
-        default:
-            break;
-        }
-    }
-    // Unsupported a=: report it as written (attacker text; callers escape for logs).
     auto tag = c_text(dkim_sig_gettagvalue(
         signature, false, reinterpret_cast<unsigned char*>(const_cast<char*>("a"))));
-    return tag.substr(0, 64);
+    tag = tag.substr(0, 64);
+    for (char& c : tag)
+        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return tag;
 }
 
 // libopendkim's per-signature error → RFC 8601 result word and reason.
@@ -360,12 +351,16 @@ DkimSignatureResult DkimSession::judge(DKIM_SIGINFO* signature) const {
     };
     if ((flags & DKIM_SIGFLAG_IGNORE) != 0)
         return verdict("policy", "not evaluated: more signatures than max_signatures");
-    if ((flags & DKIM_SIGFLAG_KEYLOADED) != 0 &&
-        dkim_sig_getkeysize(signature, &result.key_bits) != DKIM_STAT_OK)
-        result.key_bits = 0;
-    if (result.algorithm == "ed25519-sha256" && result.key_bits != 0)
-        result.key_bits = 256; // libopendkim reports the signature size
-    if (const int error = dkim_sig_geterror(signature); error != DKIM_SIGERROR_OK) {
+    if (dkim_sig_getkeysize(signature, &result.key_bits) != DKIM_STAT_OK)
+        result.key_bits = 0; // no key was loaded
+    if (result.algorithm == "ed25519-sha256" &&
+        (result.key_bits != 0 || (flags & (DKIM_SIGFLAG_KEYLOADED | DKIM_SIGFLAG_PASSED)) != 0))
+        result.key_bits = 256; // libopendkim reports the signature size, or nothing
+    const int error = dkim_sig_geterror(signature);
+    if ((error == DKIM_SIGERROR_OK || error == DKIM_SIGERROR_BADSIG) &&
+        dkim_sig_getbh(signature) == DKIM_SIGBH_MISMATCH)
+        return verdict("fail", "body hash mismatch"); // the more useful of the two reasons
+    if (error != DKIM_SIGERROR_OK) {
         const auto [word, reason] = classify_error(error);
         return verdict(word, reason);
     }
