@@ -23,3 +23,9 @@ lib_libmailwarden_la_SOURCES += \
 	lib/auth/dkim_verify.hh \
 	lib/auth/opendkim_api.hh
 tests_unit_testrunner_SOURCES += tests/unit/test-dkim.cc
+
+# DMARC on libopendmarc: our DNS and our Public Suffix List, the library parses records.
+lib_libmailwarden_la_SOURCES += \
+	lib/auth/dmarc.cc \
+	lib/auth/dmarc.hh
+tests_unit_testrunner_SOURCES += tests/unit/test-dmarc.cc

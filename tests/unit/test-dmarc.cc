@@ -1,0 +1,195 @@
+// DMARC evaluation (lib/auth/dmarc) on FakeResolver zones: discovery, parsing, alignment,
+// policy and sp, pct sampling, DNS trouble, and the HELO hole that must stay closed.
+#include "auth/dmarc.hh"
+#include "dns/fake_resolver.hh"
+
+#include <boost/test/unit_test.hpp>
+
+#include <thread>
+
+using namespace mailwarden;
+using auth::DmarcInput;
+using auth::DmarcResult;
+
+namespace {
+
+const char* const zone_text = R"(
+_dmarc.example.test        TXT "v=DMARC1; p=reject"
+_dmarc.strict.test         TXT "v=DMARC1; p=reject; adkim=s; aspf=s"
+_dmarc.parent.test         TXT "v=DMARC1; p=reject; sp=quarantine"
+_dmarc.sampled.test        TXT "v=DMARC1; p=reject; pct=50"
+_dmarc.nothing.test        TXT "v=DMARC1; p=quarantine; pct=0"
+_dmarc.twice.test          TXT "v=DMARC1; p=reject"
+_dmarc.twice.test          TXT "v=DMARC1; p=none"
+_dmarc.mixed.test          TXT "some verification token"
+_dmarc.mixed.test          TXT "v=DMARC1; p=quarantine"
+_dmarc.broken.test         TXT "v=DMARC1; p=bogus"
+_dmarc.broken-rua.test     TXT "v=DMARC1; p=bogus; rua=mailto:dmarc@broken-rua.test"
+_dmarc.version.test        TXT "v=DMARC2; p=reject"
+_dmarc.spaces.test         TXT " v = DMARC1 ; p = reject ; ADKIM=r"
+_dmarc.slow.test           TIMEOUT
+_dmarc.failing.test        SERVFAIL
+_dmarc.own.parent.test     TXT "v=DMARC1; p=none"
+)";
+
+DmarcInput input(std::string from, std::string spf_result = "none", std::string spf_domain = "",
+                 std::vector<DmarcInput::Dkim> dkim = {}) {
+    return {std::move(from), std::move(spf_result), std::move(spf_domain), std::move(dkim)};
+}
+
+struct Fixture {
+    dns::FakeResolver resolver = dns::FakeResolver::from_text(zone_text);
+    auth::PublicSuffixList suffixes = auth::PublicSuffixList::from_text("test\nco.test\n");
+    unsigned sample = 0;
+    auth::DmarcEvaluator evaluator{resolver, suffixes, [this] { return sample; }};
+};
+
+} // namespace
+
+BOOST_FIXTURE_TEST_SUITE(dmarc, Fixture)
+
+BOOST_AUTO_TEST_CASE(no_record_is_none_after_asking_the_organizational_domain) {
+    const DmarcResult result =
+        evaluator.evaluate(input("mail.unknown.test", "pass", "unknown.test"));
+    BOOST_TEST(result.result == "none");
+    BOOST_TEST(result.reason == "no record");
+    BOOST_TEST(result.policy == "");
+    BOOST_TEST(result.disposition == "none");
+    BOOST_TEST(resolver.query_count("_dmarc.mail.unknown.test") == 1u);
+    BOOST_TEST(resolver.query_count("_dmarc.unknown.test") == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(aligned_spf_passes_relaxed) {
+    const DmarcResult result =
+        evaluator.evaluate(input("example.test", "pass", "bounces.example.test"));
+    BOOST_TEST(result.result == "pass");
+    BOOST_TEST(result.spf_aligned);
+    BOOST_TEST(!result.dkim_aligned);
+    BOOST_TEST(result.policy == "reject");
+    BOOST_TEST(result.disposition == "none");
+    BOOST_TEST(result.record_domain == "example.test");
+}
+
+BOOST_AUTO_TEST_CASE(aligned_dkim_passes_and_names_the_domain) {
+    const DmarcResult result = evaluator.evaluate(
+        input("example.test", "fail", "other.test",
+              {{"fail", "example.test"}, {"pass", "other.test"}, {"pass", "Mail.Example.Test"}}));
+    BOOST_TEST(result.result == "pass");
+    BOOST_TEST(result.dkim_aligned);
+    BOOST_TEST(result.aligned_dkim_domain == "mail.example.test");
+}
+
+BOOST_AUTO_TEST_CASE(strict_alignment_needs_the_same_name) {
+    BOOST_TEST(evaluator.evaluate(input("strict.test", "pass", "mail.strict.test")).result ==
+               "fail");
+    BOOST_TEST(evaluator.evaluate(input("strict.test", "pass", "strict.test")).result == "pass");
+    BOOST_TEST(
+        evaluator.evaluate(input("strict.test", "none", "", {{"pass", "a.strict.test"}})).result ==
+        "fail");
+    BOOST_TEST(
+        evaluator.evaluate(input("strict.test", "none", "", {{"pass", "STRICT.test"}})).result ==
+        "pass");
+}
+
+BOOST_AUTO_TEST_CASE(only_a_pass_aligns) {
+    for (const std::string word : {"fail", "softfail", "neutral", "temperror", "policy"}) {
+        const DmarcResult result = evaluator.evaluate(
+            input("example.test", word, "example.test", {{word, "example.test"}}));
+        BOOST_TEST(result.result == "fail", word);
+        BOOST_TEST(result.disposition == "reject", word);
+    }
+}
+
+BOOST_AUTO_TEST_CASE(p_reject_failure_asks_for_reject) {
+    const DmarcResult result = evaluator.evaluate(input("example.test", "pass", "other.test"));
+    BOOST_TEST(result.result == "fail");
+    BOOST_TEST(result.policy == "reject");
+    BOOST_TEST(result.disposition == "reject");
+    BOOST_TEST(result.reason == "not aligned");
+}
+
+BOOST_AUTO_TEST_CASE(subdomain_policy_applies_to_subdomains_only) {
+    const DmarcResult sub = evaluator.evaluate(input("news.parent.test"));
+    BOOST_TEST(sub.record_domain == "parent.test");
+    BOOST_TEST(sub.policy == "quarantine");
+    BOOST_TEST(sub.disposition == "quarantine");
+    BOOST_TEST(evaluator.evaluate(input("parent.test")).policy == "reject");
+    // A subdomain with its own record uses that record's p=.
+    BOOST_TEST(evaluator.evaluate(input("own.parent.test")).policy == "none");
+    // Without sp= a subdomain gets p=.
+    BOOST_TEST(evaluator.evaluate(input("a.b.example.test")).policy == "reject");
+}
+
+BOOST_AUTO_TEST_CASE(pct_samples_with_the_injected_source) {
+    sample = 49; // inside pct=50
+    BOOST_TEST(evaluator.evaluate(input("sampled.test")).disposition == "reject");
+    sample = 50; // outside: one step weaker
+    const DmarcResult outside = evaluator.evaluate(input("sampled.test"));
+    BOOST_TEST(outside.pct == 50u);
+    BOOST_TEST(outside.policy == "reject");
+    BOOST_TEST(outside.disposition == "quarantine");
+    sample = 0; // pct=0: nobody is sampled
+    BOOST_TEST(evaluator.evaluate(input("nothing.test")).disposition == "none");
+    sample = 99; // pct=100 (default) samples everybody
+    BOOST_TEST(evaluator.evaluate(input("example.test")).disposition == "reject");
+}
+
+BOOST_AUTO_TEST_CASE(helo_pass_cannot_align) { // CVE-2019-20790
+    // DmarcInput carries the MAIL FROM identity only; a caller holding a HELO pass for
+    // example.test and a MAIL FROM pass for other.test can only hand over the latter.
+    const DmarcResult result = evaluator.evaluate(input("example.test", "pass", "other.test"));
+    BOOST_TEST(result.result == "fail");
+    BOOST_TEST(!result.spf_aligned);
+}
+
+BOOST_AUTO_TEST_CASE(dns_trouble_is_temperror) {
+    for (const std::string domain : {"slow.test", "failing.test", "a.slow.test"}) {
+        const DmarcResult result = evaluator.evaluate(input(domain, "pass", domain));
+        BOOST_TEST(result.result == "temperror", domain);
+        BOOST_TEST(result.policy == "", domain);
+    }
+}
+
+BOOST_AUTO_TEST_CASE(record_selection_follows_rfc7489_6_6_3) {
+    const DmarcResult twice = evaluator.evaluate(input("twice.test"));
+    BOOST_TEST(twice.result == "none");
+    BOOST_TEST(twice.reason == "several records");
+    BOOST_TEST(evaluator.evaluate(input("mixed.test")).policy == "quarantine");
+    const DmarcResult broken = evaluator.evaluate(input("broken.test"));
+    BOOST_TEST(broken.result == "none");
+    BOOST_TEST(broken.reason == "invalid record");
+    const DmarcResult with_rua = evaluator.evaluate(input("broken-rua.test"));
+    BOOST_TEST(with_rua.result == "fail");
+    BOOST_TEST(with_rua.policy == "none");
+    BOOST_TEST(with_rua.disposition == "none");
+    BOOST_TEST(evaluator.evaluate(input("version.test")).reason == "no record");
+    BOOST_TEST(evaluator.evaluate(input("spaces.test")).policy == "reject");
+}
+
+BOOST_AUTO_TEST_CASE(from_domain_that_is_a_public_suffix) {
+    // co.test is a public suffix: its own organizational domain (RFC 7489 §3.2).
+    const DmarcResult result = evaluator.evaluate(input("co.test", "pass", "co.test"));
+    BOOST_TEST(result.organizational_domain == "co.test");
+    BOOST_TEST(result.result == "none");
+    BOOST_TEST(evaluator.evaluate(input("")).result == "permerror");
+    BOOST_TEST(evaluator.evaluate(input("bad..name")).result == "permerror");
+}
+
+BOOST_AUTO_TEST_CASE(concurrent_evaluations_agree) {
+    std::vector<std::string> outcomes(8);
+    std::vector<std::thread> threads;
+    for (std::size_t index = 0; index < outcomes.size(); ++index)
+        threads.emplace_back([&, index] {
+            for (int round = 0; round < 200; ++round) {
+                const auto pass = evaluator.evaluate(input("example.test", "pass", "example.test"));
+                const auto fail = evaluator.evaluate(input("parent.test", "pass", "x.test"));
+                outcomes[index] = pass.result + "/" + fail.result + "/" + fail.disposition;
+            }
+        });
+    for (auto& thread : threads)
+        thread.join();
+    for (const auto& outcome : outcomes)
+        BOOST_TEST(outcome == "pass/fail/reject");
+}
+
+BOOST_AUTO_TEST_SUITE_END()
