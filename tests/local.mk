@@ -17,6 +17,9 @@ tests_unit_testrunner_SOURCES += \
 	tests/unit/child_process.hh \
 	tests/unit/dkim_test_signer.cc \
 	tests/unit/dkim_test_signer.hh \
+	tests/unit/spf_suite.cc \
+	tests/unit/spf_suite.hh \
+	tests/unit/test-spf-suite.cc \
 	tests/unit/test-daemons.cc \
 	tests/unit/test-tools.cc \
 	tests/unit/test-socket-spec.cc

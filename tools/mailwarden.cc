@@ -1,13 +1,15 @@
-// mailwarden: the admin tool. For now: `config check [FILE]` validates a configuration file and
-// lists every error; `config dump [--non-default] [-c FILE]` prints the effective configuration;
-// `dns lookup NAME [TYPE]` asks the resolver the daemons use, with their settings.
-// Reads the configuration file given (default SYSCONFDIR/mailwarden/mailwarden.conf).
-// Exit status: 0 ok, 1 configuration errors, 2 DNS lookup failed (SERVFAIL, timeout), 64 usage.
+// mailwarden: the admin tool. `check` runs the engine on one message (check_command.cc);
+// `config check [FILE]` validates a configuration file and lists every error; `config dump
+// [--non-default] [-c FILE]` prints the effective configuration; `dns lookup NAME [TYPE]` asks the
+// resolver the daemons use, with their settings. Reads the configuration file given (default
+// SYSCONFDIR/mailwarden/mailwarden.conf). Exit status: 0 ok, 1 configuration errors, 2 DNS lookup
+// failed (SERVFAIL, timeout), 64 usage (check has its own, see check_command.cc).
 #include "config.h"
 
 #include "config/config.hh"
 #include "dns/resolver.hh"
 #include "engine/resolver_options.hh"
+#include "tools/cli.hh"
 
 #include <boost/program_options.hpp>
 #include <chrono>
@@ -19,46 +21,11 @@
 
 namespace {
 
-namespace po = boost::program_options;
+using namespace mailwarden::tools;
 using mailwarden::config::LoadResult;
 
-constexpr int exit_ok = 0;
 constexpr int exit_config_error = 1;
 constexpr int exit_dns_failure = 2;
-constexpr int exit_usage = 64;
-
-constexpr const char* usage_text =
-    "usage: mailwarden config check [FILE]\n"
-    "       mailwarden config dump [--non-default] [-c FILE]\n"
-    "       mailwarden dns lookup NAME [TYPE] [-c FILE] [--dns ADDR[@PORT]]\n"
-    "       mailwarden --help | --version\n";
-
-int usage_error(const std::string& message) {
-    std::cerr << "mailwarden: " << message << '\n' << usage_text;
-    return exit_usage;
-}
-
-int print_errors(const LoadResult& result) {
-    for (const auto& error : result.errors)
-        std::cerr << error.to_string() << '\n';
-    return exit_config_error;
-}
-
-// Parses a subcommand's arguments; returns false (after reporting) on a usage error.
-bool parse_arguments(const std::vector<std::string>& arguments,
-                     const po::options_description& options,
-                     const po::positional_options_description& positional,
-                     po::variables_map& values) {
-    try {
-        po::store(po::command_line_parser(arguments).options(options).positional(positional).run(),
-                  values);
-        po::notify(values);
-        return true;
-    } catch (const po::error& error) {
-        usage_error(error.what());
-        return false;
-    }
-}
 
 int config_check(const std::vector<std::string>& arguments) {
     po::options_description options;
@@ -71,8 +38,10 @@ int config_check(const std::vector<std::string>& arguments) {
     const std::string path = values.count("file") ? values["file"].as<std::string>()
                                                   : mailwarden::config::default_config_path();
     const LoadResult result = mailwarden::config::load_config_file(path);
-    if (!result.ok())
-        return print_errors(result);
+    if (!result.ok()) {
+        print_errors(result);
+        return exit_config_error;
+    }
     std::cout << path << ": configuration OK\n";
     return exit_ok;
 }
@@ -95,8 +64,10 @@ int config_dump(const std::vector<std::string>& arguments) {
         return exit_ok;
     }
     const LoadResult result = mailwarden::config::load_config_file(path);
-    if (!result.ok())
-        return print_errors(result);
+    if (!result.ok()) {
+        print_errors(result);
+        return exit_config_error;
+    }
     std::cout << mailwarden::config::dump_config(*result.config, values.count("non-default") > 0);
     return exit_ok;
 }
@@ -110,20 +81,6 @@ int config_command(const std::vector<std::string>& arguments) {
     if (arguments[0] == "dump")
         return config_dump(rest);
     return usage_error("config: unknown subcommand '" + arguments[0] + "'");
-}
-
-// The configuration at path, or the defaults when the default file does not exist.
-std::optional<mailwarden::config::ConfigPtr>
-load_or_defaults(const std::optional<std::string>& path) {
-    const std::string file = path.value_or(mailwarden::config::default_config_path());
-    if (std::error_code ignored; !path && !std::filesystem::exists(file, ignored))
-        return mailwarden::config::default_config();
-    LoadResult result = mailwarden::config::load_config_file(file);
-    if (!result.ok()) {
-        print_errors(result);
-        return std::nullopt;
-    }
-    return result.config;
 }
 
 std::optional<mailwarden::dns::RrType> rr_type_from_name(std::string name) {
@@ -151,24 +108,12 @@ int dns_lookup(const std::vector<std::string>& arguments) {
     const auto type = rr_type_from_name(values["type"].as<std::string>());
     if (!type)
         return usage_error("unknown record type '" + values["type"].as<std::string>() + "'");
-    std::optional<std::string> path;
-    if (values.count("config"))
-        path = values["config"].as<std::string>();
-    const auto config = load_or_defaults(path);
+    const auto config = load_or_defaults(config_path(values));
     if (!config)
         return exit_config_error;
-    auto resolver_settings = mailwarden::engine::resolver_options(**config);
-    if (values.count("dns")) {
-        resolver_settings.servers = {values["dns"].as<std::string>()};
-        resolver_settings.forward_documentation_zones = true;
-    }
-    std::unique_ptr<mailwarden::dns::Resolver> resolver;
-    try {
-        resolver = mailwarden::dns::make_unbound_resolver(resolver_settings);
-    } catch (const std::exception& error) {
-        std::cerr << "mailwarden: " << error.what() << '\n';
+    const auto resolver = make_resolver(**config, values);
+    if (!resolver)
         return exit_config_error;
-    }
     const auto started = std::chrono::steady_clock::now();
     const auto answer = resolver->query(values["name"].as<std::string>(), *type);
     const std::chrono::duration<double, std::milli> elapsed =
@@ -212,6 +157,8 @@ int main(int argc, char** argv) {
     }
     if (command == "config")
         return config_command({arguments.begin() + 1, arguments.end()});
+    if (command == "check")
+        return check_command({arguments.begin() + 1, arguments.end()});
     if (command == "dns")
         return dns_command({arguments.begin() + 1, arguments.end()});
     return usage_error("unknown command '" + command + "'");

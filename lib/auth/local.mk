@@ -29,3 +29,9 @@ lib_libmailwarden_la_SOURCES += \
 	lib/auth/dmarc.cc \
 	lib/auth/dmarc.hh
 tests_unit_testrunner_SOURCES += tests/unit/test-dmarc.cc
+
+# SPF on libspf2 with our DNS layer (void lookups, time budget, initial processing).
+lib_libmailwarden_la_SOURCES += \
+	lib/auth/spf.cc \
+	lib/auth/spf.hh
+tests_unit_testrunner_SOURCES += tests/unit/test-spf.cc

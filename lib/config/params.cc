@@ -80,7 +80,7 @@ constexpr std::array state_backends{"lmdb"sv, "redis"sv};
 constexpr std::array failure_actions{"reject"sv, "quarantine"sv, "none"sv};
 constexpr std::array dkim_sha1_results{"policy"sv, "fail"sv};
 constexpr std::array dkim_body_length_choices{"policy"sv, "allow"sv};
-constexpr std::array section_names{"general"sv, "milter"sv, "policy"sv, "dns"sv,
+constexpr std::array section_names{"general"sv, "milter"sv,  "policy"sv, "dns"sv,
                                    "auth"sv,    "actions"sv, "state"sv};
 
 // clang-format off

@@ -7,6 +7,15 @@ lib_libmailwarden_la_SOURCES += \
 lib_libmailwarden_la_SOURCES += \
 	lib/engine/decision.cc \
 	lib/engine/decision.hh \
+	lib/engine/engine.cc \
+	lib/engine/engine.hh \
+	lib/engine/message_text.cc \
+	lib/engine/message_text.hh \
+	lib/engine/report.cc \
+	lib/engine/report.hh \
 	lib/engine/verdict.cc \
 	lib/engine/verdict.hh
-tests_unit_testrunner_SOURCES += tests/unit/test-decision.cc
+tests_unit_testrunner_SOURCES += \
+	tests/unit/test-decision.cc \
+	tests/unit/test-engine.cc \
+	tests/unit/test-check.cc

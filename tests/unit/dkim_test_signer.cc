@@ -47,13 +47,13 @@ const unsigned char* bytes(const std::string& text) {
 } // namespace
 
 TestKey make_key(const char* type, std::size_t rsa_bits) {
-    std::unique_ptr<EVP_PKEY, PkeyFree> key(rsa_bits != 0
-                                                ? EVP_PKEY_Q_keygen(nullptr, nullptr, type, rsa_bits)
-                                                : EVP_PKEY_Q_keygen(nullptr, nullptr, type));
+    std::unique_ptr<EVP_PKEY, PkeyFree> key(
+        rsa_bits != 0 ? EVP_PKEY_Q_keygen(nullptr, nullptr, type, rsa_bits)
+                      : EVP_PKEY_Q_keygen(nullptr, nullptr, type));
     require(key != nullptr, "key generation failed");
     std::unique_ptr<BIO, BioFree> bio(BIO_new(BIO_s_mem()));
-    require(PEM_write_bio_PrivateKey(bio.get(), key.get(), nullptr, nullptr, 0, nullptr,
-                                     nullptr) == 1,
+    require(PEM_write_bio_PrivateKey(bio.get(), key.get(), nullptr, nullptr, 0, nullptr, nullptr) ==
+                1,
             "PEM_write_bio_PrivateKey failed");
     char* pem = nullptr;
     const long pem_length = BIO_get_mem_data(bio.get(), &pem);
@@ -103,11 +103,10 @@ void sign(Message& message, const SignSpec& spec) {
         dkim_options(library.get(), DKIM_OP_SETOPT, DKIM_OPTS_FLAGS, &flags, sizeof flags);
     }
     DKIM_STAT status = DKIM_STAT_OK;
-    std::unique_ptr<DKIM, DkimFree> signer(
-        dkim_sign(library.get(), bytes("test"), nullptr,
-                  const_cast<unsigned char*>(bytes(spec.key->private_pem)), bytes(spec.selector),
-                  bytes(spec.domain), DKIM_CANON_RELAXED, spec.body_canon, spec.algorithm, -1,
-                  &status));
+    std::unique_ptr<DKIM, DkimFree> signer(dkim_sign(
+        library.get(), bytes("test"), nullptr,
+        const_cast<unsigned char*>(bytes(spec.key->private_pem)), bytes(spec.selector),
+        bytes(spec.domain), DKIM_CANON_RELAXED, spec.body_canon, spec.algorithm, -1, &status));
     require(signer != nullptr, "dkim_sign status " + std::to_string(status));
     dkim_set_margin(signer.get(), 0); // one line: no folding to reproduce
     for (const auto& [name, value] : message.headers) {
@@ -124,11 +123,11 @@ void sign(Message& message, const SignSpec& spec) {
     unsigned char* value = nullptr;
     std::size_t length = 0;
     const std::string header_name = DKIM_SIGNHEADER;
-    require(dkim_getsighdr_d(signer.get(), header_name.size() + 2, &value, &length) ==
-                DKIM_STAT_OK,
+    require(dkim_getsighdr_d(signer.get(), header_name.size() + 2, &value, &length) == DKIM_STAT_OK,
             "dkim_getsighdr_d");
-    message.headers.insert(message.headers.begin(),
-                           {header_name, " " + std::string(reinterpret_cast<char*>(value), length)});
+    message.headers.insert(
+        message.headers.begin(),
+        {header_name, " " + std::string(reinterpret_cast<char*>(value), length)});
 }
 
 std::string to_text(const Message& message) {

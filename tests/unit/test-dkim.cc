@@ -9,7 +9,6 @@
 
 #include <boost/test/unit_test.hpp>
 
-
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>

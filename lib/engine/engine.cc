@@ -1,0 +1,251 @@
+// See engine.hh.
+#include "engine/engine.hh"
+
+#include "auth/authres.hh"
+
+#include <algorithm>
+#include <stdexcept>
+#include <unistd.h>
+
+namespace mailwarden::engine {
+
+namespace {
+
+auth::DkimOptions dkim_options(const config::Config& config) {
+    auth::DkimOptions options;
+    options.max_signatures = static_cast<std::size_t>(config.integer("dkim_max_signatures"));
+    options.min_key_bits = static_cast<unsigned>(config.integer("dkim_min_key_bits"));
+    options.sha1 = config.string("dkim_sha1") == "fail" ? auth::DkimOptions::Sha1::fail
+                                                        : auth::DkimOptions::Sha1::policy;
+    options.body_length = config.string("dkim_body_length") == "allow"
+                              ? auth::DkimOptions::BodyLength::allow
+                              : auth::DkimOptions::BodyLength::policy_when_partial;
+    options.dns_timeout = config.duration("dns_timeout");
+    return options;
+}
+
+auth::SpfOptions spf_options(const config::Config& config, const std::string& authserv_id) {
+    auth::SpfOptions options;
+    options.time_budget = config.duration("spf_time_budget");
+    options.receiving_host = authserv_id;
+    return options;
+}
+
+std::shared_ptr<const auth::PublicSuffixList> load_public_suffixes(const config::Config& config) {
+    std::string error;
+    auto list = auth::PublicSuffixList::load(config.string("public_suffix_list"), &error);
+    if (!list)
+        throw std::runtime_error("public_suffix_list: " + error);
+    return std::make_shared<const auth::PublicSuffixList>(std::move(*list));
+}
+
+bool same_text_ignoring_case(std::string_view a, std::string_view b) {
+    return std::ranges::equal(a, b, [](char x, char y) {
+        return std::tolower(static_cast<unsigned char>(x)) ==
+               std::tolower(static_cast<unsigned char>(y));
+    });
+}
+
+// RFC 7489 §6.6.1: several author addresses may be evaluated when they share one domain.
+void accept_single_author_domain(auth::HeaderFrom& from) {
+    if (from.problem != auth::FromProblem::multiple_addresses || from.domains.empty())
+        return;
+    if (std::ranges::all_of(from.domains, [&](const std::string& domain) {
+            return same_text_ignoring_case(domain, from.domains.front());
+        }))
+        from.problem = auth::FromProblem::none;
+}
+
+auth::AuthResult auth_result(std::string method, std::string result, std::string reason = "") {
+    auth::AuthResult entry;
+    entry.method = std::move(method);
+    entry.result = std::move(result);
+    entry.reason = std::move(reason);
+    return entry;
+}
+
+bool is_temperror(std::string_view result) {
+    return result == "temperror";
+}
+
+} // namespace
+
+std::string local_host_name() {
+    char name[256] = {};
+    if (::gethostname(name, sizeof name - 1) != 0 || name[0] == '\0')
+        return "localhost";
+    return name;
+}
+
+Engine::Engine(config::ConfigPtr config, dns::Resolver& resolver)
+    : Engine(config, resolver, load_public_suffixes(*config)) {}
+
+Engine::Engine(config::ConfigPtr config, dns::Resolver& resolver,
+               std::shared_ptr<const auth::PublicSuffixList> public_suffixes)
+    : config_(std::move(config)), policy_(DecisionPolicy::from_config(*config_)),
+      authserv_id_(config_->string("authserv_id").empty() ? local_host_name()
+                                                          : config_->string("authserv_id")),
+      trusted_authserv_ids_(config_->list("trusted_authserv_ids")),
+      public_suffixes_(std::move(public_suffixes)),
+      spf_(std::make_unique<auth::SpfVerifier>(spf_options(*config_, authserv_id_), resolver)),
+      dkim_(std::make_unique<auth::DkimVerifier>(dkim_options(*config_), resolver)),
+      dmarc_(std::make_unique<auth::DmarcEvaluator>(resolver, *public_suffixes_)) {}
+
+MessageEvaluation Engine::evaluate(ConnectionFacts connection) const {
+    return MessageEvaluation(*this, std::move(connection));
+}
+
+bool Engine::is_outbound(std::string_view client_ip, std::string_view auth_user) const {
+    return !auth_user.empty() || config_->cidrs("internal_networks").contains(client_ip);
+}
+
+MessageEvaluation::MessageEvaluation(const Engine& engine, ConnectionFacts connection)
+    : engine_(&engine), connection_(std::move(connection)) {}
+
+Verdict MessageEvaluation::mail_from(std::string_view sender, std::string_view auth_user) {
+    report_.sender = std::string(sender);
+    report_.outbound = engine_->is_outbound(connection_.client_ip, auth_user);
+    EnvelopeFacts facts;
+    facts.outbound = report_.outbound;
+    if (!report_.outbound) {
+        report_.spf_helo = engine_->spf_->check_helo(connection_.client_ip, connection_.helo);
+        report_.spf_mailfrom =
+            engine_->spf_->check_mail_from(connection_.client_ip, connection_.helo, sender);
+        facts.spf_result = report_.spf_mailfrom->result;
+        facts.spf_domain = report_.spf_mailfrom->domain;
+        facts.spf_explanation = report_.spf_mailfrom->explanation;
+        dkim_.emplace(engine_->dkim_->session());
+    }
+    return decide_envelope(engine_->policy_, facts);
+}
+
+void MessageEvaluation::recipient(std::string_view) {
+    ++recipients_;
+}
+
+void MessageEvaluation::header(std::string_view name, std::string_view value) {
+    if (same_text_ignoring_case(name, "From")) {
+        if (++from_headers_seen_ <= max_from_headers_kept)
+            from_values_.emplace_back(value);
+    } else if (same_text_ignoring_case(name, "Authentication-Results")) {
+        const std::size_t index = ++authres_headers_seen_;
+        const std::string_view one[] = {value};
+        const auto triage = auth::triage_authentication_results(one, engine_->authserv_id_,
+                                                                engine_->trusted_authserv_ids_);
+        if (!triage.remove.empty())
+            report_.verdict.remove_headers.push_back({"Authentication-Results", index});
+        else if (!triage.trusted.empty() &&
+                 report_.trusted_authentication_results.size() < max_trusted_authres_kept)
+            report_.trusted_authentication_results.emplace_back(value);
+    }
+    if (dkim_)
+        dkim_->header(name, value);
+}
+
+void MessageEvaluation::end_of_headers() {
+    if (dkim_)
+        dkim_->end_of_headers();
+}
+
+void MessageEvaluation::body(std::span<const char> chunk) {
+    if (dkim_)
+        dkim_->body(chunk);
+}
+
+Report MessageEvaluation::end_of_message() {
+    std::vector<HeaderRemoval> removals = std::move(report_.verdict.remove_headers);
+    std::ranges::sort(removals, [](const HeaderRemoval& a, const HeaderRemoval& b) {
+        return a.index > b.index; // highest first: each removal leaves the others in place
+    });
+    std::vector<std::string_view> from_views(from_values_.begin(), from_values_.end());
+    report_.from = auth::parse_header_from(from_views);
+    if (from_headers_seen_ > max_from_headers_kept)
+        report_.from.problem = auth::FromProblem::multiple_headers;
+    accept_single_author_domain(report_.from);
+
+    MessageFacts facts;
+    facts.envelope.outbound = report_.outbound;
+    if (dkim_)
+        report_.dkim = dkim_->end_of_message();
+    if (!report_.outbound) {
+        facts.envelope.spf_result = report_.spf_mailfrom ? report_.spf_mailfrom->result : "";
+        facts.envelope.spf_domain = report_.spf_mailfrom ? report_.spf_mailfrom->domain : "";
+        facts.envelope.spf_explanation =
+            report_.spf_mailfrom ? report_.spf_mailfrom->explanation : "";
+        facts.from_problem = report_.from.problem;
+        facts.from_domain = report_.from.domain;
+        if (report_.from.problem == auth::FromProblem::none)
+            evaluate_dmarc();
+        if (report_.dmarc) {
+            facts.dmarc_result = report_.dmarc->result;
+            facts.dmarc_disposition = report_.dmarc->disposition;
+        }
+        facts.auth_temperror =
+            is_temperror(facts.envelope.spf_result) ||
+            std::ranges::any_of(report_.dkim, [](const auth::DkimSignatureResult& signature) {
+                return is_temperror(signature.result);
+            });
+    }
+    Verdict verdict = decide_message(engine_->policy_, facts);
+    verdict.remove_headers = std::move(removals);
+    report_.verdict = std::move(verdict);
+    if (!report_.outbound) {
+        build_authentication_results();
+        if (!report_.verdict.is_final())
+            report_.verdict.add_headers.emplace_back("Authentication-Results",
+                                                     report_.authentication_results);
+    }
+    return std::move(report_);
+}
+
+void MessageEvaluation::evaluate_dmarc() {
+    auth::DmarcInput input;
+    input.from_domain = report_.from.domain;
+    if (report_.spf_mailfrom) { // the MAIL FROM identity only, never HELO (CVE-2019-20790)
+        input.spf_mailfrom_result = report_.spf_mailfrom->result;
+        input.spf_mailfrom_domain = report_.spf_mailfrom->domain;
+    }
+    for (const auto& signature : report_.dkim)
+        input.dkim.push_back({signature.result, signature.domain});
+    report_.dmarc = engine_->dmarc_->evaluate(input);
+}
+
+void MessageEvaluation::build_authentication_results() {
+    auth::AuthenticationResults header;
+    header.authserv_id = engine_->authserv_id_;
+    if (report_.spf_mailfrom) {
+        const auth::SpfResult& spf = *report_.spf_mailfrom;
+        auth::AuthResult result = auth_result("spf", spf.result);
+        if (spf.result != "pass" && !spf.reason.empty())
+            result.reason = spf.reason;
+        result.properties.push_back({"smtp.mailfrom", spf.identity});
+        header.results.push_back(std::move(result));
+    }
+    if (report_.dkim.empty())
+        header.results.push_back(auth_result("dkim", "none"));
+    for (const auto& signature : report_.dkim) {
+        auth::AuthResult result = auth_result("dkim", signature.result, signature.reason);
+        if (!signature.domain.empty())
+            result.properties.push_back({"header.d", signature.domain});
+        if (!signature.selector.empty())
+            result.properties.push_back({"header.s", signature.selector});
+        if (!signature.algorithm.empty())
+            result.properties.push_back({"header.a", signature.algorithm});
+        header.results.push_back(std::move(result));
+    }
+    if (report_.dmarc) {
+        const auth::DmarcResult& dmarc = *report_.dmarc;
+        auth::AuthResult result = auth_result("dmarc", dmarc.result);
+        if (!dmarc.policy.empty())
+            result.reason = "p=" + dmarc.policy + " dis=" + dmarc.disposition;
+        result.properties.push_back({"header.from", dmarc.from_domain});
+        header.results.push_back(std::move(result));
+    } else if (report_.from.problem != auth::FromProblem::none) {
+        header.results.push_back(
+            auth_result("dmarc", "permerror",
+                        "From header: " + std::string(from_problem_name(report_.from.problem))));
+    }
+    report_.authentication_results = auth::build_authentication_results(header);
+}
+
+} // namespace mailwarden::engine

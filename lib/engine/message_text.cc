@@ -1,0 +1,89 @@
+// See message_text.hh.
+#include "engine/message_text.hh"
+
+#include <string>
+
+namespace mailwarden::engine {
+
+namespace {
+
+// One line without its line end, and the position after it.
+std::string_view next_line(std::string_view text, std::size_t& at) {
+    const std::size_t end = text.find('\n', at);
+    std::string_view line = text.substr(at, end == std::string_view::npos ? text.npos : end - at);
+    at = end == std::string_view::npos ? text.size() : end + 1;
+    if (!line.empty() && line.back() == '\r')
+        line.remove_suffix(1);
+    return line;
+}
+
+bool is_field_name_char(char c) {
+    return c > ' ' && c < 0x7f && c != ':';
+}
+
+// "Name: value" → the name's length, or 0 when the line is not a header field.
+std::size_t field_name_length(std::string_view line) {
+    std::size_t length = 0;
+    while (length < line.size() && is_field_name_char(line[length]))
+        ++length;
+    std::size_t colon = length;
+    while (colon < line.size() && (line[colon] == ' ' || line[colon] == '\t'))
+        ++colon; // obsolete "Name :" form
+    return length > 0 && colon < line.size() && line[colon] == ':' ? length : 0;
+}
+
+} // namespace
+
+void feed_message(MessageEvaluation& message, std::string_view text, std::size_t chunk_bytes) {
+    std::size_t at = 0;
+    if (text.starts_with("From ")) // mbox separator, not a header
+        next_line(text, at);
+    std::string name, value;
+    const auto flush = [&] {
+        if (!name.empty())
+            message.header(name, value);
+        name.clear();
+        value.clear();
+    };
+    std::size_t body_start = text.size();
+    while (at < text.size()) {
+        const std::size_t line_start = at;
+        const std::string_view line = next_line(text, at);
+        if (line.empty()) {
+            body_start = at;
+            break;
+        }
+        if ((line.front() == ' ' || line.front() == '\t') && !name.empty()) {
+            value += "\r\n";
+            value += line;
+            continue;
+        }
+        const std::size_t length = field_name_length(line);
+        if (length == 0) { // not a header: the body starts here
+            body_start = line_start;
+            break;
+        }
+        flush();
+        name = line.substr(0, length);
+        value = line.substr(line.find(':') + 1);
+    }
+    flush();
+    message.end_of_headers();
+
+    std::string chunk;
+    chunk.reserve(chunk_bytes + 2);
+    for (std::size_t i = body_start; i < text.size(); ++i) {
+        const char c = text[i];
+        if (c == '\n' && (i == body_start || text[i - 1] != '\r'))
+            chunk += '\r';
+        chunk += c;
+        if (chunk.size() >= chunk_bytes) {
+            message.body(chunk);
+            chunk.clear();
+        }
+    }
+    if (!chunk.empty())
+        message.body(chunk);
+}
+
+} // namespace mailwarden::engine

@@ -1,0 +1,19 @@
+// A whole message as text (a file, stdin, a benchmark corpus) fed to a MessageEvaluation as
+// an MTA would: header by header, then the body in chunks. Line ends are normalized to CRLF
+// (files on disk usually have LF). The header section ends at the first empty line, or at
+// the first line that is not a header field or a continuation (that line starts the body,
+// as Postfix treats it). A leading mbox "From " line is skipped. Never throws for any input.
+#pragma once
+
+#include "engine/engine.hh"
+
+#include <string_view>
+
+namespace mailwarden::engine {
+
+// Calls header()..., end_of_headers(), body()... on `message`; body chunks are at most
+// chunk_bytes (the milter protocol's 64 KB by default).
+void feed_message(MessageEvaluation& message, std::string_view text,
+                  std::size_t chunk_bytes = 65535);
+
+} // namespace mailwarden::engine

@@ -1,0 +1,211 @@
+// Report rendering: the admin's one-sentence explanation, and the JSON and text forms that
+// `mailwarden check` prints (fields in DESIGN.md, "The admin tool's contract").
+#include "engine/report.hh"
+
+#include "util/escape.hh"
+#include "util/json.hh"
+
+namespace mailwarden::engine {
+
+namespace {
+
+std::string_view scope_name(auth::SpfScope scope) {
+    return scope == auth::SpfScope::helo ? "helo" : "mailfrom";
+}
+
+std::string spf_part(const Report& report) {
+    if (!report.spf_mailfrom)
+        return "SPF not evaluated";
+    const auth::SpfResult& spf = *report.spf_mailfrom;
+    std::string text = "SPF " + spf.result + " for " + (spf.domain.empty() ? "?" : spf.domain);
+    if (spf.result == "pass" && report.dmarc)
+        text += report.dmarc->spf_aligned ? " aligned" : " not aligned";
+    return text;
+}
+
+std::string dkim_part(const Report& report) {
+    if (report.dkim.empty())
+        return "no DKIM signature";
+    std::string text;
+    for (const auto& signature : report.dkim) {
+        if (!text.empty())
+            text += ", ";
+        text += "DKIM " + signature.result + " for " +
+                (signature.domain.empty() ? "?" : signature.domain);
+        if (signature.result == "pass" && report.dmarc)
+            text +=
+                report.dmarc->dkim_aligned && report.dmarc->aligned_dkim_domain == signature.domain
+                    ? " aligned"
+                    : " not aligned";
+        else if (!signature.reason.empty())
+            text += " (" + signature.reason + ")";
+    }
+    return text;
+}
+
+std::string spf_json(const std::optional<auth::SpfResult>& spf,
+                     const std::optional<auth::SpfResult>& helo) {
+    if (!spf)
+        return "null";
+    return util::JsonObject()
+        .string("result", spf->result)
+        .string("scope", scope_name(spf->scope))
+        .string("domain", spf->domain)
+        .string("identity", spf->identity)
+        .string("explanation", spf->explanation)
+        .string("reason", spf->reason)
+        .string("helo_result", helo ? helo->result : "none")
+        .finish();
+}
+
+std::string dkim_json(const std::vector<auth::DkimSignatureResult>& signatures) {
+    std::string json = "[";
+    for (const auto& signature : signatures) {
+        if (json.size() > 1)
+            json += ", ";
+        json += util::JsonObject()
+                    .string("result", signature.result)
+                    .string("domain", signature.domain)
+                    .string("selector", signature.selector)
+                    .string("algorithm", signature.algorithm)
+                    .number("bits", signature.key_bits)
+                    .string("reason", signature.reason)
+                    .finish();
+    }
+    return json + "]";
+}
+
+std::string dmarc_json(const std::optional<auth::DmarcResult>& dmarc) {
+    if (!dmarc)
+        return "null";
+    return util::JsonObject()
+        .string("result", dmarc->result)
+        .string("from_domain", dmarc->from_domain)
+        .string("organizational_domain", dmarc->organizational_domain)
+        .string("record_domain", dmarc->record_domain)
+        .string("policy", dmarc->policy)
+        .string("disposition", dmarc->disposition)
+        .number("pct", dmarc->pct)
+        .boolean("spf_aligned", dmarc->spf_aligned)
+        .boolean("dkim_aligned", dmarc->dkim_aligned)
+        .string("reason", dmarc->reason)
+        .finish();
+}
+
+std::string verdict_json(const Verdict& verdict) {
+    std::string removed = "[";
+    for (const auto& removal : verdict.remove_headers) {
+        if (removed.size() > 1)
+            removed += ", ";
+        removed += util::JsonObject()
+                       .string("name", removal.name)
+                       .number("index", static_cast<long long>(removal.index))
+                       .finish();
+    }
+    return util::JsonObject()
+        .string("action", verdict_action_name(verdict))
+        .string("code", verdict.code)
+        .string("status", verdict.status)
+        .string("text", verdict.text)
+        .string("reason", verdict.reason)
+        .raw("remove_headers", removed + "]")
+        .finish();
+}
+
+} // namespace
+
+std::string Report::explanation() const {
+    if (outbound)
+        return "outbound mail (SASL-authenticated or from internal_networks): not checked";
+    if (from.problem != auth::FromProblem::none)
+        return "From header has no single author domain (" +
+               std::string(auth::from_problem_name(from.problem)) + "), " + spf_part(*this) + ", " +
+               dkim_part(*this);
+    if (!dmarc)
+        return spf_part(*this) + ", " + dkim_part(*this);
+    std::string text = "DMARC " + dmarc->result + ": From " + dmarc->from_domain;
+    if (dmarc->result == "temperror")
+        text += ", policy lookup failed (" + dmarc->reason + ")";
+    else if (dmarc->policy.empty())
+        text += ", no DMARC policy";
+    else
+        text += ", p=" + dmarc->policy;
+    if (!dmarc->policy.empty() && dmarc->pct < 100)
+        text += " pct=" + std::to_string(dmarc->pct) + " (disposition " + dmarc->disposition + ")";
+    return text + ", " + spf_part(*this) + ", " + dkim_part(*this);
+}
+
+std::string report_json(const Report& report) {
+    std::string trusted = "[";
+    for (const auto& value : report.trusted_authentication_results) {
+        if (trusted.size() > 1)
+            trusted += ", ";
+        trusted += util::json_quote(value);
+    }
+    return util::JsonObject()
+        .raw("spf", spf_json(report.spf_mailfrom, report.spf_helo))
+        .raw("dkim", dkim_json(report.dkim))
+        .raw("dmarc", dmarc_json(report.dmarc))
+        .raw("from", util::JsonObject()
+                         .string("problem", auth::from_problem_name(report.from.problem))
+                         .string("address", report.from.address)
+                         .string("domain", report.from.domain)
+                         .finish())
+        .boolean("outbound", report.outbound)
+        .raw("verdict", verdict_json(report.verdict))
+        .string("authentication_results", report.authentication_results)
+        .raw("trusted_authentication_results", trusted + "]")
+        .string("explanation", report.explanation())
+        .finish();
+}
+
+std::string report_text(const Report& report) {
+    std::string text;
+    const auto line = [&](std::string_view label, const std::string& value) {
+        text += label;
+        text.append(label.size() < 10 ? 10 - label.size() : 1, ' ');
+        text += util::escape_log_value(value, 4000); // no terminal escapes from mail
+        text += '\n';
+    };
+    line("Summary", report.explanation());
+    if (report.spf_mailfrom) {
+        const auth::SpfResult& spf = *report.spf_mailfrom;
+        std::string value =
+            spf.result + " (" + std::string(scope_name(spf.scope)) + " " + spf.identity + ")";
+        if (!spf.reason.empty())
+            value += ": " + spf.reason;
+        if (report.spf_helo)
+            value += "; HELO " + report.spf_helo->result;
+        line("SPF", value);
+        if (!spf.explanation.empty())
+            line("", "explanation: " + spf.explanation);
+    }
+    for (const auto& signature : report.dkim) {
+        std::string value = signature.result + " d=" + signature.domain +
+                            " s=" + signature.selector + " " + signature.algorithm;
+        if (signature.key_bits != 0)
+            value += " " + std::to_string(signature.key_bits) + " bits";
+        if (!signature.reason.empty())
+            value += ": " + signature.reason;
+        line("DKIM", value);
+    }
+    if (report.dkim.empty() && !report.outbound)
+        line("DKIM", "none (no signature)");
+    if (report.dmarc)
+        line("DMARC", report.dmarc->result + " (policy " +
+                          (report.dmarc->policy.empty() ? "none published" : report.dmarc->policy) +
+                          ", disposition " + report.dmarc->disposition + ")");
+    const Verdict& verdict = report.verdict;
+    std::string decision = std::string(verdict_action_name(verdict));
+    if (verdict.action != Action::accept || !verdict.text.empty())
+        decision += " " + verdict.code + " " + verdict.status + " " + verdict.text;
+    line("Verdict", decision + " [" + verdict.reason + "]");
+    for (const auto& removal : verdict.remove_headers)
+        line("Remove", removal.name + " #" + std::to_string(removal.index) + " (forged: ours)");
+    if (!report.authentication_results.empty())
+        text += "Authentication-Results: " +
+                util::escape_log_value(report.authentication_results, 4000) + "\n";
+    return text;
+}
+
+} // namespace mailwarden::engine

@@ -1,0 +1,16 @@
+// The forms of an engine Report that admins read: JSON (one object, the `mailwarden check
+// --format json` contract in DESIGN.md) and aligned text lines. Never throws for any report;
+// attacker text inside is quoted (JSON) or escaped like log values (text), so
+// nothing from a message can reach a terminal as a control sequence.
+#pragma once
+
+#include "engine/engine.hh"
+
+#include <string>
+
+namespace mailwarden::engine {
+
+std::string report_json(const Report& report);
+std::string report_text(const Report& report);
+
+} // namespace mailwarden::engine

@@ -1,0 +1,8 @@
+# tests/bench: benchmarks, built by `make` and run by hand (see README, "Performance").
+noinst_PROGRAMS += tests/bench/bench-engine
+tests_bench_bench_engine_SOURCES = \
+	tests/bench/bench-engine.cc \
+	tests/unit/dkim_test_signer.cc \
+	tests/unit/dkim_test_signer.hh
+tests_bench_bench_engine_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/tests/unit $(OPENDKIM_CFLAGS) $(OPENSSL_CFLAGS)
+tests_bench_bench_engine_LDADD = $(MW_LIBS)

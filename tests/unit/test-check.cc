@@ -1,0 +1,154 @@
+// `mailwarden check` as a process against a private test DNS server: the JSON contract of
+// DESIGN.md, the text an admin reads, and the exit status of every verdict and error.
+#include "child_process.hh"
+#include "dkim_test_signer.hh"
+#include "dns_test_server.hh"
+
+#include <boost/property_tree/json_parser.hpp>
+#include <boost/property_tree/ptree.hpp>
+#include <boost/test/unit_test.hpp>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+using mailwarden::test::ChildProcess;
+using mailwarden::test::DnsTestServer;
+
+namespace {
+
+std::string zone() {
+    using mailwarden::dkim_test::rsa_2048;
+    using mailwarden::dkim_test::txt_line;
+    return "example.test TXT \"v=spf1 ip4:192.0.2.0/24 -all\"\n"
+           "_dmarc.example.test TXT \"v=DMARC1; p=reject\"\n" +
+           txt_line("s1._domainkey.example.test", "v=DKIM1; k=rsa; p=" + rsa_2048().public_base64) +
+           "other.test TXT \"v=spf1 ip4:192.0.2.10 -all\"\n"
+           "_dmarc.bank.test TXT \"v=DMARC1; p=reject\"\n"
+           "_dmarc.careful.test TXT \"v=DMARC1; p=quarantine\"\n"
+           "_dmarc.slow.test TIMEOUT\n";
+}
+
+struct CheckRun {
+    int status;
+    std::string output;
+};
+
+struct CheckFixture {
+    CheckFixture() {
+        char pattern[] = "/tmp/mw-check-XXXXXX";
+        dir = ::mkdtemp(pattern);
+        std::ofstream(dir + "/test.conf") << "[general]\nauthserv_id = mx.test\n"
+                                             "internal_networks = 10.0.0.0/8\n"
+                                             "[dns]\ndns_timeout = 1s\n";
+    }
+    ~CheckFixture() { fs::remove_all(dir); }
+
+    static DnsTestServer& dns() {
+        static const std::unique_ptr<DnsTestServer> server = DnsTestServer::with_zone(zone());
+        return *server;
+    }
+
+    std::string write(const std::string& name, const std::string& text) {
+        const std::string path = dir + "/" + name;
+        std::ofstream(path, std::ios::binary) << text;
+        return path;
+    }
+
+    CheckRun run(std::vector<std::string> arguments, std::string config_file = "") {
+        arguments.insert(arguments.begin(),
+                         {(mailwarden::test::build_directory() / "tools/mailwarden").string(),
+                          "check", "-c", config_file.empty() ? dir + "/test.conf" : config_file,
+                          "--dns", dns().address()});
+        ChildProcess tool(arguments, dir + "/output");
+        const auto status = tool.wait_exit(60s);
+        return {status.value_or(-1), tool.output()};
+    }
+
+    static boost::property_tree::ptree parse(const std::string& json) {
+        std::istringstream in(json);
+        boost::property_tree::ptree tree;
+        boost::property_tree::read_json(in, tree);
+        return tree;
+    }
+
+    std::string dir;
+};
+
+std::string signed_message() {
+    auto message = mailwarden::dkim_test::sample_message();
+    mailwarden::dkim_test::sign(message,
+                                {.key = &mailwarden::dkim_test::rsa_2048(), .selector = "s1"});
+    return mailwarden::dkim_test::to_text(message);
+}
+
+} // namespace
+
+BOOST_FIXTURE_TEST_SUITE(check_command, CheckFixture)
+
+BOOST_AUTO_TEST_CASE(json_for_a_passing_message_follows_the_contract) {
+    const auto message = write("good.eml", signed_message());
+    const CheckRun result = run({"--client-ip", "192.0.2.10", "--helo", "mail.example.test",
+                                 "--mail-from", "alice@example.test", "--format", "json", message});
+    BOOST_TEST(result.status == 0, result.output);
+    const auto json = parse(result.output);
+    BOOST_TEST(json.get<std::string>("spf.result") == "pass");
+    BOOST_TEST(json.get<std::string>("spf.scope") == "mailfrom");
+    BOOST_TEST(json.get<std::string>("spf.domain") == "example.test");
+    const auto& dkim = json.get_child("dkim");
+    BOOST_REQUIRE_EQUAL(dkim.size(), 1u);
+    BOOST_TEST(dkim.front().second.get<std::string>("result") == "pass");
+    BOOST_TEST(dkim.front().second.get<std::string>("selector") == "s1");
+    BOOST_TEST(dkim.front().second.get<int>("bits") == 2048);
+    BOOST_TEST(json.get<std::string>("dmarc.result") == "pass");
+    BOOST_TEST(json.get<std::string>("dmarc.policy") == "reject");
+    BOOST_TEST(json.get<std::string>("dmarc.disposition") == "none");
+    BOOST_TEST(json.get<std::string>("verdict.action") == "accept");
+    BOOST_TEST(json.get<std::string>("verdict.code") == "250");
+    BOOST_TEST(json.get<std::string>("authentication_results").starts_with("mx.test; spf=pass"));
+}
+
+BOOST_AUTO_TEST_CASE(text_explains_a_dmarc_rejection_and_exits_1) {
+    const auto message = write("spoof.eml", "From: ceo@bank.test\nSubject: pay\n\nnow\n");
+    const CheckRun result = run({"--client-ip", "192.0.2.10", "--helo", "mx.other.test",
+                                 "--mail-from", "x@other.test", message});
+    BOOST_TEST(result.status == 1, result.output);
+    BOOST_TEST(result.output.find("DMARC fail: From bank.test, p=reject, SPF pass for other.test "
+                                  "not aligned, no DKIM signature") != std::string::npos,
+               result.output);
+    BOOST_TEST(result.output.find("reject 550 5.7.1") != std::string::npos, result.output);
+}
+
+BOOST_AUTO_TEST_CASE(exit_status_tells_tempfail_and_quarantine) {
+    const auto quarantined = write("q.eml", "From: a@careful.test\n\nx\n");
+    BOOST_TEST(
+        run({"--client-ip", "192.0.2.10", "--mail-from", "x@other.test", quarantined}).status == 3);
+    const auto slow = write("slow.eml", "From: a@slow.test\n\nx\n");
+    const CheckRun tempfail =
+        run({"--client-ip", "192.0.2.10", "--mail-from", "x@other.test", "--format", "json", slow});
+    BOOST_TEST(tempfail.status == 2, tempfail.output);
+    BOOST_TEST(parse(tempfail.output).get<std::string>("verdict.code") == "451");
+}
+
+BOOST_AUTO_TEST_CASE(message_from_stdin_and_outbound_user) {
+    // "-" (and no MESSAGE at all) read stdin; /dev/null gives an empty message here.
+    const CheckRun result =
+        run({"--client-ip", "192.0.2.99", "--auth-user", "alice", "--format", "json", "/dev/null"});
+    BOOST_TEST(result.status == 0, result.output);
+    BOOST_TEST(parse(result.output).get<bool>("outbound") == true);
+}
+
+BOOST_AUTO_TEST_CASE(usage_config_and_input_errors_have_their_own_status) {
+    BOOST_TEST(run({"--helo", "x"}).status == 64); // --client-ip is required
+    BOOST_TEST(run({"--client-ip", "not-an-ip", "/dev/null"}).status == 64);
+    BOOST_TEST(run({"--client-ip", "192.0.2.1", "--format", "xml", "/dev/null"}).status == 64);
+    BOOST_TEST(run({"--client-ip", "192.0.2.1", dir + "/missing.eml"}).status == 66);
+    const auto bad = write("bad.conf", "[actions]\ndmarc_reject_action = maybe\n");
+    const CheckRun config_error = run({"--client-ip", "192.0.2.1", "/dev/null"}, bad);
+    BOOST_TEST(config_error.status == 78, config_error.output);
+    BOOST_TEST(config_error.output.find("dmarc_reject_action") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_SUITE_END()

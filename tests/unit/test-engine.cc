@@ -1,0 +1,244 @@
+// The engine end to end on FakeResolver zones: SPF, DKIM (messages signed here), DMARC, the
+// decision and the Authentication-Results header, as the milter and `mailwarden check` see
+// them. Also message_text's splitting of raw messages.
+#include "dkim_test_signer.hh"
+#include "dns/fake_resolver.hh"
+#include "engine/engine.hh"
+#include "engine/message_text.hh"
+#include "engine/report.hh"
+
+#include <boost/test/unit_test.hpp>
+
+namespace mailwarden::engine {
+std::ostream& operator<<(std::ostream& out, const HeaderRemoval& removal) {
+    return out << removal.name << "#" << removal.index;
+}
+} // namespace mailwarden::engine
+
+using namespace mailwarden;
+using engine::Action;
+using engine::Report;
+
+namespace {
+
+const std::string sender_ip = "192.0.2.10";
+
+std::string zone() {
+    return "example.test TXT \"v=spf1 ip4:192.0.2.0/24 -all\"\n"
+           "_dmarc.example.test TXT \"v=DMARC1; p=reject\"\n" +
+           dkim_test::txt_line("s1._domainkey.example.test",
+                               "v=DKIM1; k=rsa; p=" + dkim_test::rsa_2048().public_base64) +
+           "other.test TXT \"v=spf1 ip4:192.0.2.10 -all\"\n"
+           "mail.bank.test TXT \"v=spf1 ip4:192.0.2.10 -all\"\n"
+           "_dmarc.bank.test TXT \"v=DMARC1; p=reject\"\n"
+           "_dmarc.careful.test TXT \"v=DMARC1; p=quarantine\"\n"
+           "_dmarc.slow.test TIMEOUT\n"
+           "dnsfail.test TXT \"v=spf1 include:_spf.dnsfail.test -all\"\n"
+           "_spf.dnsfail.test SERVFAIL\n";
+}
+
+config::ConfigPtr test_config(std::string extra = "") {
+    const auto loaded = config::parse_config_text(
+        "[general]\nauthserv_id = mx.test\ninternal_networks = 10.0.0.0/8\n" + extra, "test");
+    if (!loaded.ok())
+        BOOST_FAIL(loaded.errors.front().to_string());
+    return loaded.config;
+}
+
+struct Fixture {
+    dns::FakeResolver resolver = dns::FakeResolver::from_text(zone());
+    std::shared_ptr<const auth::PublicSuffixList> suffixes =
+        std::make_shared<const auth::PublicSuffixList>(auth::PublicSuffixList::from_text("test\n"));
+
+    Report run(const std::string& message, std::string_view mail_from,
+               const std::string& extra_config = "", std::string helo = "mail.example.test",
+               std::string client_ip = sender_ip, std::string_view auth_user = "") {
+        const engine::Engine checks(test_config(extra_config), resolver, suffixes);
+        auto evaluation = checks.evaluate(
+            {.client_ip = std::move(client_ip), .client_name = "", .helo = std::move(helo)});
+        const engine::Verdict early = evaluation.mail_from(mail_from, auth_user);
+        if (early.is_final())
+            return evaluation.end_of_message();
+        evaluation.recipient("bob@example.net");
+        engine::feed_message(evaluation, message);
+        return evaluation.end_of_message();
+    }
+};
+
+std::string plain_message(std::string from, std::string extra_headers = "") {
+    return extra_headers + "From: " + from +
+           "\nTo: bob@example.net\nSubject: hello\n\nHello Bob,\nthe numbers are in.\n";
+}
+
+std::string signed_message() {
+    dkim_test::Message message = dkim_test::sample_message("Alice <alice@example.test>");
+    dkim_test::sign(message, {.key = &dkim_test::rsa_2048(), .selector = "s1"});
+    return dkim_test::to_text(message);
+}
+
+void check_verdict(const Report& report, Action action, std::string_view reason) {
+    BOOST_TEST(config::action_name(report.verdict.action) == config::action_name(action));
+    BOOST_TEST(report.verdict.reason == reason);
+}
+
+} // namespace
+
+BOOST_FIXTURE_TEST_SUITE(engine_checks, Fixture)
+
+BOOST_AUTO_TEST_CASE(aligned_spf_and_dkim_pass_is_accepted_with_our_header) {
+    const Report report = run(signed_message(), "alice@example.test");
+    check_verdict(report, Action::accept, "ok");
+    BOOST_TEST(report.spf_mailfrom->result == "pass");
+    BOOST_REQUIRE_EQUAL(report.dkim.size(), 1u);
+    BOOST_TEST(report.dkim[0].result == "pass");
+    BOOST_TEST(report.dkim[0].key_bits == 2048u);
+    BOOST_TEST(report.dmarc->result == "pass");
+    BOOST_TEST(report.authentication_results ==
+               "mx.test; spf=pass smtp.mailfrom=alice@example.test; dkim=pass "
+               "header.d=example.test header.s=s1 header.a=rsa-sha256; dmarc=pass "
+               "reason=\"p=reject dis=none\" header.from=example.test");
+    BOOST_REQUIRE_EQUAL(report.verdict.add_headers.size(), 1u);
+    BOOST_TEST(report.verdict.add_headers[0].first == "Authentication-Results");
+    const std::string json = engine::report_json(report);
+    BOOST_TEST(json.find(R"("verdict": {"action": "accept", "code": "250")") != json.npos);
+}
+
+BOOST_AUTO_TEST_CASE(spoofed_from_of_a_p_reject_domain_is_rejected_and_explained) {
+    const Report report = run(plain_message("ceo@bank.test"), "someone@other.test");
+    check_verdict(report, Action::reject, "dmarc_reject");
+    BOOST_TEST(report.verdict.code == "550");
+    BOOST_TEST(report.verdict.status == "5.7.1");
+    BOOST_TEST(report.explanation() == "DMARC fail: From bank.test, p=reject, SPF pass for "
+                                       "other.test not aligned, no DKIM signature");
+    BOOST_TEST(report.verdict.add_headers.empty()); // a rejected message gets no header
+}
+
+BOOST_AUTO_TEST_CASE(a_helo_pass_never_aligns_for_dmarc) { // CVE-2019-20790
+    const Report report = run(plain_message("ceo@bank.test"), "", "", "mail.bank.test");
+    BOOST_TEST(report.spf_helo->result == "pass");
+    // With the null sender the MAIL FROM identity is postmaster@HELO (RFC 7208 §2.4) ...
+    BOOST_TEST(report.spf_mailfrom->identity == "postmaster@mail.bank.test");
+    // ... and its pass aligns only in relaxed mode, like any MAIL FROM pass would.
+    BOOST_TEST(report.dmarc->result == "pass");
+    const Report other = run(plain_message("ceo@bank.test"), "x@other.test", "", "mail.bank.test");
+    BOOST_TEST(other.spf_helo->result == "pass");
+    BOOST_TEST(other.dmarc->result == "fail"); // HELO pass for bank.test did not count
+    check_verdict(other, Action::reject, "dmarc_reject");
+}
+
+BOOST_AUTO_TEST_CASE(quarantine_policy_quarantines) {
+    const Report report = run(plain_message("a@careful.test"), "someone@other.test");
+    check_verdict(report, Action::quarantine, "dmarc_quarantine");
+    BOOST_TEST(report.dmarc->disposition == "quarantine");
+    BOOST_TEST(report.verdict.add_headers.size() == 1u); // kept messages carry A-R
+}
+
+BOOST_AUTO_TEST_CASE(forged_authentication_results_are_removed_highest_index_first) {
+    const std::string headers = "Authentication-Results: mx.test; dkim=pass header.d=bank.test\n"
+                                "Authentication-Results: relay.test; spf=pass\n"
+                                "Authentication-Results: MX.TEST.; dmarc=pass\n"
+                                "Authentication-Results: elsewhere.test; spf=fail\n";
+    const Report report = run(plain_message("alice@example.test", headers), "alice@example.test",
+                              "[auth]\ntrusted_authserv_ids = relay.test\n");
+    const std::vector<engine::HeaderRemoval> expected{{"Authentication-Results", 3},
+                                                      {"Authentication-Results", 1}};
+    BOOST_TEST(report.verdict.remove_headers == expected, boost::test_tools::per_element());
+    BOOST_REQUIRE_EQUAL(report.trusted_authentication_results.size(), 1u);
+    BOOST_TEST(report.trusted_authentication_results[0] == " relay.test; spf=pass");
+}
+
+BOOST_AUTO_TEST_CASE(outbound_mail_is_not_checked) {
+    const Report authenticated =
+        run(plain_message("ceo@bank.test"), "x@other.test", "", "h", "198.51.100.1", "alice");
+    check_verdict(authenticated, Action::accept, "outbound");
+    BOOST_TEST(!authenticated.spf_mailfrom);
+    BOOST_TEST(authenticated.authentication_results.empty());
+    const Report internal =
+        run(plain_message("ceo@bank.test"), "x@other.test", "", "h", "10.1.2.3");
+    check_verdict(internal, Action::accept, "outbound");
+}
+
+BOOST_AUTO_TEST_CASE(hostile_from_headers_follow_from_header_action) {
+    struct Case {
+        std::string headers;
+        std::string reason;
+    };
+    const std::vector<Case> cases{
+        {"From: a@example.test\nFrom: b@bank.test\n", "from_multiple_headers"},
+        {"From: a@example.test, b@bank.test\n", "from_multiple_addresses"},
+        {"From: alice\n", "from_no_domain"},
+        {"From: \"ceo@bank.test\" <x@example.test\n", "from_unbalanced"},
+        {"To: bob@example.net\n", "from_missing"},
+    };
+    for (const Case& c : cases) {
+        BOOST_TEST_CONTEXT(c.headers) {
+            const Report report = run(c.headers + "Subject: x\n\nbody\n", "a@example.test");
+            check_verdict(report, Action::reject, c.reason);
+            BOOST_TEST(report.verdict.status == "5.7.1");
+        }
+    }
+    // Several addresses of one domain are evaluated under it (RFC 7489 §6.6.1).
+    const Report shared = run("From: a@example.test, b@EXAMPLE.test\n\nbody\n", "a@example.test");
+    check_verdict(shared, Action::accept, "ok");
+    BOOST_TEST(shared.dmarc->result == "pass");
+    // from_header_action = none: evaluated as far as possible, accepted.
+    const Report lenient = run("From: a@example.test, b@bank.test\n\nbody\n", "a@example.test",
+                               "[actions]\nfrom_header_action = none\n");
+    check_verdict(lenient, Action::accept, "ok");
+    BOOST_TEST(lenient.authentication_results.find("dmarc=permerror") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(more_from_headers_than_kept_are_still_multiple) {
+    std::string headers;
+    for (std::size_t i = 0; i < engine::max_from_headers_kept + 5; ++i)
+        headers += "From: a@example.test\n";
+    const Report report = run(headers + "\nbody\n", "a@example.test");
+    check_verdict(report, Action::reject, "from_multiple_headers");
+}
+
+BOOST_AUTO_TEST_CASE(dmarc_lookup_timeout_tempfails_by_default) {
+    const Report report = run(plain_message("a@slow.test"), "a@other.test");
+    BOOST_TEST(report.dmarc->result == "temperror");
+    check_verdict(report, Action::tempfail, "dmarc_dns_error");
+    BOOST_TEST(report.verdict.code == "451");
+    const Report accepted =
+        run(plain_message("a@slow.test"), "a@other.test", "[actions]\non_dns_error = accept\n");
+    check_verdict(accepted, Action::accept, "dmarc_dns_error");
+}
+
+BOOST_AUTO_TEST_CASE(spf_temperror_under_p_reject_tempfails) {
+    const Report report = run(plain_message("ceo@bank.test"), "x@dnsfail.test");
+    BOOST_TEST(report.spf_mailfrom->result == "temperror");
+    check_verdict(report, Action::tempfail, "dmarc_dns_error");
+}
+
+BOOST_AUTO_TEST_CASE(spf_fail_rejects_at_mail_from_when_configured) {
+    const engine::Engine checks(test_config("[actions]\nspf_fail_action = reject\n"), resolver,
+                                suffixes);
+    auto evaluation =
+        checks.evaluate({.client_ip = "203.0.113.9", .client_name = "", .helo = "x.test"});
+    const engine::Verdict early = evaluation.mail_from("a@example.test", "");
+    BOOST_TEST(config::action_name(early.action) == "reject");
+    BOOST_TEST(early.status == "5.7.23");
+    BOOST_TEST(early.reason == "spf_fail");
+}
+
+BOOST_AUTO_TEST_CASE(feed_message_splits_folded_headers_and_normalizes_line_ends) {
+    // The same signed message verifies from LF text, CRLF text and in small chunks.
+    const std::string crlf = signed_message();
+    std::string lf;
+    for (char c : crlf)
+        if (c != '\r')
+            lf += c;
+    for (const std::string& text : {crlf, lf}) {
+        const Report report = run(text, "alice@example.test");
+        BOOST_REQUIRE_EQUAL(report.dkim.size(), 1u);
+        BOOST_TEST(report.dkim[0].result == "pass");
+    }
+    // A line that is not a header field ends the header section (it is body text).
+    const Report report =
+        run("From: a@example.test\nnot a header\nFrom: b@bank.test\n\nx\n", "a@example.test");
+    check_verdict(report, Action::accept, "ok");
+}
+
+BOOST_AUTO_TEST_SUITE_END()

@@ -1,0 +1,51 @@
+// What the mailwarden admin tool's subcommands share: the usage text, argument parsing with
+// Boost.Program_options, and loading the configuration. Errors go to stderr; functions
+// return the exit status to use or false/nullopt after reporting.
+#pragma once
+
+#include "config/config.hh"
+#include "dns/resolver.hh"
+
+#include <boost/program_options.hpp>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace mailwarden::tools {
+
+namespace po = boost::program_options;
+
+inline constexpr int exit_ok = 0;
+inline constexpr int exit_usage = 64;
+
+extern const char* const usage_text;
+
+// Prints "mailwarden: MESSAGE" and the usage; returns exit_usage.
+int usage_error(const std::string& message);
+
+// Prints every error, one "FILE:LINE: KEY: MESSAGE" line each.
+void print_errors(const config::LoadResult& result);
+
+// Parses a subcommand's arguments; returns false (after reporting) on a usage error.
+bool parse_arguments(const std::vector<std::string>& arguments,
+                     const po::options_description& options,
+                     const po::positional_options_description& positional,
+                     po::variables_map& values);
+
+// The configuration at path, or the defaults when no path is given and the default file does
+// not exist; nullopt after printing the errors.
+std::optional<config::ConfigPtr> load_or_defaults(const std::optional<std::string>& path);
+
+// --config/-c from parsed values, if given.
+std::optional<std::string> config_path(const po::variables_map& values);
+
+// The resolver the daemons would use, or one asking --dns ADDR[@PORT] instead; null after
+// reporting a bad setting.
+std::unique_ptr<dns::Resolver> make_resolver(const config::Config& config,
+                                             const po::variables_map& values);
+
+// `mailwarden check` (check_command.cc).
+int check_command(const std::vector<std::string>& arguments);
+
+} // namespace mailwarden::tools
