@@ -20,6 +20,7 @@ tests_unit_testrunner_SOURCES += \
 	tests/unit/spf_suite.cc \
 	tests/unit/spf_suite.hh \
 	tests/unit/test-spf-suite.cc \
+	tests/unit/test-spf-check.cc \
 	tests/unit/test-daemons.cc \
 	tests/unit/test-tools.cc \
 	tests/unit/test-socket-spec.cc

@@ -33,5 +33,7 @@ tests_unit_testrunner_SOURCES += tests/unit/test-dmarc.cc
 # SPF on libspf2 with our DNS layer (void lookups, time budget, initial processing).
 lib_libmailwarden_la_SOURCES += \
 	lib/auth/spf.cc \
-	lib/auth/spf.hh
+	lib/auth/spf.hh \
+	lib/auth/spf_syntax.cc \
+	lib/auth/spf_syntax.hh
 tests_unit_testrunner_SOURCES += tests/unit/test-spf.cc

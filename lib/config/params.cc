@@ -70,6 +70,29 @@ std::string check_dns_server(std::string_view value) {
     return util::parse_server_address(value, &error) ? "" : error;
 }
 
+// Printable ASCII and well-formed %-escapes (RFC 7208 §7.1); libspf2 checks the rest at start.
+std::string check_spf_explanation(std::string_view value) {
+    for (std::size_t i = 0; i < value.size(); ++i) {
+        const char c = value[i];
+        if (c < ' ' || c > '~')
+            return "only printable ASCII is allowed";
+        if (c != '%')
+            continue;
+        const char next = i + 1 < value.size() ? value[i + 1] : '\0';
+        if (next == '%' || next == '_' || next == '-') {
+            ++i;
+        } else if (next == '{') {
+            const auto close = value.find('}', i);
+            if (close == std::string_view::npos)
+                return "unterminated %{ macro";
+            i = close;
+        } else {
+            return "'%' must start %%, %_, %- or a %{x} macro";
+        }
+    }
+    return "";
+}
+
 constexpr std::array facilities{"mail"sv,   "daemon"sv, "user"sv,   "local0"sv,
                                 "local1"sv, "local2"sv, "local3"sv, "local4"sv,
                                 "local5"sv, "local6"sv, "local7"sv};
@@ -188,6 +211,13 @@ const std::array table{
         .help = "Time allowed for one whole SPF evaluation, all its DNS lookups included.",
         .doc = "RFC 7208 section 4.6.4 suggests at least 20 seconds. An evaluation that runs out "
                "of time is a temperror, handled like any DNS error."},
+    ParamDef{.name = "spf_explanation", .section = "auth", .type = ParamType::string,
+        .default_text = "%{i} is not one of %{d}'s designated mail servers",
+        .validator = check_spf_explanation, .reloadable = true,
+        .help = "Explanation given with an SPF fail when the domain publishes none (exp=).",
+        .doc = "An RFC 7208 macro string: %{i} is the client address, %{d} the domain, %{s} "
+               "the sender, %{h} the HELO name; %% is a percent sign. It appears in the reject "
+               "text when spf_fail_action = reject and in mailwarden check."},
     ParamDef{.name = "dkim_max_signatures", .section = "auth", .type = ParamType::integer,
         .default_text = "5", .min = 1, .max = 50, .reloadable = true,
         .help = "DKIM signatures evaluated per message; later ones are reported, not checked.",

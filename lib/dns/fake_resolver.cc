@@ -19,7 +19,7 @@ FakeResolver::FakeResolver(FakeResolver&& other) noexcept
 }
 
 std::size_t FakeResolver::query_count(std::string_view name) const {
-    auto canonical = canonical_name(name);
+    auto canonical = canonical_name(name, true);
     std::lock_guard lock(counts_mutex_);
     auto found = queries_by_name_.find(canonical.value_or(std::string(name)));
     return found == queries_by_name_.end() ? 0 : found->second;
@@ -29,7 +29,7 @@ Answer FakeResolver::query(std::string_view name, RrType type) {
     ++total_queries_;
     {
         std::lock_guard lock(counts_mutex_);
-        ++queries_by_name_[canonical_name(name).value_or(std::string(name))];
+        ++queries_by_name_[canonical_name(name, true).value_or(std::string(name))];
     }
     Answer answer;
     ZoneAnswer found = zone_.lookup(name, type);

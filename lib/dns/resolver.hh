@@ -63,8 +63,8 @@ struct UnboundOptions {
     bool dnssec = false;
     std::string trust_anchor_file = "/usr/share/dns/root.key";
     // libunbound answers names in special-use and documentation zones (test., 192.0.2.0/24
-    // reverse, 2001:db8::/32 reverse...) NXDOMAIN itself. true: ask the servers instead, as
-    // test setups with zones under example.test or 192.0.2.x need.
+    // reverse, 2001:db8::/32 reverse, RFC 1918 reverse...) NXDOMAIN itself. true: ask the
+    // servers instead, as test setups (and forwarders that serve private reverse zones) need.
     bool forward_documentation_zones = false;
 };
 

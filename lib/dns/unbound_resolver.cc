@@ -22,6 +22,8 @@
 #include <arpa/inet.h>
 
 #include <algorithm>
+#include <cctype>
+#include <cstdio>
 
 #include <condition_variable>
 #include <future>
@@ -92,10 +94,15 @@ ContextPtr make_context(const UnboundOptions& options) {
     set_option(context.get(), "infra-keep-probing:", "yes");
     // "transparent" with no local data resolves normally; "nodefault" is ignored when set
     // through ub_ctx_set_option (libunbound 1.17).
-    if (options.forward_documentation_zones)
+    if (options.forward_documentation_zones) {
         for (const char* zone : {"test.", "2.0.192.in-addr.arpa.", "100.51.198.in-addr.arpa.",
-                                 "113.0.203.in-addr.arpa.", "8.b.d.0.1.0.0.2.ip6.arpa."})
+                                 "113.0.203.in-addr.arpa.", "8.b.d.0.1.0.0.2.ip6.arpa.",
+                                 "10.in-addr.arpa.", "168.192.in-addr.arpa."})
             set_option(context.get(), "local-zone:", std::string(zone) + " transparent");
+        for (int octet = 16; octet <= 31; ++octet) // 172.16.0.0/12 (RFC 1918)
+            set_option(context.get(),
+                       "local-zone:", std::to_string(octet) + ".172.in-addr.arpa. transparent");
+    }
     if (options.dnssec) {
         set_option(context.get(), "module-config:", "validator iterator");
         // libunbound only reads the file when the first query finalizes the context.
@@ -231,6 +238,25 @@ private:
     std::thread thread_;
 };
 
+// libunbound parses the name as presentation text: bytes other than letters, digits, '-',
+// '_' and the dots between labels (spaces, '%', '"', ';'... legal in DNS labels and used by
+// SPF macro expansion) are written as \DDD.
+std::string presentation_name(std::string_view name) {
+    std::string text;
+    text.reserve(name.size());
+    for (char c : name) {
+        const auto byte = static_cast<unsigned char>(c);
+        if (std::isalnum(byte) || c == '-' || c == '_' || c == '.') {
+            text += c;
+        } else {
+            char escaped[8];
+            std::snprintf(escaped, sizeof escaped, "\\%03u", byte);
+            text += escaped;
+        }
+    }
+    return text;
+}
+
 void Engine::submit(std::string_view name, RrType type, std::function<void(Answer)> done) {
     Pending* pending = nullptr;
     {
@@ -245,8 +271,9 @@ void Engine::submit(std::string_view name, RrType type, std::function<void(Answe
     }
     // The name is passed as text to libunbound, which parses it; our copy stays for logs.
     int async_id = 0;
-    int err = ub_resolve_async(context_.get(), pending->name.c_str(), int(type), 1 /* IN */,
-                               pending, &Engine::on_result, &async_id);
+    const std::string wire_text = presentation_name(pending->name);
+    int err = ub_resolve_async(context_.get(), wire_text.c_str(), int(type), 1 /* IN */, pending,
+                               &Engine::on_result, &async_id);
     std::unique_lock lock(mutex_);
     if (err != 0) {
         auto it = std::find_if(pending_.begin(), pending_.end(),

@@ -119,7 +119,8 @@ std::optional<std::string> parse_rdata(ZoneRecord& record, const std::vector<Tok
         if (!preference)
             return "MX needs a preference (0-65535) and a name";
         record.preference = std::uint16_t(*preference);
-        auto target = canonical_name(rdata[1].text);
+        auto target = rdata[1].text == "." ? std::optional<std::string>("") // null MX
+                                           : canonical_name(rdata[1].text);
         if (!target)
             return "MX target is not a valid name";
         record.text = *target;
@@ -151,7 +152,7 @@ std::optional<std::string> parse_rdata(ZoneRecord& record, const std::vector<Tok
 
 } // namespace
 
-std::optional<std::string> canonical_name(std::string_view name) {
+std::optional<std::string> canonical_name(std::string_view name, bool any_bytes) {
     if (name.size() > 1 && name.back() == '.')
         name.remove_suffix(1);
     if (name.empty() || name.size() > 253 || name == ".")
@@ -164,7 +165,8 @@ std::optional<std::string> canonical_name(std::string_view name) {
             if (label_length == 0)
                 return std::nullopt;
             label_length = 0;
-        } else if (byte <= ' ' || byte >= 127 || c == '\\' || c == '"' || ++label_length > 63) {
+        } else if ((!any_bytes && (byte <= ' ' || byte >= 127 || c == '\\' || c == '"')) ||
+                   ++label_length > 63) {
             return std::nullopt;
         }
         result += char(std::tolower(byte));
@@ -192,9 +194,8 @@ std::optional<std::string> Zone::add(std::string_view text, std::string_view sou
             return fail(*error);
         if (tokens.empty())
             continue;
-        if (tokens[0].quoted)
-            return fail("the owner name must not be quoted");
-        auto owner = canonical_name(tokens[0].text);
+        // A quoted owner may hold any bytes in its labels (the SPF suite's "a b.example").
+        auto owner = canonical_name(tokens[0].text, tokens[0].quoted);
         if (!owner)
             return fail("invalid owner name");
         ZoneRecord record;
@@ -262,7 +263,7 @@ bool Zone::name_exists(const std::string& name) const {
 
 ZoneAnswer Zone::lookup(std::string_view name, RrType type) const {
     ZoneAnswer answer;
-    auto current = canonical_name(name);
+    auto current = canonical_name(name, true);
     if (!current)
         return answer;
     for (int hop = 0; hop <= max_cname_hops; ++hop) {

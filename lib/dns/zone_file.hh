@@ -5,11 +5,13 @@
 // Format: one record per line
 //     NAME [TTL] [IN] TYPE RDATA
 // - `;` or `#` starts a comment (outside quotes); blank lines are ignored.
-// - NAME is absolute, trailing dot optional, case-insensitive (stored lowercase).
+// - NAME is absolute, trailing dot optional, case-insensitive (stored lowercase). Written
+//   "quoted", a name may hold any bytes in its labels (the SPF test suite has names with
+//   spaces and '%').
 // - TTL is a decimal number of seconds (default 3600).
 // - TYPE and RDATA:
 //     A      IPv4 address            AAAA   IPv6 address
-//     MX     PREFERENCE NAME         PTR / CNAME / NS   NAME
+//     MX     PREFERENCE NAME ("." is a null MX, RFC 7505)     PTR / CNAME / NS   NAME
 //     TXT    one or more "quoted" character-strings, each <= 255 bytes after unescaping
 //            (\" \\ and \DDD decimal escapes; \X for any other X means X)
 //     SPF    same as TXT, type 99
@@ -46,8 +48,9 @@ struct ZoneAnswer {
     std::vector<const ZoneRecord*> records; // CNAME chain first, then the records of the type
 };
 
-// Lowercase, trailing dot removed; std::nullopt when not a valid domain name.
-std::optional<std::string> canonical_name(std::string_view name);
+// Lowercase, trailing dot removed; std::nullopt when not a valid domain name (with any_bytes,
+// labels may hold any bytes; only the label and name lengths are checked).
+std::optional<std::string> canonical_name(std::string_view name, bool any_bytes = false);
 
 class Zone {
 public:

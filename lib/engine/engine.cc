@@ -28,6 +28,7 @@ auth::SpfOptions spf_options(const config::Config& config, const std::string& au
     auth::SpfOptions options;
     options.time_budget = config.duration("spf_time_budget");
     options.receiving_host = authserv_id;
+    options.default_explanation = config.string("spf_explanation");
     return options;
 }
 

@@ -9,6 +9,8 @@
 #include "dns/wire.hh"
 #include "dns/zone_file.hh"
 
+#include <cctype>
+
 #include <utility> // before Asio: Boost 1.74 awaitable.hpp needs std::exchange
 
 #include <boost/asio.hpp>
@@ -65,6 +67,29 @@ struct Query {
     std::uint8_t edns_version = 0;
 };
 
+// decode_name's presentation form back to the label bytes the zone stores ("\\032" is a
+// space): zones hold names like the SPF suite's "a b.example.com" as raw bytes.
+std::string unescape_name(const std::string& text) {
+    std::string bytes;
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        if (text[i] != '\\' || i + 1 == text.size()) {
+            bytes += text[i];
+        } else if (i + 3 < text.size() && std::isdigit(static_cast<unsigned char>(text[i + 1])) &&
+                   std::isdigit(static_cast<unsigned char>(text[i + 2])) &&
+                   std::isdigit(static_cast<unsigned char>(text[i + 3]))) {
+            bytes += static_cast<char>(std::stoi(text.substr(i + 1, 3)));
+            i += 3;
+        } else if (text[i + 1] == '.') {
+            bytes += '\\'; // an escaped dot inside a label cannot be stored; keep it visible
+            bytes += '.';
+            ++i;
+        } else {
+            bytes += text[++i];
+        }
+    }
+    return bytes;
+}
+
 // Parses the header, the one question (uncompressed name) and an optional OPT record.
 std::optional<Query> parse_query(const std::string& packet, Rcode& rcode) {
     Query query;
@@ -83,7 +108,7 @@ std::optional<Query> parse_query(const std::string& packet, Rcode& rcode) {
         decode_name(reinterpret_cast<const unsigned char*>(packet.data()), packet.size(), offset);
     if (!name || offset + 4 > packet.size())
         return std::nullopt;
-    query.name = canonical_name(*name).value_or(*name);
+    query.name = canonical_name(unescape_name(*name), true).value_or(*name);
     query.type = get_u16(packet, offset);
     if (get_u16(packet, offset + 2) != 1) { // class IN only
         rcode = notimp;

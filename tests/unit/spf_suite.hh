@@ -7,6 +7,8 @@
 // TIMEOUT becomes our TIMEOUT directive; \xNN escapes are single bytes.
 #pragma once
 
+#include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -37,5 +39,28 @@ std::vector<SpfScenario> load_spf_suite(const std::string& path);
 // Whether an outcome passes a case (results list; explanation for fail, case-insensitive).
 bool spf_case_passes(const SpfSuiteCase& test, const std::string& result,
                      const std::string& explanation);
+
+struct SpfOutcome {
+    std::string result, explanation, reason;
+};
+// Given a scenario, returns the function that evaluates one of its cases.
+using SpfScenarioRunner =
+    std::function<std::function<SpfOutcome(const SpfSuiteCase&)>(const SpfScenario&)>;
+
+struct SpfSuiteReport {
+    std::size_t passed = 0, total = 0;
+    std::vector<std::string> per_scenario; // "description: P/N"
+    std::vector<std::string> unexpected;   // failures not in the deviation list, and
+                                           // listed deviations that now pass
+    std::vector<std::string> deviations;   // listed deviations seen failing
+};
+
+// Runs every case; "scenario / case" failures are checked against spf_suite_deviations().
+SpfSuiteReport run_spf_suite(const std::vector<SpfScenario>& scenarios,
+                             const SpfScenarioRunner& runner);
+
+// The known failures: "scenario / case" → the RFC 7208 section libspf2 gets wrong and why
+// our layer does not work around it.
+const std::map<std::string, std::string>& spf_suite_deviations();
 
 } // namespace mailwarden::test
