@@ -1,0 +1,27 @@
+# tests/fuzz: fuzz targets. Each target's body links into the testrunner, which runs the
+# seed corpus and a bounded number of mutations on every `make check` (so the sanitizer
+# build runs them in CI). --enable-fuzz-targets (with CXX=clang++) also builds the
+# libFuzzer drivers for long runs; see README, "Fuzzing".
+tests_unit_testrunner_SOURCES += \
+	tests/fuzz/spf_macro_target.cc \
+	tests/fuzz/spf_macro_target.hh \
+	tests/unit/test-fuzz-spf.cc
+
+EXTRA_DIST += \
+	tests/fuzz/spf-macro.dict \
+	tests/fuzz/corpus/spf-macro/exists-ir-l1r \
+	tests/fuzz/corpus/spf-macro/huge-digits \
+	tests/fuzz/corpus/spf-macro/long-expansions \
+	tests/fuzz/corpus/spf-macro/mechanisms-ipv6 \
+	tests/fuzz/corpus/spf-macro/non-ascii \
+	tests/fuzz/corpus/spf-macro/unterminated
+
+if FUZZ_TARGETS
+noinst_PROGRAMS += tests/fuzz/fuzz-spf-macro
+tests_fuzz_fuzz_spf_macro_SOURCES = \
+	tests/fuzz/fuzz-spf-macro.cc \
+	tests/fuzz/spf_macro_target.cc \
+	tests/fuzz/spf_macro_target.hh
+tests_fuzz_fuzz_spf_macro_LDFLAGS = -fsanitize=fuzzer
+tests_fuzz_fuzz_spf_macro_LDADD = $(MW_LIBS)
+endif

@@ -1,0 +1,116 @@
+// See spf_macro_target.hh.
+#include "spf_macro_target.hh"
+
+#include "auth/spf.hh"
+#include "dns/fake_resolver.hh"
+
+#include <array>
+#include <cstdio>
+#include <cstdlib>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace mailwarden::fuzz {
+
+namespace {
+
+constexpr std::size_t max_field_bytes = 2048;
+
+std::vector<std::string_view> split_fields(std::string_view input) {
+    std::vector<std::string_view> fields;
+    while (fields.size() < 6) {
+        const std::size_t end = std::min(input.find('\n'), input.size());
+        fields.push_back(input.substr(0, std::min(end, max_field_bytes)));
+        input.remove_prefix(std::min(end + 1, input.size()));
+    }
+    return fields;
+}
+
+// One TXT record line with every byte written as \DDD, in character-strings of <= 255 bytes.
+std::string txt_line(std::string_view owner, std::string_view text) {
+    std::string line(owner);
+    line += " TXT";
+    std::size_t at = 0;
+    do {
+        line += " \"";
+        for (const char c : text.substr(at, 255)) {
+            char escaped[8];
+            std::snprintf(escaped, sizeof escaped, "\\%03u", static_cast<unsigned char>(c));
+            line += escaped;
+        }
+        line += '"';
+        at += 255;
+    } while (at < text.size());
+    return line + "\n";
+}
+
+const char* const fixed_zone = R"zone(
+fuzz.test            MX 10 mail.fuzz.test
+mail.fuzz.test       A 192.0.2.1
+mail.fuzz.test       AAAA 2001:db8::1
+1.2.0.192.in-addr.arpa PTR mail.fuzz.test
+1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.ip6.arpa PTR mail.fuzz.test
+inc.fuzz.test        TXT "v=spf1 exists:%{l}.%{o}.%{d2}.%{v}.%{h} ptr:%{d} -all exp=exp.fuzz.test"
+red.fuzz.test        TXT "v=spf1 redirect=%{d2}"
+slow.fuzz.test       TIMEOUT
+)zone";
+
+[[noreturn]] void broken(const char* what, const auth::SpfResult& result) {
+    std::fprintf(stderr, "spf fuzz invariant broken: %s (result %s, reason %s)\n", what,
+                 result.result.c_str(), result.reason.c_str());
+    std::abort();
+}
+
+void check(const auth::SpfResult& result) {
+    static constexpr std::array<std::string_view, 7> words{
+        "pass", "fail", "softfail", "neutral", "none", "temperror", "permerror"};
+    bool known = false;
+    for (const auto word : words)
+        known = known || result.result == word;
+    if (!known)
+        broken("result is not an RFC 8601 word", result);
+    if (!result.explanation.empty() && result.result != "fail")
+        broken("explanation without fail", result);
+}
+
+} // namespace
+
+std::string spf_macro_one(std::string_view input) {
+    const auto fields = split_fields(input);
+    std::string record(fields[0]);
+    if (record.rfind("v=spf1", 0) != 0)
+        record = "v=spf1 " + record;
+    dns::Zone zone;
+    if (const auto error = zone.add(std::string(fixed_zone) + txt_line("fuzz.test", record) +
+                                        txt_line("exp.fuzz.test", fields[1]),
+                                    "fuzz"))
+        broken(error->c_str(), {});
+    dns::FakeResolver resolver(std::move(zone));
+
+    auth::SpfOptions options;
+    options.time_budget = std::chrono::milliseconds(2000);
+    if (!fields[4].empty())
+        options.default_explanation = std::string(fields[4]);
+    static constexpr std::array<const char*, 4> addresses{"192.0.2.1", "2001:db8::1",
+                                                          "198.51.100.7", "::ffff:192.0.2.1"};
+    const char* ip =
+        addresses[fields[5].empty() ? 0
+                                    : static_cast<unsigned char>(fields[5][0]) % addresses.size()];
+    std::unique_ptr<auth::SpfVerifier> verifier;
+    try {
+        verifier = std::make_unique<auth::SpfVerifier>(options, resolver);
+    } catch (const std::runtime_error&) {
+        return "invalid default explanation"; // `mailwarden config check` refuses it: `mailwarden
+                                              // config check` refuses it
+    }
+    const std::string sender = std::string(fields[2]) + "@fuzz.test";
+    auto result = verifier->check_mail_from(ip, fields[3], sender);
+    check(result);
+    check(
+        verifier->check_mail_from(ip, "mail.fuzz.test", std::string(fields[2]) + "@inc.fuzz.test"));
+    check(verifier->check_helo(ip, fields[3]));
+    return result.result;
+}
+
+} // namespace mailwarden::fuzz
