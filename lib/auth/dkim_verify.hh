@@ -19,6 +19,7 @@
 // throws; only construction throws (std::runtime_error) when libopendkim cannot start.
 #pragma once
 
+#include "auth/dkim_key.hh"
 #include "dns/resolver.hh"
 
 #include <chrono>
@@ -72,6 +73,8 @@ public:
     void body(std::span<const char> chunk);
     std::vector<DkimSignatureResult> end_of_message();
 
+    struct Context; // what libopendkim's callbacks see of this session
+
     DkimSession(DkimSession&&) noexcept;
     DkimSession& operator=(DkimSession&&) noexcept;
     DkimSession(const DkimSession&) = delete;
@@ -83,12 +86,12 @@ private:
     struct Free {
         void operator()(struct dkim* handle) const noexcept;
     };
-    DkimSession(std::unique_ptr<struct dkim, Free> handle, const DkimOptions& options);
+    DkimSession(std::unique_ptr<struct dkim, Free> handle, std::unique_ptr<Context> context);
     DkimSignatureResult judge(struct dkim_siginfo* signature) const;
 
     std::unique_ptr<struct dkim, Free> handle_;
-    const DkimOptions* options_;
-    bool hashing_ = true; // false once there is nothing (more) to verify
+    std::unique_ptr<Context> context_; // heap-held: libopendkim keeps its address
+    bool hashing_ = true;              // false once there is nothing (more) to verify
     std::string header_line_;
 };
 
@@ -107,6 +110,8 @@ public:
     const DkimOptions& options() const { return *options_; }
 
     struct DnsService; // what the libopendkim DNS hooks see (resolver, timeout)
+    // Decoded keys of the rsa-sha256 fast path (dkim_key.hh); exposed for the tests.
+    std::size_t cached_keys() const;
 
 private:
     struct Close {
@@ -115,6 +120,7 @@ private:
     // Heap-held so their addresses, given to libopendkim, survive a move.
     std::unique_ptr<DkimOptions> options_;
     std::unique_ptr<DnsService> dns_service_;
+    std::unique_ptr<PublicKeyCache> keys_;
     std::unique_ptr<struct dkim_lib, Close> library_;
 };
 

@@ -9,6 +9,8 @@
 
 #include <boost/test/unit_test.hpp>
 
+#include <tuple>
+
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -49,6 +51,14 @@ std::string standard_zone() {
            txt_line("small._domainkey.example.test",
                     "v=DKIM1; k=rsa; p=" + keys().rsa1024.public_base64) +
            txt_line("revoked._domainkey.example.test", "v=DKIM1; k=rsa; p=") +
+           txt_line("testing._domainkey.example.test",
+                    "v=DKIM1; k=rsa; t=y; p=" + keys().rsa.public_base64) +
+           txt_line("strict._domainkey.example.test",
+                    "v=DKIM1; k=rsa; t=s; p=" + keys().rsa.public_base64) +
+           txt_line("sha1only._domainkey.example.test",
+                    "v=DKIM1; k=rsa; h=sha1; p=" + keys().rsa.public_base64) +
+           txt_line("tls._domainkey.example.test",
+                    "v=DKIM1; k=rsa; s=tlsrpt; p=" + keys().rsa.public_base64) +
            txt_line("wrongtype._domainkey.example.test",
                     "v=DKIM1; k=ed25519; p=" + keys().ed25519.public_base64) +
            "rsa._domainkey.slow.test TIMEOUT\n" + "rsa._domainkey.broken.test SERVFAIL\n";
@@ -143,6 +153,38 @@ BOOST_FIXTURE_TEST_CASE(changed_header_fails, Fixture) {
     BOOST_TEST(result.reason == "signature mismatch");
 }
 
+// The rsa-sha256 fast path (dkim_verify.cc) decodes each key once for all messages and
+// asks DNS once per message.
+BOOST_FIXTURE_TEST_CASE(fast_path_decodes_a_key_once_for_many_messages, Fixture) {
+    DkimVerifier verifier(options, resolver);
+    for (int round = 0; round < 3; ++round) {
+        const auto results = verify(verifier, signed_with({&keys().rsa, "rsa"}));
+        BOOST_REQUIRE_EQUAL(results.size(), 1U);
+        BOOST_TEST(results[0].result == "pass");
+        BOOST_TEST(results[0].key_bits == 2048U);
+    }
+    BOOST_TEST(verifier.cached_keys() == 1U);
+    BOOST_TEST(resolver.query_count("rsa._domainkey.example.test") == 3U);
+}
+
+// Key records the fast path does not take get libopendkim's verdict, as before it existed.
+BOOST_FIXTURE_TEST_CASE(key_records_outside_the_fast_path_keep_libopendkim_verdicts, Fixture) {
+    const std::vector<std::tuple<std::string, std::string, std::size_t>> cases{
+        {"testing", "pass", 1},       // t=y: fast path
+        {"strict", "pass", 0},        // t=s: libopendkim (no i= to compare)
+        {"sha1only", "permerror", 0}, // h= without sha256
+        {"tls", "permerror", 0},      // s= not email
+        {"revoked", "fail", 0},
+    };
+    for (const auto& [selector, expected, cached] : cases) {
+        DkimVerifier verifier(options, resolver);
+        const auto results = verify(verifier, signed_with({&keys().rsa, selector}));
+        BOOST_REQUIRE_EQUAL(results.size(), 1U);
+        BOOST_TEST(results[0].result == expected, selector << ": " << results[0].reason);
+        BOOST_TEST(verifier.cached_keys() == cached, selector);
+    }
+}
+
 BOOST_FIXTURE_TEST_CASE(revoked_key_fails, Fixture) {
     const auto result = check_one(signed_with({&keys().rsa, "revoked"}));
     BOOST_TEST(result.result == "fail");
@@ -186,6 +228,8 @@ BOOST_AUTO_TEST_CASE(dns_timeout_bound_is_enforced) {
     BOOST_TEST(std::chrono::duration_cast<std::chrono::milliseconds>(elapsed).count() < 2000);
     BOOST_REQUIRE_EQUAL(results.size(), 1U);
     BOOST_TEST(results[0].result == "temperror");
+    // libopendkim and the rsa-sha256 fast path share one lookup and one wait.
+    BOOST_TEST(resolver.parked.size() == 1U);
     for (auto& done : resolver.parked) // a late answer after the cancel is harmless
         done(dns::Answer{dns::Status::timeout, {}, std::chrono::seconds(0), false, ""});
 }

@@ -1,0 +1,185 @@
+// See dkim_key.hh.
+#include "auth/dkim_key.hh"
+
+#include <openssl/evp.h>
+#include <openssl/rsa.h>
+#include <openssl/x509.h>
+
+#include <algorithm>
+#include <cctype>
+#include <vector>
+
+namespace mailwarden::auth {
+
+namespace {
+
+bool is_fws(char c) {
+    return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+std::string_view trim(std::string_view text) {
+    while (!text.empty() && is_fws(text.front()))
+        text.remove_prefix(1);
+    while (!text.empty() && is_fws(text.back()))
+        text.remove_suffix(1);
+    return text;
+}
+
+bool is_tag_name(std::string_view name) {
+    if (name.empty() || !std::isalpha(static_cast<unsigned char>(name.front())))
+        return false;
+    return std::all_of(name.begin(), name.end(), [](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) || c == '_';
+    });
+}
+
+// The colon-separated items of a tag value, each trimmed.
+std::vector<std::string_view> items(std::string_view value) {
+    std::vector<std::string_view> out;
+    while (true) {
+        const std::size_t colon = value.find(':');
+        out.push_back(trim(value.substr(0, colon)));
+        if (colon == std::string_view::npos)
+            return out;
+        value.remove_prefix(colon + 1);
+    }
+}
+
+bool equals_ignoring_case(std::string_view a, std::string_view b) {
+    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+               return std::tolower(static_cast<unsigned char>(x)) ==
+                      std::tolower(static_cast<unsigned char>(y));
+           });
+}
+
+} // namespace
+
+std::optional<std::map<std::string, std::string>> parse_tag_list(std::string_view text) {
+    std::map<std::string, std::string> tags;
+    while (!text.empty()) {
+        const std::size_t semicolon = text.find(';');
+        const std::string_view spec = trim(text.substr(0, semicolon));
+        text.remove_prefix(semicolon == std::string_view::npos ? text.size() : semicolon + 1);
+        if (spec.empty()) {
+            if (!trim(text).empty())
+                return std::nullopt; // only the last tag-spec may be empty
+            break;
+        }
+        const std::size_t equals = spec.find('=');
+        if (equals == std::string_view::npos)
+            return std::nullopt;
+        const std::string_view name = trim(spec.substr(0, equals));
+        if (!is_tag_name(name) ||
+            !tags.emplace(std::string(name), std::string(trim(spec.substr(equals + 1)))).second)
+            return std::nullopt;
+    }
+    return tags;
+}
+
+std::optional<std::string> decode_base64(std::string_view text) {
+    std::string compact;
+    compact.reserve(text.size());
+    for (const char c : text)
+        if (!is_fws(c))
+            compact += c;
+    if (compact.size() % 4 != 0)
+        return std::nullopt;
+    const std::size_t padding = compact.ends_with("==") ? 2 : compact.ends_with('=') ? 1 : 0;
+    if (compact.find('=') < compact.size() - padding)
+        return std::nullopt; // '=' only at the end
+    std::string out(compact.size() / 4 * 3, '\0');
+    const int length = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                                       reinterpret_cast<const unsigned char*>(compact.data()),
+                                       static_cast<int>(compact.size()));
+    if (length < 0)
+        return std::nullopt;
+    out.resize(static_cast<std::size_t>(length) - padding);
+    return out;
+}
+
+std::optional<std::string> rsa_sha256_key_of(std::string_view record) {
+    const auto tags = parse_tag_list(record);
+    if (!tags)
+        return std::nullopt;
+    auto tag = [&tags](const char* name) -> const std::string* {
+        const auto found = tags->find(name);
+        return found == tags->end() ? nullptr : &found->second;
+    };
+    if (const auto* v = tag("v"); v != nullptr && *v != "DKIM1")
+        return std::nullopt;
+    if (const auto* k = tag("k"); k != nullptr && *k != "rsa")
+        return std::nullopt;
+    if (const auto* h = tag("h")) {
+        bool sha256 = false;
+        for (const auto item : items(*h)) {
+            if (item != "sha1" && item != "sha256")
+                return std::nullopt;
+            sha256 = sha256 || item == "sha256";
+        }
+        if (!sha256)
+            return std::nullopt;
+    }
+    if (const auto* s = tag("s")) {
+        const auto list = items(*s);
+        if (std::none_of(list.begin(), list.end(), [](std::string_view item) {
+                return item == "*" || equals_ignoring_case(item, "email");
+            }))
+            return std::nullopt;
+    }
+    if (const auto* t = tag("t")) {
+        const auto flags = items(*t);
+        if (std::any_of(flags.begin(), flags.end(), [](std::string_view f) { return f != "y"; }))
+            return std::nullopt;
+    }
+    const auto* p = tag("p");
+    if (p == nullptr || p->empty())
+        return std::nullopt;
+    return decode_base64(*p);
+}
+
+void EvpPkeyFree::operator()(evp_pkey_st* key) const noexcept {
+    EVP_PKEY_free(key);
+}
+
+PublicKey PublicKeyCache::rsa_key(const std::string& der) {
+    {
+        const std::lock_guard lock(mutex_);
+        if (const auto found = keys_.find(der); found != keys_.end())
+            return found->second;
+    }
+    // Decoded outside the lock: two threads may both decode a new key once.
+    const auto* cursor = reinterpret_cast<const unsigned char*>(der.data());
+    PublicKey key(d2i_PUBKEY(nullptr, &cursor, static_cast<long>(der.size())), EvpPkeyFree{});
+    if (!key || !EVP_PKEY_is_a(key.get(), "RSA") ||
+        cursor != reinterpret_cast<const unsigned char*>(der.data()) + der.size())
+        return nullptr;
+    const std::lock_guard lock(mutex_);
+    if (keys_.size() >= capacity_)
+        keys_.clear();
+    keys_.emplace(der, key);
+    return key;
+}
+
+std::size_t PublicKeyCache::size() const {
+    const std::lock_guard lock(mutex_);
+    return keys_.size();
+}
+
+unsigned key_bits(const PublicKey& key) {
+    return key ? static_cast<unsigned>(std::max(0, EVP_PKEY_get_bits(key.get()))) : 0;
+}
+
+bool verify_rsa_sha256(const PublicKey& key, std::span<const unsigned char> digest,
+                       std::string_view signature) {
+    if (!key)
+        return false;
+    std::unique_ptr<EVP_PKEY_CTX, decltype(&EVP_PKEY_CTX_free)> context(
+        EVP_PKEY_CTX_new(key.get(), nullptr), &EVP_PKEY_CTX_free);
+    return context && EVP_PKEY_verify_init(context.get()) == 1 &&
+           EVP_PKEY_CTX_set_rsa_padding(context.get(), RSA_PKCS1_PADDING) == 1 &&
+           EVP_PKEY_CTX_set_signature_md(context.get(), EVP_sha256()) == 1 &&
+           EVP_PKEY_verify(context.get(), reinterpret_cast<const unsigned char*>(signature.data()),
+                           signature.size(), digest.data(), digest.size()) == 1;
+}
+
+} // namespace mailwarden::auth

@@ -1,0 +1,69 @@
+// The pieces of DKIM verification we do ourselves on the common path (see dkim_verify.cc,
+// "fast path"): reading a key record, base64, a cache of decoded public keys, and the RSA
+// verify of a header hash.
+//
+// Why: libopendkim decodes the public key with d2i_PUBKEY_bio() for every signature; in
+// OpenSSL 3.0 that goes through the provider decoder framework and costs ~140 us for an
+// RSA-2048 key, six times the RSA verify itself (README, "Performance"). A decoded key is
+// immutable, so one decode per key text serves every later message, from any thread.
+//
+// Everything here is strict and conservative: a record or value we do not fully understand
+// gives std::nullopt, and the caller leaves the signature to libopendkim.
+#pragma once
+
+#include <cstddef>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+
+struct evp_pkey_st;
+
+namespace mailwarden::auth {
+
+// RFC 6376 §3.2 tag-list: tag=value pairs separated by ';', whitespace (FWS) around tags,
+// '=' and values ignored, a trailing ';' allowed. Tag names are ALPHA *(ALPHA / DIGIT / '_').
+// std::nullopt on a malformed list or a duplicated tag (§3.2: the list is invalid).
+std::optional<std::map<std::string, std::string>> parse_tag_list(std::string_view text);
+
+// Base64 (RFC 4648) with whitespace anywhere ignored, padding required; std::nullopt for
+// any other character or a bad length.
+std::optional<std::string> decode_base64(std::string_view text);
+
+// The DER public key of a key record (RFC 6376 §3.6.1) when the record plainly allows an
+// rsa-sha256 signature for email: v= absent or DKIM1, k= absent or rsa, h= absent or a
+// list of sha1/sha256 that holds sha256, s= absent or holding * or email, t= absent or
+// only y, p= non-empty base64. std::nullopt otherwise (revoked, t=s, unknown values, ...).
+std::optional<std::string> rsa_sha256_key_of(std::string_view record);
+
+struct EvpPkeyFree {
+    void operator()(evp_pkey_st* key) const noexcept;
+};
+using PublicKey = std::shared_ptr<evp_pkey_st>;
+
+// Decoded RSA public keys by DER bytes, bounded: when full it starts over (keys rotate
+// rarely; a flood of distinct keys costs their decoding, never memory). Thread-safe.
+class PublicKeyCache {
+public:
+    explicit PublicKeyCache(std::size_t capacity = 1024) : capacity_(capacity) {}
+    // The RSA key for `der`, decoded at most once while cached; nullptr when `der` is not
+    // an RSA SubjectPublicKeyInfo.
+    PublicKey rsa_key(const std::string& der);
+    std::size_t size() const;
+
+private:
+    std::size_t capacity_;
+    mutable std::mutex mutex_;
+    std::map<std::string, PublicKey> keys_;
+};
+
+unsigned key_bits(const PublicKey& key);
+
+// RSASSA-PKCS1-v1_5 with SHA-256 over an already computed digest (RFC 6376 §3.3.1).
+bool verify_rsa_sha256(const PublicKey& key, std::span<const unsigned char> digest,
+                       std::string_view signature);
+
+} // namespace mailwarden::auth
