@@ -1,6 +1,7 @@
 // See message_text.hh.
 #include "engine/message_text.hh"
 
+#include <algorithm>
 #include <string>
 
 namespace mailwarden::engine {
@@ -70,13 +71,24 @@ void feed_message(MessageEvaluation& message, std::string_view text, std::size_t
     flush();
     message.end_of_headers();
 
+    // The body: runs of bytes copied whole, a CR added before each bare LF; a chunk is sent
+    // when it holds chunk_bytes (a CRLF may make it one byte longer).
+    chunk_bytes = std::max<std::size_t>(chunk_bytes, 2);
     std::string chunk;
-    chunk.reserve(chunk_bytes + 2);
-    for (std::size_t i = body_start; i < text.size(); ++i) {
-        const char c = text[i];
-        if (c == '\n' && (i == body_start || text[i - 1] != '\r'))
-            chunk += '\r';
-        chunk += c;
+    chunk.reserve(std::min(chunk_bytes, text.size() - body_start) + 2);
+    std::size_t newline = std::string_view::npos; // the next LF at or after i, or the end
+    for (std::size_t i = body_start; i < text.size();) {
+        if (newline == std::string_view::npos || newline < i)
+            newline = std::min(text.find('\n', i), text.size());
+        const std::size_t stop = std::min(newline, i + (chunk_bytes - chunk.size()));
+        chunk.append(text.substr(i, stop - i));
+        i = stop;
+        if (i == newline && i < text.size()) {
+            if (i == body_start || text[i - 1] != '\r')
+                chunk += '\r';
+            chunk += '\n';
+            ++i;
+        }
         if (chunk.size() >= chunk_bytes) {
             message.body(chunk);
             chunk.clear();

@@ -52,7 +52,8 @@ struct Fixture {
 
     Report run(const std::string& message, std::string_view mail_from,
                const std::string& extra_config = "", std::string helo = "mail.example.test",
-               std::string client_ip = sender_ip, std::string_view auth_user = "") {
+               std::string client_ip = sender_ip, std::string_view auth_user = "",
+               std::size_t chunk_bytes = 65535) {
         const engine::Engine checks(test_config(extra_config), resolver, suffixes);
         auto evaluation = checks.evaluate(
             {.client_ip = std::move(client_ip), .client_name = "", .helo = std::move(helo)});
@@ -60,7 +61,7 @@ struct Fixture {
         if (early.is_final())
             return evaluation.end_of_message();
         evaluation.recipient("bob@example.net");
-        engine::feed_message(evaluation, message);
+        engine::feed_message(evaluation, message, chunk_bytes);
         return evaluation.end_of_message();
     }
 };
@@ -224,16 +225,23 @@ BOOST_AUTO_TEST_CASE(spf_fail_rejects_at_mail_from_when_configured) {
 }
 
 BOOST_AUTO_TEST_CASE(feed_message_splits_folded_headers_and_normalizes_line_ends) {
-    // The same signed message verifies from LF text, CRLF text and in small chunks.
+    // The same signed message verifies from LF text, CRLF text, a mix, and in any chunking
+    // (a chunk may end between CR and LF).
     const std::string crlf = signed_message();
-    std::string lf;
-    for (char c : crlf)
-        if (c != '\r')
-            lf += c;
-    for (const std::string& text : {crlf, lf}) {
-        const Report report = run(text, "alice@example.test");
-        BOOST_REQUIRE_EQUAL(report.dkim.size(), 1u);
-        BOOST_TEST(report.dkim[0].result == "pass");
+    std::string lf, mixed;
+    for (std::size_t i = 0; i < crlf.size(); ++i) {
+        if (crlf[i] != '\r')
+            lf += crlf[i];
+        if (crlf[i] != '\r' || i % 3 == 0)
+            mixed += crlf[i];
+    }
+    for (const std::string& text : {crlf, lf, mixed}) {
+        for (const std::size_t chunk : {1, 2, 3, 7, 64, 65535}) {
+            const Report report =
+                run(text, "alice@example.test", "", "mail.example.test", sender_ip, "", chunk);
+            BOOST_REQUIRE_EQUAL(report.dkim.size(), 1u);
+            BOOST_TEST(report.dkim[0].result == "pass", "chunk " << chunk);
+        }
     }
     // A line that is not a header field ends the header section (it is body text).
     const Report report =
