@@ -21,6 +21,7 @@
 // lookups: DNS is asked, and a timeout waited for, once per key.
 #include "auth/dkim_verify.hh"
 
+#include "auth/dkim_body.hh"
 #include "auth/opendkim_api.hh"
 #include "dns/wire.hh"
 
@@ -48,8 +49,27 @@ struct DkimSession::Context {
     // wait already ran out (libopendkim then gives up at once: temperror).
     std::map<std::string, std::shared_future<dns::Answer>> lookups;
     std::set<std::string> expired;
-    // Signatures the fast path verified, with their key bits.
-    std::map<const DKIM_SIGINFO*, unsigned> fast_passes;
+    // A signature the fast path can judge itself (see fast_candidate).
+    struct Candidate {
+        PublicKey key;
+        unsigned bits = 0;
+        std::string signed_body_hash; // bh=, decoded
+        std::string signature;        // b=, decoded
+        DkimBodyHash::Canon body_canon = DkimBodyHash::Canon::simple;
+    };
+    // Own body mode (decided at the end of headers): every signature libopendkim would
+    // evaluate is a candidate, so libopendkim never sees the body and we hash it.
+    bool own_body = false;
+    std::map<const DKIM_SIGINFO*, Candidate> candidates;
+    std::optional<DkimBodyHash> simple_body, relaxed_body;
+    bool final_callback_ran = false;
+    // Verdicts of the fast path, by signature.
+    struct Verdict {
+        const char* word;
+        const char* reason;
+        unsigned bits;
+    };
+    std::map<const DKIM_SIGINFO*, Verdict> verdicts;
 };
 
 namespace {
@@ -274,61 +294,124 @@ std::optional<dns::Answer> key_answer(DkimSession::Context& context, const std::
     return lookup->second.get();
 }
 
-// The key bits when `signature` is a clean rsa-sha256 signature that verifies; std::nullopt
-// leaves it to libopendkim.
-std::optional<unsigned> fast_verify(DkimSession::Context& context, DKIM_SIGINFO* signature) {
+// A signature the fast path can judge: rsa-sha256 without l=, no error found by
+// libopendkim's parse, bh= and b= base64, one plain key record (rsa_sha256_key_of) of at
+// least min_key_bits. Waits for the key lookup (at most the DNS timeout). std::nullopt
+// leaves the signature to libopendkim.
+std::optional<DkimSession::Context::Candidate> fast_candidate(DkimSession::Context& context,
+                                                              DKIM_SIGINFO* signature) {
     dkim_alg_t algorithm = DKIM_SIGN_UNKNOWN;
+    dkim_canon_t header_canon = DKIM_CANON_UNKNOWN, body_canon = DKIM_CANON_UNKNOWN;
     if ((dkim_sig_getflags(signature) & DKIM_SIGFLAG_IGNORE) != 0 ||
         dkim_sig_geterror(signature) != DKIM_SIGERROR_UNKNOWN ||
         dkim_sig_getsignalg(signature, &algorithm) != DKIM_STAT_OK ||
         algorithm != DKIM_SIGN_RSASHA256 || lower(tag_value(signature, "a")) != "rsa-sha256" ||
-        !tag_value(signature, "l").empty())
+        !tag_value(signature, "l").empty() ||
+        dkim_sig_getcanons(signature, &header_canon, &body_canon) != DKIM_STAT_OK ||
+        (body_canon != DKIM_CANON_SIMPLE && body_canon != DKIM_CANON_RELAXED))
         return std::nullopt;
-    void* header_hash = nullptr;
-    void* body_hash = nullptr;
-    std::size_t header_hash_length = 0, body_hash_length = 0;
-    if (dkim_sig_gethashes(signature, &header_hash, &header_hash_length, &body_hash,
-                           &body_hash_length) != DKIM_STAT_OK ||
-        header_hash == nullptr || body_hash == nullptr)
-        return std::nullopt;
-    const auto signed_body_hash = decode_base64(tag_value(signature, "bh"));
-    if (!signed_body_hash || signed_body_hash->size() != body_hash_length ||
-        signed_body_hash->compare(0, body_hash_length, static_cast<const char*>(body_hash),
-                                  body_hash_length) != 0)
-        return std::nullopt;
-    const auto signature_bytes = decode_base64(tag_value(signature, "b"));
+    DkimSession::Context::Candidate candidate;
+    candidate.body_canon = body_canon == DKIM_CANON_SIMPLE ? DkimBodyHash::Canon::simple
+                                                           : DkimBodyHash::Canon::relaxed;
+    auto signed_body_hash = decode_base64(tag_value(signature, "bh"));
+    auto signature_bytes = decode_base64(tag_value(signature, "b"));
     const std::string name = key_name(signature);
-    if (!signature_bytes || name.empty())
+    if (!signed_body_hash || !signature_bytes || name.empty())
         return std::nullopt;
+    candidate.signed_body_hash = std::move(*signed_body_hash);
+    candidate.signature = std::move(*signature_bytes);
     const auto answer = key_answer(context, name);
     if (!answer || answer->status != dns::Status::ok || answer->records.size() != 1)
         return std::nullopt;
     const auto der = rsa_sha256_key_of(answer->records.front().text);
     if (!der)
         return std::nullopt;
-    const PublicKey key = context.keys->rsa_key(*der);
-    const unsigned bits = key_bits(key);
-    if (!key || bits < context.options->min_key_bits ||
-        !verify_rsa_sha256(key,
-                           {static_cast<const unsigned char*>(header_hash), header_hash_length},
-                           *signature_bytes))
+    candidate.key = context.keys->rsa_key(*der);
+    candidate.bits = key_bits(candidate.key);
+    if (!candidate.key || candidate.bits < context.options->min_key_bits)
         return std::nullopt;
-    return bits;
+    return candidate;
+}
+
+// libopendkim's header hash of `signature`, and its body hash ("" before dkim_eom closed
+// the body).
+std::pair<std::string, std::string> libopendkim_hashes(DKIM_SIGINFO* signature) {
+    void* header_hash = nullptr;
+    void* body_hash = nullptr;
+    std::size_t header_length = 0, body_length = 0;
+    if (dkim_sig_gethashes(signature, &header_hash, &header_length, &body_hash, &body_length) !=
+            DKIM_STAT_OK ||
+        header_hash == nullptr || body_hash == nullptr)
+        return {};
+    return {std::string(static_cast<const char*>(header_hash), header_length),
+            std::string(static_cast<const char*>(body_hash), body_length)};
+}
+
+bool signature_verifies(const DkimSession::Context::Candidate& candidate,
+                        const std::string& header_hash) {
+    return !header_hash.empty() &&
+           verify_rsa_sha256(
+               candidate.key,
+               {reinterpret_cast<const unsigned char*>(header_hash.data()), header_hash.size()},
+               candidate.signature);
+}
+
+// Own body mode: every candidate gets its verdict here, in the order libopendkim would
+// give it (the signature first, then the body hash).
+void judge_own_body(DkimSession::Context& context, DKIM_SIGINFO** signatures, int count) {
+    const std::string simple = context.simple_body ? context.simple_body->finish() : "";
+    const std::string relaxed = context.relaxed_body ? context.relaxed_body->finish() : "";
+    for (int index = 0; index < count; ++index) {
+        const auto found = context.candidates.find(signatures[index]);
+        if (found == context.candidates.end())
+            continue;
+        const auto& candidate = found->second;
+        const std::string& body_hash =
+            candidate.body_canon == DkimBodyHash::Canon::simple ? simple : relaxed;
+        DkimSession::Context::Verdict verdict{"pass", "", candidate.bits};
+        if (body_hash.empty())
+            verdict = {"temperror", "internal error", candidate.bits};
+        else if (!signature_verifies(candidate, libopendkim_hashes(signatures[index]).first))
+            verdict = {"fail", "signature mismatch", candidate.bits};
+        else if (body_hash != candidate.signed_body_hash)
+            verdict = {"fail", "body hash mismatch", candidate.bits};
+        context.verdicts.emplace(signatures[index], verdict);
+        dkim_sig_ignore(signatures[index]);
+    }
+}
+
+// libopendkim hashed the body: a candidate whose hashes verify is a pass; every other
+// signature is left to libopendkim.
+void judge_passes(DkimSession::Context& context, DKIM_SIGINFO** signatures, int count) {
+    for (int index = 0; index < count; ++index) {
+        const auto candidate = fast_candidate(context, signatures[index]);
+        if (!candidate)
+            continue;
+        const auto [header_hash, body_hash] = libopendkim_hashes(signatures[index]);
+        if (body_hash.empty() || body_hash != candidate->signed_body_hash ||
+            !signature_verifies(*candidate, header_hash))
+            continue;
+        context.verdicts.emplace(signatures[index],
+                                 DkimSession::Context::Verdict{"pass", "", candidate->bits});
+        dkim_sig_ignore(signatures[index]);
+    }
 }
 
 DKIM_CBSTAT final_callback(DKIM* message, DKIM_SIGINFO** signatures, int count) noexcept {
     auto* context = static_cast<DkimSession::Context*>(dkim_get_user_context(message));
     if (context == nullptr || signatures == nullptr)
         return DKIM_CBSTAT_CONTINUE;
+    context->final_callback_ran = true;
+    if (!context->options->fast_path)
+        return DKIM_CBSTAT_CONTINUE;
     try {
-        for (int index = 0; index < count; ++index) {
-            if (const auto bits = fast_verify(*context, signatures[index])) {
-                context->fast_passes.emplace(signatures[index], *bits);
-                dkim_sig_ignore(signatures[index]);
-            }
-        }
+        if (context->own_body)
+            judge_own_body(*context, signatures, count);
+        else
+            judge_passes(*context, signatures, count);
     } catch (...) {
-        // Out of memory or similar: the signatures not yet taken stay with libopendkim.
+        // Out of memory or similar: signatures without a verdict stay with libopendkim, or
+        // in own body mode are reported as temperror by judge().
     }
     return DKIM_CBSTAT_CONTINUE;
 }
@@ -489,11 +572,61 @@ void DkimSession::end_of_headers() {
     const DKIM_STAT status = dkim_eoh(handle_.get());
     if (status == DKIM_STAT_NOSIG)
         hashing_ = false; // unsigned (or every signature ignored): skip the body
+    else if (status == DKIM_STAT_OK)
+        choose_body_hashing();
+}
+
+// Own body mode when every signature libopendkim would evaluate is a fast path candidate
+// (the common case: one or two rsa-sha256 signatures with plain keys). This waits for the
+// key lookups started in dkim_eoh.
+void DkimSession::choose_body_hashing() {
+    if (!context_->options->fast_path)
+        return;
+    DKIM_SIGINFO** signatures = nullptr;
+    int count = 0;
+    if (dkim_getsiglist(handle_.get(), &signatures, &count) != DKIM_STAT_OK ||
+        signatures == nullptr)
+        return;
+    try {
+        std::map<const DKIM_SIGINFO*, Context::Candidate> candidates;
+        for (int index = 0; index < count; ++index) {
+            if ((dkim_sig_getflags(signatures[index]) & DKIM_SIGFLAG_IGNORE) != 0)
+                continue; // beyond max_signatures
+            auto candidate = fast_candidate(*context_, signatures[index]);
+            if (!candidate)
+                return; // libopendkim needs the body for this one
+            candidates.emplace(signatures[index], std::move(*candidate));
+        }
+        if (candidates.empty())
+            return;
+        for (const auto& [signature, candidate] : candidates) {
+            auto& hash = candidate.body_canon == DkimBodyHash::Canon::simple
+                             ? context_->simple_body
+                             : context_->relaxed_body;
+            if (!hash)
+                hash.emplace(candidate.body_canon);
+        }
+        context_->candidates = std::move(candidates);
+        context_->own_body = true;
+    } catch (...) {
+        context_->candidates.clear();
+        context_->simple_body.reset();
+        context_->relaxed_body.reset();
+        context_->own_body = false; // libopendkim hashes the body, as without the fast path
+    }
 }
 
 void DkimSession::body(std::span<const char> chunk) {
     if (!hashing_ || chunk.empty())
         return;
+    if (context_->own_body) {
+        const std::string_view text(chunk.data(), chunk.size());
+        if (context_->simple_body)
+            context_->simple_body->update(text);
+        if (context_->relaxed_body)
+            context_->relaxed_body->update(text);
+        return;
+    }
     auto* bytes = reinterpret_cast<unsigned char*>(const_cast<char*>(chunk.data()));
     (void)dkim_body(handle_.get(), bytes, chunk.size());
 }
@@ -528,10 +661,15 @@ DkimSignatureResult DkimSession::judge(DKIM_SIGINFO* signature) const {
         result.reason = reason;
         return result;
     };
-    if (const auto fast = context_->fast_passes.find(signature);
-        fast != context_->fast_passes.end()) {
-        result.key_bits = fast->second;
-        return verdict("pass", "");
+    if (const auto fast = context_->verdicts.find(signature); fast != context_->verdicts.end()) {
+        result.key_bits = fast->second.bits;
+        return verdict(fast->second.word, fast->second.reason);
+    }
+    if (context_->own_body && context_->candidates.contains(signature)) {
+        // libopendkim never saw the body: its verdict would be wrong. dkim_eom failed
+        // before the final callback judged this signature.
+        result.key_bits = context_->candidates.at(signature).bits;
+        return verdict("temperror", "internal error");
     }
     if ((flags & DKIM_SIGFLAG_IGNORE) != 0)
         return verdict("policy", "not evaluated: more signatures than max_signatures");

@@ -19,12 +19,17 @@ tests_unit_testrunner_SOURCES += tests/unit/test-public-suffix.cc
 
 # DKIM verification on libopendkim, keys looked up through dns::Resolver.
 lib_libmailwarden_la_SOURCES += \
+	lib/auth/dkim_body.cc \
+	lib/auth/dkim_body.hh \
 	lib/auth/dkim_key.cc \
 	lib/auth/dkim_key.hh \
 	lib/auth/dkim_verify.cc \
 	lib/auth/dkim_verify.hh \
 	lib/auth/opendkim_api.hh
-tests_unit_testrunner_SOURCES += tests/unit/test-dkim.cc tests/unit/test-dkim-key.cc
+tests_unit_testrunner_SOURCES += \
+	tests/unit/test-dkim.cc \
+	tests/unit/test-dkim-key.cc \
+	tests/unit/test-dkim-body.cc
 
 # DMARC on libopendmarc: our DNS and our Public Suffix List, the library parses records.
 lib_libmailwarden_la_SOURCES += \

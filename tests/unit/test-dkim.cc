@@ -185,6 +185,79 @@ BOOST_FIXTURE_TEST_CASE(key_records_outside_the_fast_path_keep_libopendkim_verdi
     }
 }
 
+// The fast path (own body hashing, own RSA verify) must give exactly libopendkim's results:
+// every kind of message of this suite, in several chunkings, both ways.
+BOOST_FIXTURE_TEST_CASE(fast_path_results_equal_libopendkim_results, Fixture) {
+    std::vector<std::pair<std::string, Message>> messages;
+    auto add = [&messages](std::string name, Message message) {
+        messages.emplace_back(std::move(name), std::move(message));
+    };
+    add("relaxed", signed_with({&keys().rsa, "rsa"}));
+    add("simple",
+        signed_with({&keys().rsa, "rsa", "example.test", DKIM_SIGN_RSASHA256, DKIM_CANON_SIMPLE}));
+    for (const auto canon : {DKIM_CANON_SIMPLE, DKIM_CANON_RELAXED}) {
+        auto changed =
+            signed_with({&keys().rsa, "rsa", "example.test", DKIM_SIGN_RSASHA256, canon});
+        changed.body += "P.S. send money\r\n";
+        add("body changed " + std::to_string(canon), changed);
+        auto spaced = signed_with({&keys().rsa, "rsa", "example.test", DKIM_SIGN_RSASHA256, canon});
+        spaced.body.insert(5, " \t");
+        spaced.body += "\r\n \r\n";
+        add("whitespace added " + std::to_string(canon), spaced);
+        auto empty = sample_message();
+        empty.body.clear();
+        sign(empty, {&keys().rsa, "rsa", "example.test", DKIM_SIGN_RSASHA256, canon});
+        add("empty body " + std::to_string(canon), empty);
+        auto blank = sample_message();
+        blank.body = "  \r\n\tx \t y  \r\n\r\n \r\n\r\n";
+        sign(blank, {&keys().rsa, "rsa", "example.test", DKIM_SIGN_RSASHA256, canon});
+        add("blank lines " + std::to_string(canon), blank);
+    }
+    auto header = signed_with({&keys().rsa, "rsa"});
+    header_value(header, "Subject") = " urgent: wire transfer";
+    add("header changed", header);
+    auto two = sample_message();
+    sign(two, {&keys().rsa, "rsa", "example.test", DKIM_SIGN_RSASHA256, DKIM_CANON_SIMPLE});
+    sign(two, {&keys().rsa, "testing", "example.test", DKIM_SIGN_RSASHA256, DKIM_CANON_RELAXED});
+    add("two rsa", two);
+    two.body += "x\r\n";
+    add("two rsa, body changed", two);
+    auto mixed = signed_with({&keys().rsa, "rsa"});
+    sign(mixed, {&keys().ed25519, "ed", "example.test", DKIM_SIGN_ED25519SHA256});
+    add("rsa and ed25519", mixed);
+    for (const std::string selector : {"revoked", "small", "strict", "sha1only", "tls", "absent"})
+        add(selector, signed_with({&keys().rsa, selector}));
+    add("rsa-sha1", signed_with({&keys().rsa, "rsa", "example.test", DKIM_SIGN_RSASHA1}));
+    auto length = signed_with(
+        {&keys().rsa, "rsa", "example.test", DKIM_SIGN_RSASHA256, DKIM_CANON_RELAXED, true});
+    length.body += "appended\r\n";
+    add("l= with appended body", length);
+
+    DkimOptions slow_options = options;
+    slow_options.fast_path = false;
+    DkimVerifier fast(options, resolver);
+    DkimVerifier slow(slow_options, resolver);
+    for (const auto& [name, message] : messages) {
+        for (const std::size_t chunk : {1, 7, 4096}) {
+            const auto expected = verify(slow, message, chunk);
+            const auto got = verify(fast, message, chunk);
+            BOOST_TEST_CONTEXT(name << ", chunks of " << chunk) {
+                BOOST_REQUIRE_EQUAL(got.size(), expected.size());
+                for (std::size_t i = 0; i < got.size(); ++i) {
+                    BOOST_TEST(got[i].result == expected[i].result);
+                    BOOST_TEST(got[i].reason == expected[i].reason);
+                    BOOST_TEST(got[i].domain == expected[i].domain);
+                    BOOST_TEST(got[i].selector == expected[i].selector);
+                    BOOST_TEST(got[i].algorithm == expected[i].algorithm);
+                    BOOST_TEST(got[i].key_bits == expected[i].key_bits);
+                }
+            }
+        }
+    }
+    BOOST_TEST(fast.cached_keys() == 2U); // the fast path ran: the 2048- and 1024-bit keys
+    BOOST_TEST(slow.cached_keys() == 0U);
+}
+
 BOOST_FIXTURE_TEST_CASE(revoked_key_fails, Fixture) {
     const auto result = check_one(signed_with({&keys().rsa, "revoked"}));
     BOOST_TEST(result.result == "fail");

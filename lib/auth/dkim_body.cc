@@ -1,0 +1,150 @@
+// See dkim_body.hh.
+#include "auth/dkim_body.hh"
+
+#include <openssl/evp.h>
+
+#include <cstring>
+#include <stdexcept>
+
+namespace mailwarden::auth {
+
+namespace {
+
+constexpr std::string_view crlf = "\r\n";
+
+bool is_wsp(char c) {
+    return c == ' ' || c == '\t';
+}
+
+} // namespace
+
+void DkimBodyHash::ContextFree::operator()(evp_md_ctx_st* context) const noexcept {
+    EVP_MD_CTX_free(context);
+}
+
+DkimBodyHash::DkimBodyHash(Canon canon) : canon_(canon), context_(EVP_MD_CTX_new()) {
+    if (!context_ || EVP_DigestInit_ex(context_.get(), EVP_sha256(), nullptr) != 1)
+        throw std::runtime_error("OpenSSL: cannot start a SHA-256 context");
+}
+
+DkimBodyHash::DkimBodyHash(DkimBodyHash&&) noexcept = default;
+DkimBodyHash& DkimBodyHash::operator=(DkimBodyHash&&) noexcept = default;
+DkimBodyHash::~DkimBodyHash() = default;
+
+void DkimBodyHash::update(std::string_view chunk) {
+    if (finished_ || chunk.empty())
+        return;
+    std::size_t at = 0;
+    if (held_cr_) {
+        held_cr_ = false;
+        if (chunk.front() == '\n') {
+            at = 1;
+            pending_space_ = false; // relaxed: whitespace before a line end is dropped
+            in_line_ = false;
+            ++pending_line_ends_;
+        } else {
+            content("\r");
+        }
+    }
+    const bool relaxed = canon_ == Canon::relaxed;
+    while (at < chunk.size()) {
+        if (relaxed && is_wsp(chunk[at])) { // a run of WSP: one SP if content follows
+            pending_space_ = true;
+            while (at < chunk.size() && is_wsp(chunk[at]))
+                ++at;
+            continue;
+        }
+        // A run of line content, handed over whole: up to the next CR; relaxed also stops
+        // at a tab or at a space that is not a single one between two content bytes.
+        std::size_t end = at;
+        if (!relaxed) {
+            const void* cr = std::memchr(chunk.data() + at, '\r', chunk.size() - at);
+            end = cr == nullptr ? chunk.size() : static_cast<const char*>(cr) - chunk.data();
+        } else {
+            while (end < chunk.size()) {
+                const char c = chunk[end];
+                if (c == '\r' || c == '\t')
+                    break;
+                if (c == ' ' &&
+                    (end + 1 == chunk.size() || is_wsp(chunk[end + 1]) || chunk[end + 1] == '\r'))
+                    break;
+                ++end;
+            }
+        }
+        if (end > at) {
+            content(chunk.substr(at, end - at));
+            at = end;
+            continue;
+        }
+        // chunk[at] is a CR (a WSP was handled above).
+        if (at + 1 == chunk.size()) {
+            held_cr_ = true; // CRLF or a bare CR: the next chunk tells
+            ++at;
+        } else if (chunk[at + 1] == '\n') {
+            pending_space_ = false;
+            in_line_ = false;
+            ++pending_line_ends_;
+            at += 2;
+        } else {
+            content("\r");
+            ++at;
+        }
+    }
+}
+
+void DkimBodyHash::content(std::string_view bytes) {
+    for (; pending_line_ends_ > 0; --pending_line_ends_)
+        emit(crlf);
+    if (pending_space_) {
+        emit(" ");
+        pending_space_ = false;
+    }
+    emit(bytes);
+    in_line_ = true;
+    any_content_ = true;
+}
+
+void DkimBodyHash::emit(std::string_view bytes) {
+    if (bytes.size() > buffer_.size() - used_) {
+        flush();
+        if (bytes.size() >= buffer_.size()) {
+            EVP_DigestUpdate(context_.get(), bytes.data(), bytes.size());
+            hashed_ += bytes.size();
+            return;
+        }
+    }
+    std::memcpy(buffer_.data() + used_, bytes.data(), bytes.size());
+    used_ += bytes.size();
+}
+
+void DkimBodyHash::flush() {
+    if (used_ == 0)
+        return;
+    EVP_DigestUpdate(context_.get(), buffer_.data(), used_);
+    hashed_ += used_;
+    used_ = 0;
+}
+
+std::string DkimBodyHash::finish() {
+    if (finished_)
+        return "";
+    if (held_cr_) {
+        held_cr_ = false;
+        content("\r");
+    }
+    // simple: always exactly one final CRLF (an empty body is CRLF); relaxed: one final CRLF
+    // after content, nothing for an empty body. Pending empty lines are dropped either way.
+    if (canon_ == Canon::simple || any_content_)
+        emit(crlf);
+    flush();
+    finished_ = true;
+    std::string digest(EVP_MAX_MD_SIZE, '\0');
+    unsigned length = 0;
+    if (EVP_DigestFinal_ex(context_.get(), reinterpret_cast<unsigned char*>(digest.data()),
+                           &length) != 1)
+        return "";
+    digest.resize(length);
+    return digest;
+}
+
+} // namespace mailwarden::auth
