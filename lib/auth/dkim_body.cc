@@ -3,6 +3,7 @@
 
 #include <openssl/evp.h>
 
+#include <array>
 #include <cstring>
 #include <stdexcept>
 
@@ -14,6 +15,20 @@ constexpr std::string_view crlf = "\r\n";
 
 bool is_wsp(char c) {
     return c == ' ' || c == '\t';
+}
+
+// SP, HTAB and CR end a run of relaxed line content; a table keeps the scan to one load and
+// one test per byte.
+constexpr std::array<bool, 256> relaxed_stops = [] {
+    std::array<bool, 256> table{};
+    table[static_cast<unsigned char>(' ')] = true;
+    table[static_cast<unsigned char>('\t')] = true;
+    table[static_cast<unsigned char>('\r')] = true;
+    return table;
+}();
+
+bool stops_relaxed_run(char c) {
+    return relaxed_stops[static_cast<unsigned char>(c)];
 }
 
 } // namespace
@@ -61,14 +76,15 @@ void DkimBodyHash::update(std::string_view chunk) {
             const void* cr = std::memchr(chunk.data() + at, '\r', chunk.size() - at);
             end = cr == nullptr ? chunk.size() : static_cast<const char*>(cr) - chunk.data();
         } else {
-            while (end < chunk.size()) {
-                const char c = chunk[end];
-                if (c == '\r' || c == '\t')
-                    break;
-                if (c == ' ' &&
-                    (end + 1 == chunk.size() || is_wsp(chunk[end + 1]) || chunk[end + 1] == '\r'))
-                    break;
-                ++end;
+            while (true) {
+                while (end < chunk.size() && !stops_relaxed_run(chunk[end]))
+                    ++end;
+                if (end + 1 < chunk.size() && chunk[end] == ' ' &&
+                    !stops_relaxed_run(chunk[end + 1])) {
+                    end += 2; // a single space between content bytes stays as it is
+                    continue;
+                }
+                break;
             }
         }
         if (end > at) {

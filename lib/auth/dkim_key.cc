@@ -154,10 +154,28 @@ PublicKey PublicKeyCache::rsa_key(const std::string& der) {
         cursor != reinterpret_cast<const unsigned char*>(der.data()) + der.size())
         return nullptr;
     const std::lock_guard lock(mutex_);
-    if (keys_.size() >= capacity_)
-        keys_.clear();
-    keys_.emplace(der, key);
+    remember(keys_, der, key);
     return key;
+}
+
+PublicKey PublicKeyCache::rsa_key_of_record(const std::string& record) {
+    {
+        const std::lock_guard lock(mutex_);
+        if (const auto found = records_.find(record); found != records_.end())
+            return found->second;
+    }
+    const auto der = rsa_sha256_key_of(record);
+    PublicKey key = der ? rsa_key(*der) : nullptr;
+    const std::lock_guard lock(mutex_);
+    remember(records_, record, key);
+    return key;
+}
+
+void PublicKeyCache::remember(std::map<std::string, PublicKey>& map, const std::string& text,
+                              const PublicKey& key) {
+    if (map.size() >= capacity_)
+        map.clear();
+    map.emplace(text, key);
 }
 
 std::size_t PublicKeyCache::size() const {

@@ -44,20 +44,28 @@ struct EvpPkeyFree {
 };
 using PublicKey = std::shared_ptr<evp_pkey_st>;
 
-// Decoded RSA public keys by DER bytes, bounded: when full it starts over (keys rotate
-// rarely; a flood of distinct keys costs their decoding, never memory). Thread-safe.
+// Decoded RSA public keys, bounded: when full it starts over (keys rotate rarely; a flood
+// of distinct keys costs their decoding, never memory). Thread-safe.
 class PublicKeyCache {
 public:
     explicit PublicKeyCache(std::size_t capacity = 1024) : capacity_(capacity) {}
     // The RSA key for `der`, decoded at most once while cached; nullptr when `der` is not
     // an RSA SubjectPublicKeyInfo.
     PublicKey rsa_key(const std::string& der);
+    // The RSA key of a key record that rsa_sha256_key_of() accepts, nullptr for any other
+    // record; remembered by the record's text, so a known record is neither parsed nor
+    // decoded again.
+    PublicKey rsa_key_of_record(const std::string& record);
     std::size_t size() const;
 
 private:
+    void remember(std::map<std::string, PublicKey>& map, const std::string& text,
+                  const PublicKey& key);
+
     std::size_t capacity_;
     mutable std::mutex mutex_;
-    std::map<std::string, PublicKey> keys_;
+    std::map<std::string, PublicKey> keys_;    // by DER
+    std::map<std::string, PublicKey> records_; // by record text; nullptr: not usable
 };
 
 unsigned key_bits(const PublicKey& key);

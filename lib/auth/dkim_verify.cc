@@ -323,10 +323,7 @@ std::optional<DkimSession::Context::Candidate> fast_candidate(DkimSession::Conte
     const auto answer = key_answer(context, name);
     if (!answer || answer->status != dns::Status::ok || answer->records.size() != 1)
         return std::nullopt;
-    const auto der = rsa_sha256_key_of(answer->records.front().text);
-    if (!der)
-        return std::nullopt;
-    candidate.key = context.keys->rsa_key(*der);
+    candidate.key = context.keys->rsa_key_of_record(answer->records.front().text);
     candidate.bits = key_bits(candidate.key);
     if (!candidate.key || candidate.bits < context.options->min_key_bits)
         return std::nullopt;

@@ -112,6 +112,18 @@ BOOST_AUTO_TEST_CASE(cache_decodes_each_key_once_and_stays_bounded) {
     BOOST_TEST(cache.rsa_key(der + "x") == nullptr); // trailing bytes
 }
 
+BOOST_AUTO_TEST_CASE(records_are_remembered_by_text_usable_or_not) {
+    PublicKeyCache cache;
+    const std::string record = "v=DKIM1; k=rsa; p=" + rsa_public();
+    const PublicKey key = cache.rsa_key_of_record(record);
+    BOOST_REQUIRE(key != nullptr);
+    BOOST_TEST(cache.rsa_key_of_record(record) == key);
+    BOOST_TEST(cache.rsa_key(der_of(rsa_public())) == key); // one decode for both
+    BOOST_TEST(cache.rsa_key_of_record("v=DKIM1; k=rsa; t=s; p=" + rsa_public()) == nullptr);
+    BOOST_TEST(cache.rsa_key_of_record("v=DKIM1; p=") == nullptr);
+    BOOST_TEST(cache.size() == 1U);
+}
+
 BOOST_AUTO_TEST_CASE(rsa_sha256_verify_accepts_only_the_right_digest) {
     PublicKeyCache cache;
     const PublicKey key = cache.rsa_key(der_of(rsa_public()));
