@@ -187,16 +187,40 @@ unsigned key_bits(const PublicKey& key) {
     return key ? static_cast<unsigned>(std::max(0, EVP_PKEY_get_bits(key.get()))) : 0;
 }
 
+namespace {
+
+struct PkeyContextFree {
+    void operator()(EVP_PKEY_CTX* context) const noexcept { EVP_PKEY_CTX_free(context); }
+};
+using PkeyContext = std::unique_ptr<EVP_PKEY_CTX, PkeyContextFree>;
+
+// Setting up an EVP_PKEY_CTX for a verify costs ~3 us in OpenSSL 3.0 (provider lookups),
+// a sixth of the RSA-2048 verify itself. A context is not to be shared between threads, so
+// each thread keeps one ready context per key it verified with (at most 64; the context
+// holds a reference to its key, so a key pointer is never reused while it is a map key).
+EVP_PKEY_CTX* verify_context(evp_pkey_st* key) {
+    thread_local std::map<const evp_pkey_st*, PkeyContext> contexts;
+    if (const auto found = contexts.find(key); found != contexts.end())
+        return found->second.get();
+    PkeyContext context(EVP_PKEY_CTX_new(key, nullptr));
+    if (!context || EVP_PKEY_verify_init(context.get()) != 1 ||
+        EVP_PKEY_CTX_set_rsa_padding(context.get(), RSA_PKCS1_PADDING) != 1 ||
+        EVP_PKEY_CTX_set_signature_md(context.get(), EVP_sha256()) != 1)
+        return nullptr;
+    if (contexts.size() >= 64)
+        contexts.clear();
+    return contexts.emplace(key, std::move(context)).first->second.get();
+}
+
+} // namespace
+
 bool verify_rsa_sha256(const PublicKey& key, std::span<const unsigned char> digest,
                        std::string_view signature) {
     if (!key)
         return false;
-    std::unique_ptr<EVP_PKEY_CTX, decltype(&EVP_PKEY_CTX_free)> context(
-        EVP_PKEY_CTX_new(key.get(), nullptr), &EVP_PKEY_CTX_free);
-    return context && EVP_PKEY_verify_init(context.get()) == 1 &&
-           EVP_PKEY_CTX_set_rsa_padding(context.get(), RSA_PKCS1_PADDING) == 1 &&
-           EVP_PKEY_CTX_set_signature_md(context.get(), EVP_sha256()) == 1 &&
-           EVP_PKEY_verify(context.get(), reinterpret_cast<const unsigned char*>(signature.data()),
+    EVP_PKEY_CTX* context = verify_context(key.get());
+    return context != nullptr &&
+           EVP_PKEY_verify(context, reinterpret_cast<const unsigned char*>(signature.data()),
                            signature.size(), digest.data(), digest.size()) == 1;
 }
 
