@@ -4,6 +4,8 @@
 #include <openssl/evp.h>
 
 #include <array>
+#include <bit>
+#include <cstdint>
 #include <cstring>
 #include <stdexcept>
 
@@ -29,6 +31,37 @@ constexpr std::array<bool, 256> relaxed_stops = [] {
 
 bool stops_relaxed_run(char c) {
     return relaxed_stops[static_cast<unsigned char>(c)];
+}
+
+// Eight bytes at a time (little-endian machines): the high bit of each byte of the result
+// is set exactly where that byte of `word` equals `c`.
+std::uint64_t bytes_equal(std::uint64_t word, unsigned char c) {
+    constexpr std::uint64_t ones = 0x0101010101010101, low7 = 0x7f7f7f7f7f7f7f7f,
+                            high = 0x8080808080808080;
+    const std::uint64_t zero_where_equal = word ^ (ones * c);
+    return ~(((zero_where_equal & low7) + low7) | zero_where_equal) & high;
+}
+
+// Where a run of relaxed line content may stop, from `at`: the first tab, CR, or space
+// followed by SP, HTAB or CR. A space in the last byte of a word is returned too (the next
+// word decides); the caller checks every stop.
+std::size_t skip_relaxed_words(std::string_view chunk, std::size_t at) {
+    if constexpr (std::endian::native == std::endian::little) {
+        while (at + 8 <= chunk.size()) {
+            std::uint64_t word = 0;
+            std::memcpy(&word, chunk.data() + at, sizeof word);
+            const std::uint64_t spaces = bytes_equal(word, ' ');
+            const std::uint64_t others = bytes_equal(word, '\t') | bytes_equal(word, '\r');
+            const std::uint64_t next_special = ((spaces | others) >> 8) | (std::uint64_t{1} << 63);
+            const std::uint64_t stops = others | (spaces & next_special);
+            if (stops != 0)
+                return at + static_cast<std::size_t>(std::countr_zero(stops)) / 8;
+            at += 8;
+        }
+    }
+    while (at < chunk.size() && !stops_relaxed_run(chunk[at]))
+        ++at;
+    return at;
 }
 
 } // namespace
@@ -77,8 +110,7 @@ void DkimBodyHash::update(std::string_view chunk) {
             end = cr == nullptr ? chunk.size() : static_cast<const char*>(cr) - chunk.data();
         } else {
             while (true) {
-                while (end < chunk.size() && !stops_relaxed_run(chunk[end]))
-                    ++end;
+                end = skip_relaxed_words(chunk, end);
                 if (end + 1 < chunk.size() && chunk[end] == ' ' &&
                     !stops_relaxed_run(chunk[end + 1])) {
                     end += 2; // a single space between content bytes stays as it is
