@@ -6,19 +6,24 @@
 // SERVFAIL/resolver errors are returned as hook status codes (EXPIRED / ERROR), which
 // libopendkim turns into DKIM_SIGERROR_KEYFAIL (temperror). No exception crosses a hook.
 //
-// Fast path (rsa-sha256): libopendkim decodes every signature's public key anew, which
-// costs OpenSSL 3.0 ~140 us per RSA-2048 key (dkim_key.hh). So the final callback, which
-// libopendkim calls once the body is hashed and before it fetches any key, tries each
-// clean rsa-sha256 signature itself: libopendkim's own parse of the signature and its
-// header and body hashes, our key lookup, a cache of decoded keys, one RSA verify. Only a
-// pass is taken: the signature is then marked ignored for libopendkim and reported by
-// judge() as pass. Anything else (a failed verify, l=, t=s, an unusual key record, DNS
-// trouble) is left to libopendkim, which reaches its verdict exactly as without the fast
-// path. libopendkim would verify signatures (and decode keys) already in dkim_eoh, so it
-// runs with DKIM_LIBFLAGS_DELAYSIGPROC, which moves that to dkim_eom after the final
-// callback; the prescreen callback in dkim_eoh starts the key lookups instead, so they still
-// run while the body arrives. The fast path and libopendkim's hooks wait for those same
-// lookups: DNS is asked, and a timeout waited for, once per key.
+// Fast path (rsa-sha256). libopendkim decodes every signature's public key anew (OpenSSL
+// 3.0: ~140 us per RSA-2048 key, dkim_key.hh) and appends the body to a buffer byte by byte
+// before hashing it. A "candidate" (fast_candidate) is a signature libopendkim parsed
+// without error, rsa-sha256, no l=, with one plain key record of at least min_key_bits:
+//   - Own body mode: when, at the end of the headers, every signature libopendkim would
+//     evaluate is a candidate, libopendkim never sees the body; we hash it (dkim_body.hh)
+//     and the final callback judges each candidate with libopendkim's header hash, our
+//     body hash and a cached key: pass, or fail (signature mismatch / body hash mismatch,
+//     in libopendkim's order), the same verdicts libopendkim would reach.
+//   - Otherwise libopendkim hashes the body, and the final callback takes only the
+//     candidates that verify (pass); everything else is libopendkim's verdict.
+// Signatures we judged are marked ignored for libopendkim and reported by judge().
+// DkimOptions::fast_path = false turns all this off (the tests compare both ways).
+// libopendkim would verify signatures (and decode keys) already in dkim_eoh, so it runs with
+// DKIM_LIBFLAGS_DELAYSIGPROC, which moves that to dkim_eom after the final callback; the
+// prescreen callback in dkim_eoh starts the key lookups instead. The fast path and
+// libopendkim's hooks wait for those same lookups: DNS is asked, and a timeout waited for,
+// once per key. Own body mode waits for the keys at the end of the headers.
 #include "auth/dkim_verify.hh"
 
 #include "auth/dkim_body.hh"
