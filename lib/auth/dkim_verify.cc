@@ -67,7 +67,6 @@ struct DkimSession::Context {
     bool own_body = false;
     std::map<const DKIM_SIGINFO*, Candidate> candidates;
     std::optional<DkimBodyHash> simple_body, relaxed_body;
-    bool final_callback_ran = false;
     // Verdicts of the fast path, by signature.
     struct Verdict {
         const char* word;
@@ -403,7 +402,6 @@ DKIM_CBSTAT final_callback(DKIM* message, DKIM_SIGINFO** signatures, int count) 
     auto* context = static_cast<DkimSession::Context*>(dkim_get_user_context(message));
     if (context == nullptr || signatures == nullptr)
         return DKIM_CBSTAT_CONTINUE;
-    context->final_callback_ran = true;
     if (!context->options->fast_path)
         return DKIM_CBSTAT_CONTINUE;
     try {

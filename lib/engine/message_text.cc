@@ -72,7 +72,7 @@ void feed_message(MessageEvaluation& message, std::string_view text, std::size_t
     message.end_of_headers();
 
     // The body: runs of bytes copied whole, a CR added before each bare LF; a chunk is sent
-    // when it holds chunk_bytes (a CRLF may make it one byte longer).
+    // when it is full (never more than chunk_bytes, at least 2 so a CRLF fits).
     chunk_bytes = std::max<std::size_t>(chunk_bytes, 2);
     std::string chunk;
     chunk.reserve(std::min(chunk_bytes, text.size() - body_start) + 2);
@@ -84,6 +84,10 @@ void feed_message(MessageEvaluation& message, std::string_view text, std::size_t
         chunk.append(text.substr(i, stop - i));
         i = stop;
         if (i == newline && i < text.size()) {
+            if (chunk.size() + 2 > chunk_bytes) {
+                message.body(chunk);
+                chunk.clear();
+            }
             if (i == body_start || text[i - 1] != '\r')
                 chunk += '\r';
             chunk += '\n';
