@@ -35,25 +35,39 @@ std::vector<std::string> read_seeds() {
     return seeds;
 }
 
-const std::vector<std::string> tokens{"%{",        "}",
-                                      "%%",        "%_",
-                                      "%-",        "%{s}",
-                                      "%{l}",      "%{o}",
-                                      "%{d}",      "%{i}",
-                                      "%{p}",      "%{v}",
-                                      "%{h}",      "%{c}",
-                                      "%{r}",      "%{t}",
-                                      "%{ir}",     "%{d2}",
-                                      "%{l1r-}",   "%{i0}",
-                                      "%{d999r+}", "%{l4294967296}",
-                                      "r",         "-+.,/_=",
-                                      "exists:",   "include:",
-                                      "redirect=", "exp=",
-                                      "a:",        "mx:",
-                                      "ptr:",      "ip4:",
-                                      "ip6:",      "/0",
-                                      "//128",     " -all",
-                                      "\n",        std::string(1, '\0')};
+// The libFuzzer dictionary (tests/fuzz/spf-macro.dict): one "token" per line, with \\, \"
+// and \xNN escapes; # starts a comment.
+std::vector<std::string> read_dictionary() {
+    const char* srcdir = std::getenv("MW_SRCDIR");
+    std::ifstream in(std::filesystem::path(srcdir && *srcdir ? srcdir : ".") /
+                     "tests/fuzz/spf-macro.dict");
+    std::vector<std::string> tokens;
+    std::string line;
+    while (std::getline(in, line)) {
+        const std::size_t open = line.find('"');
+        if (line.starts_with('#') || open == std::string::npos)
+            continue;
+        std::string token;
+        for (std::size_t i = open + 1; i < line.size() && line[i] != '"'; ++i) {
+            if (line[i] == '\\' && i + 1 < line.size() && line[i + 1] == 'x' &&
+                i + 3 < line.size()) {
+                token += static_cast<char>(std::stoi(line.substr(i + 2, 2), nullptr, 16));
+                i += 3;
+            } else if (line[i] == '\\' && i + 1 < line.size()) {
+                token += line[++i];
+            } else {
+                token += line[i];
+            }
+        }
+        tokens.push_back(token);
+    }
+    return tokens;
+}
+
+const std::vector<std::string>& tokens() {
+    static const std::vector<std::string> read = read_dictionary();
+    return read;
+}
 
 std::string mutate(std::string input, const std::vector<std::string>& seeds, std::mt19937& random) {
     const int steps = 1 + static_cast<int>(random() % 4);
@@ -65,7 +79,7 @@ std::string mutate(std::string input, const std::vector<std::string>& seeds, std
                 input[at % input.size()] ^= static_cast<char>(1u << (random() % 8));
             break;
         case 1: // insert a token
-            input.insert(at, tokens[random() % tokens.size()]);
+            input.insert(at, tokens()[random() % tokens().size()]);
             break;
         case 2: // cut a piece
             input.erase(at, random() % 16);
@@ -101,6 +115,7 @@ BOOST_AUTO_TEST_CASE(every_seed_runs) {
 BOOST_AUTO_TEST_CASE(mutations_of_the_seeds_run) {
     const auto seeds = read_seeds();
     BOOST_TEST_REQUIRE(!seeds.empty());
+    BOOST_TEST_REQUIRE(tokens().size() >= 20u, "dictionary tests/fuzz/spf-macro.dict");
     const auto seed = static_cast<unsigned>(std::random_device{}());
     std::fprintf(stderr, "fuzz_spf: mutation seed %u\n", seed);
     std::mt19937 random(seed);
