@@ -86,12 +86,10 @@ void DkimBodyHash::update(std::string_view chunk) {
     if (held_cr_) {
         held_cr_ = false;
         if (chunk.front() == '\n') {
+            line_end();
             at = 1;
-            pending_space_ = false; // relaxed: whitespace before a line end is dropped
-            in_line_ = false;
-            ++pending_line_ends_;
         } else {
-            content("\r");
+            bare_cr(chunk.front());
         }
     }
     const bool relaxed = canon_ == Canon::relaxed;
@@ -129,34 +127,64 @@ void DkimBodyHash::update(std::string_view chunk) {
             held_cr_ = true; // CRLF or a bare CR: the next chunk tells
             ++at;
         } else if (chunk[at + 1] == '\n') {
-            pending_space_ = false;
-            in_line_ = false;
-            ++pending_line_ends_;
+            line_end();
             at += 2;
         } else {
-            content("\r");
+            bare_cr(chunk[at + 1]);
             ++at;
         }
     }
 }
 
-void DkimBodyHash::content(std::string_view bytes) {
-    for (; pending_line_ends_ > 0; --pending_line_ends_)
+void DkimBodyHash::line_end() {
+    pending_space_ = false; // relaxed: whitespace before a line end is dropped
+    line_crs_ = 0;          // simple: a line of bare CRs is an empty line
+    if (in_line_) {
         emit(crlf);
+        in_line_ = false;
+    } else {
+        ++empty_lines_;
+    }
+}
+
+void DkimBodyHash::bare_cr(char next) {
+    if (canon_ == Canon::simple) {
+        if (in_line_)
+            content("\r");
+        else
+            ++line_crs_; // hashed only if the line gets other content
+        return;
+    }
+    pending_space_ = false; // the whitespace run before it goes too
+    if (next == '\r')
+        content("\r"); // of several CRs in a row, all but the last stay
+    else if (is_wsp(next))
+        flush_empty_lines();
+}
+
+void DkimBodyHash::flush_empty_lines() {
+    for (; empty_lines_ > 0; --empty_lines_)
+        emit(crlf);
+}
+
+void DkimBodyHash::content(std::string_view bytes) {
+    flush_empty_lines();
+    for (; line_crs_ > 0; --line_crs_)
+        emit("\r");
     if (pending_space_) {
         emit(" ");
         pending_space_ = false;
     }
     emit(bytes);
     in_line_ = true;
-    any_content_ = true;
 }
 
 void DkimBodyHash::emit(std::string_view bytes) {
+    any_output_ = true;
     if (bytes.size() > buffer_.size() - used_) {
         flush();
         if (bytes.size() >= buffer_.size()) {
-            EVP_DigestUpdate(context_.get(), bytes.data(), bytes.size());
+            failed_ = failed_ || EVP_DigestUpdate(context_.get(), bytes.data(), bytes.size()) != 1;
             hashed_ += bytes.size();
             return;
         }
@@ -168,7 +196,7 @@ void DkimBodyHash::emit(std::string_view bytes) {
 void DkimBodyHash::flush() {
     if (used_ == 0)
         return;
-    EVP_DigestUpdate(context_.get(), buffer_.data(), used_);
+    failed_ = failed_ || EVP_DigestUpdate(context_.get(), buffer_.data(), used_) != 1;
     hashed_ += used_;
     used_ = 0;
 }
@@ -176,21 +204,24 @@ void DkimBodyHash::flush() {
 std::string DkimBodyHash::finish() {
     if (finished_)
         return "";
-    if (held_cr_) {
+    if (held_cr_) { // the body ends in a bare CR: a byte of the last line
         held_cr_ = false;
         content("\r");
     }
-    // simple: always exactly one final CRLF (an empty body is CRLF); relaxed: one final CRLF
-    // after content, nothing for an empty body. Pending empty lines are dropped either way.
-    if (canon_ == Canon::simple || any_content_)
+    // A last line without CRLF gets one; empty lines held back are dropped; simple makes an
+    // empty body one CRLF.
+    if (in_line_)
+        emit(crlf);
+    if (canon_ == Canon::simple && !any_output_)
         emit(crlf);
     flush();
     finished_ = true;
     std::string digest(EVP_MAX_MD_SIZE, '\0');
     unsigned length = 0;
-    if (EVP_DigestFinal_ex(context_.get(), reinterpret_cast<unsigned char*>(digest.data()),
+    if (failed_ ||
+        EVP_DigestFinal_ex(context_.get(), reinterpret_cast<unsigned char*>(digest.data()),
                            &length) != 1)
-        return "";
+        return ""; // the caller reports temperror, never a mismatch
     digest.resize(length);
     return digest;
 }

@@ -3,12 +3,20 @@
 // libopendkim's canonicalizer, which appends the body to a buffer one byte at a time.
 //
 // Input: the body with CRLF line ends, in any chunking (a CRLF may be split between
-// chunks). A CR not followed by LF, and an LF not preceded by CR, are ordinary bytes.
+// chunks). An LF not preceded by CR is an ordinary byte.
 //   simple   the body as is; empty lines at the end are dropped; the result always ends
 //            with exactly one CRLF (an empty body is CRLF).
 //   relaxed  whitespace (SP, HTAB) at the end of each line is dropped, other runs of it
 //            become one SP; empty lines at the end are dropped; a non-empty result ends
 //            with CRLF; an empty body stays empty.
+// A bare CR (RFC 5322 forbids it; RFC 6376 does not say) is treated as libopendkim treats
+// it, so that the fast path and libopendkim agree on what OpenDKIM signers produce:
+//   simple   a line of nothing but bare CRs is an empty line; elsewhere a bare CR is a byte.
+//   relaxed  a bare CR is dropped together with the whitespace run before it; several
+//            CRs in a row keep all but the last; a bare CR before whitespace also writes
+//            out the empty lines held back so far.
+// (libopendkim differs further when a chunk ends between a bare CR and a byte other than
+// LF; we do not follow that: its result then depends on the MTA's chunking.)
 // Never throws after construction (which throws std::runtime_error if OpenSSL cannot
 // start a SHA-256 context).
 #pragma once
@@ -34,7 +42,8 @@ public:
     ~DkimBodyHash();
 
     void update(std::string_view chunk);
-    // The SHA-256 of the canonical body (32 bytes). Call once; later updates are ignored.
+    // The SHA-256 of the canonical body (32 bytes), "" if OpenSSL failed. Call once; later
+    // updates are ignored.
     std::string finish();
     // Bytes of canonical body hashed so far (for the tests).
     std::size_t canonical_bytes() const { return hashed_ + used_; }
@@ -42,7 +51,10 @@ public:
     Canon canon() const { return canon_; }
 
 private:
-    void content(std::string_view bytes); // line content: flushes pending line ends first
+    void content(std::string_view bytes); // line content: empty lines held back go first
+    void line_end();
+    void bare_cr(char next); // a CR followed by `next`, which is not LF
+    void flush_empty_lines();
     void emit(std::string_view bytes);
     void flush();
 
@@ -51,12 +63,14 @@ private:
     };
     Canon canon_;
     std::unique_ptr<evp_md_ctx_st, ContextFree> context_;
-    std::size_t pending_line_ends_ = 0; // CRLFs seen since the last content, not yet hashed
-    bool pending_space_ = false;        // relaxed: a run of WSP inside the current line
-    bool held_cr_ = false;              // the previous chunk ended with CR
-    bool in_line_ = false;              // content of the current line has been hashed
-    bool any_content_ = false;
+    std::size_t empty_lines_ = 0; // empty lines not yet hashed (dropped at the end)
+    std::size_t line_crs_ = 0;    // simple: bare CRs that began the line, not yet hashed
+    bool pending_space_ = false;  // relaxed: a run of WSP inside the current line
+    bool held_cr_ = false;        // the previous chunk ended with CR
+    bool in_line_ = false;        // content of the current line has been hashed
+    bool any_output_ = false;     // anything hashed at all
     bool finished_ = false;
+    bool failed_ = false; // an EVP_DigestUpdate failed
     std::size_t hashed_ = 0;
     std::size_t used_ = 0;
     std::array<char, 4096> buffer_{};

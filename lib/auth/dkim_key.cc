@@ -1,6 +1,7 @@
 // See dkim_key.hh.
 #include "auth/dkim_key.hh"
 
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/rsa.h>
 #include <openssl/x509.h>
@@ -97,7 +98,29 @@ std::optional<std::string> decode_base64(std::string_view text) {
     return out;
 }
 
+bool is_canonical_base64(std::string_view text) {
+    const auto decoded = decode_base64(text);
+    if (!decoded)
+        return false;
+    std::string encoded(4 * ((decoded->size() + 2) / 3) + 1, '\0');
+    const int length = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(encoded.data()),
+                                       reinterpret_cast<const unsigned char*>(decoded->data()),
+                                       static_cast<int>(decoded->size()));
+    encoded.resize(static_cast<std::size_t>(std::max(0, length)));
+    std::string compact;
+    for (const char c : text)
+        if (!is_fws(c))
+            compact += c;
+    return compact == encoded;
+}
+
 std::optional<std::string> rsa_sha256_key_of(std::string_view record) {
+    if (record.size() > max_key_record_bytes ||
+        std::any_of(record.begin(), record.end(), [](char c) {
+            const auto byte = static_cast<unsigned char>(c);
+            return byte >= 0x7f || (byte < 0x20 && !is_fws(c));
+        }))
+        return std::nullopt;
     const auto tags = parse_tag_list(record);
     if (!tags)
         return std::nullopt;
@@ -166,6 +189,8 @@ PublicKey PublicKeyCache::rsa_key_of_record(const std::string& record) {
     }
     const auto der = rsa_sha256_key_of(record);
     PublicKey key = der ? rsa_key(*der) : nullptr;
+    if (record.size() > max_key_record_bytes)
+        return key; // never usable; not worth remembering by its (unbounded) text
     const std::lock_guard lock(mutex_);
     remember(records_, record, key);
     return key;
@@ -184,7 +209,7 @@ std::size_t PublicKeyCache::size() const {
 }
 
 unsigned key_bits(const PublicKey& key) {
-    return key ? static_cast<unsigned>(std::max(0, EVP_PKEY_get_bits(key.get()))) : 0;
+    return key ? 8 * static_cast<unsigned>(std::max(0, EVP_PKEY_get_size(key.get()))) : 0;
 }
 
 namespace {
@@ -214,14 +239,22 @@ EVP_PKEY_CTX* verify_context(evp_pkey_st* key) {
 
 } // namespace
 
-bool verify_rsa_sha256(const PublicKey& key, std::span<const unsigned char> digest,
-                       std::string_view signature) {
+VerifyOutcome verify_rsa_sha256(const PublicKey& key, std::span<const unsigned char> digest,
+                                std::string_view signature) {
     if (!key)
-        return false;
+        return VerifyOutcome::error;
     EVP_PKEY_CTX* context = verify_context(key.get());
-    return context != nullptr &&
-           EVP_PKEY_verify(context, reinterpret_cast<const unsigned char*>(signature.data()),
-                           signature.size(), digest.data(), digest.size()) == 1;
+    if (context == nullptr) {
+        ERR_clear_error();
+        return VerifyOutcome::error;
+    }
+    // Any answer but 1 is a bad signature, as for libopendkim's RSA_verify (a b= of the
+    // wrong length included).
+    if (EVP_PKEY_verify(context, reinterpret_cast<const unsigned char*>(signature.data()),
+                        signature.size(), digest.data(), digest.size()) == 1)
+        return VerifyOutcome::pass;
+    ERR_clear_error(); // libopendkim reads the queue into its own error texts
+    return VerifyOutcome::mismatch;
 }
 
 } // namespace mailwarden::auth

@@ -33,12 +33,17 @@ std::optional<std::map<std::string, std::string>> parse_tag_list(std::string_vie
 // any other character or a bad length.
 std::optional<std::string> decode_base64(std::string_view text);
 
-// The DER public key of a key record (RFC 6376 §3.6.1) when the record plainly allows an
-// rsa-sha256 signature for email: v= absent or DKIM1, k= absent or rsa, h= absent or a
-// list of sha1/sha256 that holds sha256, s= absent or holding * or email, t= absent or
-// only y, p= non-empty base64. std::nullopt otherwise (revoked, t=s, unknown values, ...).
-std::optional<std::string> rsa_sha256_key_of(std::string_view record);
+// Base64 as a signer writes it: decodes, and encodes back to the same text (FWS aside).
+// libopendkim compares bh= as text; a non-canonical value must not match for us either.
+bool is_canonical_base64(std::string_view text);
 
+// The DER public key of a key record (RFC 6376 §3.6.1) when the record plainly allows an
+// rsa-sha256 signature for email: at most max_key_record_bytes of printable ASCII and
+// whitespace (what libopendkim accepts), v= absent or DKIM1, k= absent or rsa, h= absent
+// or a list of sha1/sha256 that holds sha256, s= absent or holding * or email, t= absent
+// or only y, p= non-empty base64. std::nullopt otherwise (revoked, t=s, unknown values...).
+constexpr std::size_t max_key_record_bytes = 1023; // libopendkim cuts longer records
+std::optional<std::string> rsa_sha256_key_of(std::string_view record);
 struct EvpPkeyFree {
     void operator()(evp_pkey_st* key) const noexcept;
 };
@@ -53,8 +58,9 @@ public:
     // an RSA SubjectPublicKeyInfo.
     PublicKey rsa_key(const std::string& der);
     // The RSA key of a key record that rsa_sha256_key_of() accepts, nullptr for any other
-    // record; remembered by the record's text, so a known record is neither parsed nor
-    // decoded again.
+    // record; remembered by the record's text (records of at most max_key_record_bytes, so
+    // the cache holds at most about 2 KB per entry), so a known record is neither parsed
+    // nor decoded again.
     PublicKey rsa_key_of_record(const std::string& record);
     std::size_t size() const;
 
@@ -68,10 +74,13 @@ private:
     std::map<std::string, PublicKey> records_; // by record text; nullptr: not usable
 };
 
+// The key size as libopendkim reports it: 8 times the modulus bytes.
 unsigned key_bits(const PublicKey& key);
 
 // RSASSA-PKCS1-v1_5 with SHA-256 over an already computed digest (RFC 6376 §3.3.1).
-bool verify_rsa_sha256(const PublicKey& key, std::span<const unsigned char> digest,
-                       std::string_view signature);
+// error: OpenSSL could not try (no memory, no context); never a verdict on the message.
+enum class VerifyOutcome { pass, mismatch, error };
+VerifyOutcome verify_rsa_sha256(const PublicKey& key, std::span<const unsigned char> digest,
+                                std::string_view signature);
 
 } // namespace mailwarden::auth

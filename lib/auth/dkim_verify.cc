@@ -317,10 +317,12 @@ std::optional<DkimSession::Context::Candidate> fast_candidate(DkimSession::Conte
     DkimSession::Context::Candidate candidate;
     candidate.body_canon = body_canon == DKIM_CANON_SIMPLE ? DkimBodyHash::Canon::simple
                                                            : DkimBodyHash::Canon::relaxed;
-    auto signed_body_hash = decode_base64(tag_value(signature, "bh"));
+    const std::string body_hash_text = tag_value(signature, "bh");
+    auto signed_body_hash = decode_base64(body_hash_text);
     auto signature_bytes = decode_base64(tag_value(signature, "b"));
     const std::string name = key_name(signature);
-    if (!signed_body_hash || !signature_bytes || name.empty())
+    if (!signed_body_hash || !is_canonical_base64(body_hash_text) || !signature_bytes ||
+        name.empty())
         return std::nullopt;
     candidate.signed_body_hash = std::move(*signed_body_hash);
     candidate.signature = std::move(*signature_bytes);
@@ -348,13 +350,14 @@ std::pair<std::string, std::string> libopendkim_hashes(DKIM_SIGINFO* signature) 
             std::string(static_cast<const char*>(body_hash), body_length)};
 }
 
-bool signature_verifies(const DkimSession::Context::Candidate& candidate,
-                        const std::string& header_hash) {
-    return !header_hash.empty() &&
-           verify_rsa_sha256(
-               candidate.key,
-               {reinterpret_cast<const unsigned char*>(header_hash.data()), header_hash.size()},
-               candidate.signature);
+VerifyOutcome signature_verifies(const DkimSession::Context::Candidate& candidate,
+                                 const std::string& header_hash) {
+    if (header_hash.empty())
+        return VerifyOutcome::error;
+    return verify_rsa_sha256(
+        candidate.key,
+        {reinterpret_cast<const unsigned char*>(header_hash.data()), header_hash.size()},
+        candidate.signature);
 }
 
 // Own body mode: every candidate gets its verdict here, in the order libopendkim would
@@ -369,10 +372,12 @@ void judge_own_body(DkimSession::Context& context, DKIM_SIGINFO** signatures, in
         const auto& candidate = found->second;
         const std::string& body_hash =
             candidate.body_canon == DkimBodyHash::Canon::simple ? simple : relaxed;
+        const VerifyOutcome outcome =
+            signature_verifies(candidate, libopendkim_hashes(signatures[index]).first);
         DkimSession::Context::Verdict verdict{"pass", "", candidate.bits};
-        if (body_hash.empty())
-            verdict = {"temperror", "internal error", candidate.bits};
-        else if (!signature_verifies(candidate, libopendkim_hashes(signatures[index]).first))
+        if (body_hash.empty() || outcome == VerifyOutcome::error)
+            verdict = {"temperror", "internal error", candidate.bits}; // never a false fail
+        else if (outcome == VerifyOutcome::mismatch)
             verdict = {"fail", "signature mismatch", candidate.bits};
         else if (body_hash != candidate.signed_body_hash)
             verdict = {"fail", "body hash mismatch", candidate.bits};
@@ -390,7 +395,7 @@ void judge_passes(DkimSession::Context& context, DKIM_SIGINFO** signatures, int 
             continue;
         const auto [header_hash, body_hash] = libopendkim_hashes(signatures[index]);
         if (body_hash.empty() || body_hash != candidate->signed_body_hash ||
-            !signature_verifies(*candidate, header_hash))
+            signature_verifies(*candidate, header_hash) != VerifyOutcome::pass)
             continue;
         context.verdicts.emplace(signatures[index],
                                  DkimSession::Context::Verdict{"pass", "", candidate->bits});

@@ -89,8 +89,19 @@ BOOST_AUTO_TEST_CASE(only_plain_rsa_sha256_email_keys_are_taken) {
     for (const std::string& record : std::vector<std::string>{
              "v=DKIM1; k=rsa; p=", "v=DKIM2; " + p, "k=ed25519; " + p, "h=sha1; " + p,
              "h=md5:sha256; " + p, "s=tlsrpt; " + p, "t=s; " + p, "t=y:s; " + p, "p=%%%",
-             "v=DKIM1; k=rsa", p + "; " + p, "not a key record"})
+             "v=DKIM1; k=rsa", p + "; " + p, "not a key record", "n=caf\xc3\xa9; " + p,
+             "n=a\x01"
+             "b; " +
+                 p,
+             "n=" + std::string(1100, 'x') + "; " + p})
         BOOST_TEST(!rsa_sha256_key_of(record).has_value(), record);
+}
+
+BOOST_AUTO_TEST_CASE(canonical_base64_is_what_a_signer_writes) {
+    BOOST_TEST(is_canonical_base64("aGVsbG8="));
+    BOOST_TEST(is_canonical_base64("aGVs bG8="));
+    BOOST_TEST(!is_canonical_base64("aGVsbG9=")); // same bytes, spare bits set
+    BOOST_TEST(!is_canonical_base64("aGVsbG8"));
 }
 
 BOOST_AUTO_TEST_CASE(cache_decodes_each_key_once_and_stays_bounded) {
@@ -128,17 +139,18 @@ BOOST_AUTO_TEST_CASE(rsa_sha256_verify_accepts_only_the_right_digest) {
     PublicKeyCache cache;
     const PublicKey key = cache.rsa_key(der_of(rsa_public()));
     const auto [signature, digest] = signed_digest("canonicalized headers");
-    BOOST_TEST(verify_rsa_sha256(key, bytes(digest), signature));
+    using enum VerifyOutcome;
+    BOOST_TEST((verify_rsa_sha256(key, bytes(digest), signature) == pass));
     std::string other_digest = digest;
     other_digest[0] ^= 1;
-    BOOST_TEST(!verify_rsa_sha256(key, bytes(other_digest), signature));
+    BOOST_TEST((verify_rsa_sha256(key, bytes(other_digest), signature) == mismatch));
     std::string other_signature = signature;
     other_signature[10] ^= 1;
-    BOOST_TEST(!verify_rsa_sha256(key, bytes(digest), other_signature));
-    BOOST_TEST(!verify_rsa_sha256(key, bytes(digest), ""));
-    BOOST_TEST(!verify_rsa_sha256(nullptr, bytes(digest), signature));
+    BOOST_TEST((verify_rsa_sha256(key, bytes(digest), other_signature) == mismatch));
+    BOOST_TEST((verify_rsa_sha256(key, bytes(digest), "") == mismatch)); // a bad b=, no error
+    BOOST_TEST((verify_rsa_sha256(nullptr, bytes(digest), signature) == error));
     // Each thread reuses one context per key: after failures it still verifies.
-    BOOST_TEST(verify_rsa_sha256(key, bytes(digest), signature));
+    BOOST_TEST((verify_rsa_sha256(key, bytes(digest), signature) == pass));
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -212,6 +212,10 @@ BOOST_FIXTURE_TEST_CASE(fast_path_results_equal_libopendkim_results, Fixture) {
         blank.body = "  \r\n\tx \t y  \r\n\r\n \r\n\r\n";
         sign(blank, {&keys().rsa, "rsa", "example.test", DKIM_SIGN_RSASHA256, canon});
         add("blank lines " + std::to_string(canon), blank);
+        auto bare_cr = sample_message();
+        bare_cr.body = "Hello\rBob,\r\n\r\r\nword \rword\r\n\r\n";
+        sign(bare_cr, {&keys().rsa, "rsa", "example.test", DKIM_SIGN_RSASHA256, canon});
+        add("bare CRs " + std::to_string(canon), bare_cr);
     }
     auto header = signed_with({&keys().rsa, "rsa"});
     header_value(header, "Subject") = " urgent: wire transfer";
@@ -239,8 +243,15 @@ BOOST_FIXTURE_TEST_CASE(fast_path_results_equal_libopendkim_results, Fixture) {
     DkimVerifier slow(slow_options, resolver);
     for (const auto& [name, message] : messages) {
         for (const std::size_t chunk : {1, 7, 4096}) {
-            const auto expected = verify(slow, message, chunk);
             const auto got = verify(fast, message, chunk);
+            if (name == "bare CRs " + std::to_string(DKIM_CANON_SIMPLE) && chunk < 4096) {
+                // libopendkim's simple canonicalization of a bare CR depends on where a
+                // chunk ends, so it fails its own signature here; ours does not.
+                BOOST_REQUIRE_EQUAL(got.size(), 1U);
+                BOOST_TEST(got[0].result == "pass", "chunks of " << chunk);
+                continue;
+            }
+            const auto expected = verify(slow, message, chunk);
             BOOST_TEST_CONTEXT(name << ", chunks of " << chunk) {
                 BOOST_REQUIRE_EQUAL(got.size(), expected.size());
                 for (std::size_t i = 0; i < got.size(); ++i) {
