@@ -2,6 +2,7 @@
 // for the contract. Parsing unfolds the value (bounded by max_authres_bytes), then reads it
 // with a small cursor that skips CFWS; every step returns nullopt on the first deviation.
 #include "auth/authres.hh"
+#include "util/ascii.hh"
 
 #include <algorithm>
 #include <iterator>
@@ -23,15 +24,7 @@ bool is_alnum(char c) {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
 }
 
-char ascii_lower(char c) {
-    return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
-}
-
-std::string lower(std::string_view text) {
-    std::string out(text);
-    std::transform(out.begin(), out.end(), out.begin(), ascii_lower);
-    return out;
-}
+using util::ascii_lower;
 
 // RFC 2045 token character: printable US-ASCII except SPACE and tspecials.
 bool is_token_char(char c) {
@@ -420,7 +413,7 @@ std::optional<AuthResult> read_resinfo(Reader& reader, std::string method) {
 }
 
 std::string normalized_id(std::string_view id) {
-    std::string out = lower(id);
+    std::string out = util::ascii_lowered(id);
     if (!out.empty() && out.back() == '.') {
         out.pop_back();
     }

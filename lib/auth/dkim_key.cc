@@ -1,5 +1,6 @@
 // See dkim_key.hh.
 #include "auth/dkim_key.hh"
+#include "util/ascii.hh"
 
 #include <openssl/err.h>
 #include <openssl/evp.h>
@@ -16,6 +17,15 @@ namespace {
 
 bool is_fws(char c) {
     return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+std::string without_fws(std::string_view text) {
+    std::string compact;
+    compact.reserve(text.size());
+    for (const char c : text)
+        if (!is_fws(c))
+            compact += c;
+    return compact;
 }
 
 std::string_view trim(std::string_view text) {
@@ -46,13 +56,6 @@ std::vector<std::string_view> items(std::string_view value) {
     }
 }
 
-bool equals_ignoring_case(std::string_view a, std::string_view b) {
-    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-               return std::tolower(static_cast<unsigned char>(x)) ==
-                      std::tolower(static_cast<unsigned char>(y));
-           });
-}
-
 } // namespace
 
 std::optional<std::map<std::string, std::string>> parse_tag_list(std::string_view text) {
@@ -78,11 +81,7 @@ std::optional<std::map<std::string, std::string>> parse_tag_list(std::string_vie
 }
 
 std::optional<std::string> decode_base64(std::string_view text) {
-    std::string compact;
-    compact.reserve(text.size());
-    for (const char c : text)
-        if (!is_fws(c))
-            compact += c;
+    const std::string compact = without_fws(text);
     if (compact.size() % 4 != 0)
         return std::nullopt;
     const std::size_t padding = compact.ends_with("==") ? 2 : compact.ends_with('=') ? 1 : 0;
@@ -98,20 +97,20 @@ std::optional<std::string> decode_base64(std::string_view text) {
     return out;
 }
 
-bool is_canonical_base64(std::string_view text) {
-    const auto decoded = decode_base64(text);
-    if (!decoded)
-        return false;
-    std::string encoded(4 * ((decoded->size() + 2) / 3) + 1, '\0');
+std::string encode_base64(std::string_view bytes) {
+    std::string encoded(4 * ((bytes.size() + 2) / 3) + 1, '\0');
     const int length = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(encoded.data()),
-                                       reinterpret_cast<const unsigned char*>(decoded->data()),
-                                       static_cast<int>(decoded->size()));
+                                       reinterpret_cast<const unsigned char*>(bytes.data()),
+                                       static_cast<int>(bytes.size()));
     encoded.resize(static_cast<std::size_t>(std::max(0, length)));
-    std::string compact;
-    for (const char c : text)
-        if (!is_fws(c))
-            compact += c;
-    return compact == encoded;
+    return encoded;
+}
+
+std::optional<std::string> decode_canonical_base64(std::string_view text) {
+    auto decoded = decode_base64(text);
+    if (!decoded || without_fws(text) != encode_base64(*decoded))
+        return std::nullopt;
+    return decoded;
 }
 
 std::optional<std::string> rsa_sha256_key_of(std::string_view record) {
@@ -145,7 +144,7 @@ std::optional<std::string> rsa_sha256_key_of(std::string_view record) {
     if (const auto* s = tag("s")) {
         const auto list = items(*s);
         if (std::none_of(list.begin(), list.end(), [](std::string_view item) {
-                return item == "*" || equals_ignoring_case(item, "email");
+                return item == "*" || util::equal_ignoring_ascii_case(item, "email");
             }))
             return std::nullopt;
     }

@@ -33,9 +33,13 @@ std::optional<std::map<std::string, std::string>> parse_tag_list(std::string_vie
 // any other character or a bad length.
 std::optional<std::string> decode_base64(std::string_view text);
 
-// Base64 as a signer writes it: decodes, and encodes back to the same text (FWS aside).
-// libopendkim compares bh= as text; a non-canonical value must not match for us either.
-bool is_canonical_base64(std::string_view text);
+// Base64 (RFC 4648) with padding, no line breaks.
+std::string encode_base64(std::string_view bytes);
+
+// decode_base64() of text that encodes back to itself (FWS aside), as a signer writes it;
+// std::nullopt otherwise. libopendkim compares bh= as text: a non-canonical value must not
+// match for us either.
+std::optional<std::string> decode_canonical_base64(std::string_view text);
 
 // The DER public key of a key record (RFC 6376 §3.6.1) when the record plainly allows an
 // rsa-sha256 signature for email: at most max_key_record_bytes of printable ASCII and

@@ -25,6 +25,7 @@
 // libopendkim's hooks wait for those same lookups: DNS is asked, and a timeout waited for,
 // once per key. Own body mode waits for the keys at the end of the headers.
 #include "auth/dkim_verify.hh"
+#include "util/ascii.hh"
 
 #include "auth/dkim_body.hh"
 #include "auth/opendkim_api.hh"
@@ -100,12 +101,6 @@ std::shared_future<dns::Answer> start_lookup(dns::Resolver& resolver, const std:
     return answer;
 }
 
-std::string lower(std::string text) {
-    for (char& c : text)
-        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return text;
-}
-
 constexpr int dns_type_txt = 16;
 constexpr std::uint16_t dns_class_in = 1;
 constexpr std::size_t txt_string_max = 255;
@@ -177,7 +172,7 @@ int dns_query_start(void* service, int type, unsigned char* query, unsigned char
         pending->name = reinterpret_cast<const char*>(query);
         pending->reply_buffer = buffer;
         pending->reply_capacity = capacity;
-        const std::string key = lower(pending->name);
+        const std::string key = util::ascii_lowered(pending->name);
         if (active_session != nullptr && active_session->lookups.contains(key)) {
             pending->answer = active_session->lookups.at(key);
         } else {
@@ -208,7 +203,8 @@ int dns_query_waitreply(void* service, void* handle, struct timeval* limit,
     try {
         auto& pending = *static_cast<PendingQuery*>(handle);
         auto& dns = *static_cast<DkimVerifier::DnsService*>(service);
-        if (active_session != nullptr && active_session->expired.contains(lower(pending.name)))
+        if (active_session != nullptr &&
+            active_session->expired.contains(util::ascii_lowered(pending.name)))
             return DKIM_DNS_EXPIRED; // the fast path already waited the whole timeout
         if (pending.answer.wait_for(wait_limit(dns, limit)) != std::future_status::ready)
             return DKIM_DNS_EXPIRED;
@@ -244,14 +240,29 @@ int dns_query_cancel(void* /*service*/, void* handle) noexcept {
     return DKIM_DNS_SUCCESS;
 }
 
+std::string c_text(const unsigned char* text) {
+    return text == nullptr ? std::string() : std::string(reinterpret_cast<const char*>(text));
+}
+
+std::string tag_value(DKIM_SIGINFO* signature, const char* name) {
+    return c_text(dkim_sig_gettagvalue(signature, false,
+                                       reinterpret_cast<unsigned char*>(const_cast<char*>(name))));
+}
+
+// The a= tag as written, lower-cased and bounded (libopendkim maps unknown algorithms to
+// rsa-sha1's enum value, so the tag is the only faithful source).
+std::string algorithm_name(DKIM_SIGINFO* signature) {
+    return util::ascii_lowered(tag_value(signature, "a").substr(0, 64));
+}
+
 // The key record's name of a signature, lower-cased ("" when d= or s= is missing).
 std::string key_name(DKIM_SIGINFO* signature) {
     const unsigned char* selector = dkim_sig_getselector(signature);
     const unsigned char* domain = dkim_sig_getdomain(signature);
     if (selector == nullptr || domain == nullptr)
         return "";
-    return lower(std::string(reinterpret_cast<const char*>(selector)) + "._domainkey." +
-                 reinterpret_cast<const char*>(domain));
+    return util::ascii_lowered(std::string(reinterpret_cast<const char*>(selector)) +
+                               "._domainkey." + reinterpret_cast<const char*>(domain));
 }
 
 // In dkim_eoh: signatures past the limit are marked before any key is fetched for them;
@@ -275,12 +286,6 @@ DKIM_CBSTAT prescreen(DKIM* message, DKIM_SIGINFO** signatures, int count) noexc
         // Out of memory or similar: libopendkim asks for the keys itself at dkim_eom.
     }
     return DKIM_CBSTAT_CONTINUE;
-}
-
-std::string tag_value(DKIM_SIGINFO* signature, const char* name) {
-    const unsigned char* value = dkim_sig_gettagvalue(
-        signature, false, reinterpret_cast<unsigned char*>(const_cast<char*>(name)));
-    return value == nullptr ? std::string() : std::string(reinterpret_cast<const char*>(value));
 }
 
 // The key record's answer (the lookup libopendkim started, or a new one), waited for at
@@ -309,7 +314,7 @@ std::optional<DkimSession::Context::Candidate> fast_candidate(DkimSession::Conte
     if ((dkim_sig_getflags(signature) & DKIM_SIGFLAG_IGNORE) != 0 ||
         dkim_sig_geterror(signature) != DKIM_SIGERROR_UNKNOWN ||
         dkim_sig_getsignalg(signature, &algorithm) != DKIM_STAT_OK ||
-        algorithm != DKIM_SIGN_RSASHA256 || lower(tag_value(signature, "a")) != "rsa-sha256" ||
+        algorithm != DKIM_SIGN_RSASHA256 || algorithm_name(signature) != "rsa-sha256" ||
         !tag_value(signature, "l").empty() ||
         dkim_sig_getcanons(signature, &header_canon, &body_canon) != DKIM_STAT_OK ||
         (body_canon != DKIM_CANON_SIMPLE && body_canon != DKIM_CANON_RELAXED))
@@ -317,12 +322,10 @@ std::optional<DkimSession::Context::Candidate> fast_candidate(DkimSession::Conte
     DkimSession::Context::Candidate candidate;
     candidate.body_canon = body_canon == DKIM_CANON_SIMPLE ? DkimBodyHash::Canon::simple
                                                            : DkimBodyHash::Canon::relaxed;
-    const std::string body_hash_text = tag_value(signature, "bh");
-    auto signed_body_hash = decode_base64(body_hash_text);
+    auto signed_body_hash = decode_canonical_base64(tag_value(signature, "bh"));
     auto signature_bytes = decode_base64(tag_value(signature, "b"));
     const std::string name = key_name(signature);
-    if (!signed_body_hash || !is_canonical_base64(body_hash_text) || !signature_bytes ||
-        name.empty())
+    if (!signed_body_hash || !signature_bytes || name.empty())
         return std::nullopt;
     candidate.signed_body_hash = std::move(*signed_body_hash);
     candidate.signature = std::move(*signature_bytes);
@@ -453,21 +456,6 @@ void install_dns_hooks(DKIM_LIB* library, DkimVerifier::DnsService& service) {
     dkim_dns_set_query_start(library, dns_query_start);
     dkim_dns_set_query_cancel(library, dns_query_cancel);
     dkim_dns_set_query_waitreply(library, dns_query_waitreply);
-}
-
-std::string c_text(const unsigned char* text) {
-    return text == nullptr ? std::string() : std::string(reinterpret_cast<const char*>(text));
-}
-
-// The a= tag as written, lower-cased and bounded (libopendkim maps unknown algorithms to
-// rsa-sha1's enum value, so the tag is the only faithful source).
-std::string algorithm_name(DKIM_SIGINFO* signature) {
-    auto tag = c_text(dkim_sig_gettagvalue(
-        signature, false, reinterpret_cast<unsigned char*>(const_cast<char*>("a"))));
-    tag = tag.substr(0, 64);
-    for (char& c : tag)
-        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return tag;
 }
 
 // libopendkim's per-signature error → RFC 8601 result word and reason.

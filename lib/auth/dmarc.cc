@@ -1,5 +1,6 @@
 // See dmarc.hh for the contract and the decisions.
 #include "auth/dmarc.hh"
+#include "util/ascii.hh"
 
 #include <sys/types.h> // u_char, which dmarc.h uses without including it
 
@@ -34,13 +35,6 @@ void initialize_library() {
         throw std::runtime_error("libopendmarc: library init failed");
 }
 
-std::string lower(std::string_view text) {
-    std::string out(text);
-    for (char& c : out)
-        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return out;
-}
-
 // "v=DMARC1" as the first tag, spaces around '=' allowed (RFC 7489 §6.4 ABNF).
 bool is_dmarc_record(std::string_view text) {
     const auto skip_space = [&] {
@@ -65,7 +59,7 @@ bool is_dmarc_record(std::string_view text) {
 
 // A rua= tag with a mailto: URI: enough to act as p=none under §6.6.3 step 6.
 bool has_rua_tag(std::string_view record) {
-    const std::string text = lower(record);
+    const std::string text = util::ascii_lowered(record);
     const auto tag = text.find("rua");
     return tag != std::string::npos && text.find("mailto:", tag) != std::string::npos;
 }
@@ -178,7 +172,7 @@ DmarcEvaluator::DmarcEvaluator(dns::Resolver& resolver, const PublicSuffixList& 
 
 bool DmarcEvaluator::aligned(std::string_view identifier, std::string_view from_domain,
                              bool strict) const {
-    const std::string a = lower(identifier), b = lower(from_domain);
+    const std::string a = util::ascii_lowered(identifier), b = util::ascii_lowered(from_domain);
     if (a.empty() || b.empty())
         return false;
     if (strict)
@@ -189,7 +183,7 @@ bool DmarcEvaluator::aligned(std::string_view identifier, std::string_view from_
 
 DmarcResult DmarcEvaluator::evaluate(const DmarcInput& input) const {
     DmarcResult result;
-    result.from_domain = lower(input.from_domain);
+    result.from_domain = util::ascii_lowered(input.from_domain);
     result.organizational_domain = public_suffixes_->organizational_domain(result.from_domain);
     if (result.from_domain.empty() || result.organizational_domain.empty()) {
         result.result = "permerror";
@@ -226,7 +220,7 @@ DmarcResult DmarcEvaluator::evaluate(const DmarcInput& input) const {
         if (signature.result == "pass" &&
             aligned(signature.domain, result.from_domain, record.strict_dkim)) {
             result.dkim_aligned = true;
-            result.aligned_dkim_domain = lower(signature.domain);
+            result.aligned_dkim_domain = util::ascii_lowered(signature.domain);
             break;
         }
     }

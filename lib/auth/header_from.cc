@@ -4,6 +4,7 @@
 // descent over the tokens for mailbox-list / group / name-addr / addr-spec. Each pass
 // returns the first FromProblem it meets; nothing here throws except std::bad_alloc.
 #include "auth/header_from.hh"
+#include "util/ascii.hh"
 
 #include "util/utf8.hh"
 
@@ -53,9 +54,7 @@ bool is_special(char c) {
 
 using util::valid_utf8;
 
-char ascii_lower(char c) {
-    return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
-}
+using util::ascii_lower;
 
 bool is_ldh_label(std::string_view label) {
     if (label.empty() || label.size() > max_label_bytes || label.front() == '-' ||

@@ -2,6 +2,7 @@
 // the file it is given; fails by returning nullopt with a message, never by throwing on bad
 // input.
 #include "auth/public_suffix.hh"
+#include "util/ascii.hh"
 
 #include <algorithm>
 #include <array>
@@ -23,10 +24,6 @@ bool is_ascii(std::string_view text) {
 bool forbidden_byte(char c) {
     const auto byte = static_cast<unsigned char>(c);
     return byte <= 0x20 || byte == 0x7F;
-}
-
-char ascii_lower(char c) {
-    return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
 }
 
 // One name, lower-cased with the trailing dot removed ("display", the caller's form) and in
@@ -68,7 +65,7 @@ bool NormalizedName::assign(std::string_view name) {
         return false;
     if (std::any_of(name.begin(), name.end(), forbidden_byte))
         return false;
-    std::transform(name.begin(), name.end(), display_.begin(), ascii_lower);
+    std::transform(name.begin(), name.end(), display_.begin(), util::ascii_lower);
     display_size_ = name.size();
     ascii_storage_.clear();
     if (!is_ascii(display()) && !convert_to_a_labels())

@@ -1,5 +1,6 @@
 // See spf_syntax.hh. Follows the ABNF of RFC 7208 §12 rule by rule.
 #include "auth/spf_syntax.hh"
+#include "util/ascii.hh"
 
 #include <arpa/inet.h>
 
@@ -21,13 +22,6 @@ bool is_alphanum(char c) {
     return is_alpha(c) || is_digit(c);
 }
 
-std::string lower(std::string_view text) {
-    std::string out(text);
-    for (char& c : out)
-        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return out;
-}
-
 // macro-expand at text[at]: advances at past it. allow_crt: c, r and t only in exp text.
 bool macro_expand(std::string_view text, std::size_t& at, bool allow_crt) {
     if (at + 1 >= text.size() || text[at] != '%')
@@ -40,7 +34,7 @@ bool macro_expand(std::string_view text, std::size_t& at, bool allow_crt) {
     if (next != '{' || at + 2 >= text.size())
         return false;
     std::size_t i = at + 2;
-    const char letter = static_cast<char>(std::tolower(static_cast<unsigned char>(text[i])));
+    const char letter = util::ascii_lower(text[i]);
     const std::string_view letters = allow_crt ? "slodiphcrtv" : "slodiphv";
     if (letters.find(letter) == std::string_view::npos)
         return false;
@@ -155,7 +149,7 @@ bool ip4_network(std::string_view text) {
 std::optional<std::string> mechanism(std::string_view term) {
     const auto colon = term.find(':');
     const auto slash = term.find('/');
-    const std::string name = lower(term.substr(0, std::min(colon, slash)));
+    const std::string name = util::ascii_lowered(term.substr(0, std::min(colon, slash)));
     std::string_view argument = colon == std::string_view::npos || colon > slash
                                     ? std::string_view()
                                     : term.substr(colon + 1);
@@ -196,7 +190,7 @@ std::optional<std::string> mechanism(std::string_view term) {
 
 // One rewritten a/mx/ip term (without its qualifier), or the term itself.
 std::string rewrite_term(std::string_view term, bool client_is_ipv6) {
-    const std::string name = lower(term.substr(0, term.find_first_of(":/")));
+    const std::string name = util::ascii_lowered(term.substr(0, term.find_first_of(":/")));
     if (name == "ip4" || name == "ip6") {
         const auto slash = term.rfind('/');
         if (slash != std::string_view::npos && term.substr(slash + 1) == "0")
@@ -243,13 +237,13 @@ std::string spf_record_for_libspf2(std::string_view record, bool client_is_ipv6)
         if (!mechanism.empty() &&
             std::string_view("+-~?").find(mechanism.front()) != std::string_view::npos)
             mechanism.remove_prefix(1);
-        has_all = has_all || lower(mechanism) == "all";
+        has_all = has_all || util::ascii_lowered(mechanism) == "all";
     }
     std::string out = "v=spf1";
     for (const auto& term : terms) {
         const auto equals = term.find('=');
         if (equals != std::string::npos && equals == term.find_first_of(":/=")) { // modifier
-            const std::string name = lower(std::string_view(term).substr(0, equals));
+            const std::string name = util::ascii_lowered(std::string_view(term).substr(0, equals));
             if (name == "exp" || (name == "redirect" && !has_all))
                 out += " " + term;
             continue;
@@ -270,7 +264,7 @@ std::string spf_record_for_libspf2(std::string_view record, bool client_is_ipv6)
 }
 
 bool is_spf_record(std::string_view text) {
-    return text.size() >= 6 && lower(text.substr(0, 6)) == "v=spf1" &&
+    return text.size() >= 6 && util::ascii_lowered(text.substr(0, 6)) == "v=spf1" &&
            (text.size() == 6 || text[6] == ' ');
 }
 
@@ -292,7 +286,7 @@ std::optional<std::string> spf_syntax_error(std::string_view record) {
         const auto equals = term.find('=');
         const auto name_end = term.find_first_of(":/=");
         if (equals != std::string_view::npos && equals == name_end) { // modifier
-            const std::string name = lower(term.substr(0, equals));
+            const std::string name = util::ascii_lowered(term.substr(0, equals));
             const std::string_view value = term.substr(equals + 1);
             if (name.empty() || !is_alpha(name.front()) ||
                 !std::all_of(name.begin(), name.end(), [](char c) {

@@ -1,12 +1,14 @@
 // Zone-file parser and in-zone lookup; see zone_file.hh for the format. Errors are values
 // ("SOURCE:LINE: why"); nothing here throws except std::bad_alloc.
 #include "dns/zone_file.hh"
+#include "util/ascii.hh"
 
 #include <arpa/inet.h>
 
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <cstdio>
 #include <fstream>
 #include <sstream>
 
@@ -152,6 +154,33 @@ std::optional<std::string> parse_rdata(ZoneRecord& record, const std::vector<Tok
 
 } // namespace
 
+std::string zone_quoted(std::string_view bytes) {
+    std::string out = "\"";
+    for (const char c : bytes) {
+        const auto byte = static_cast<unsigned char>(c);
+        if (c == '"' || c == '\\' || byte < 0x20 || byte >= 0x7f) {
+            char escape[8];
+            std::snprintf(escape, sizeof escape, "\\%03u", static_cast<unsigned>(byte));
+            out += escape;
+        } else {
+            out += c;
+        }
+    }
+    return out + "\"";
+}
+
+std::string zone_txt_line(std::string_view owner, std::string_view text) {
+    std::string line(owner);
+    line += " TXT";
+    std::size_t at = 0;
+    do {
+        line += ' ';
+        line += zone_quoted(text.substr(at, 255));
+        at += 255;
+    } while (at < text.size());
+    return line + "\n";
+}
+
 std::optional<std::string> canonical_name(std::string_view name, bool any_bytes) {
     if (name.size() > 1 && name.back() == '.')
         name.remove_suffix(1);
@@ -169,7 +198,7 @@ std::optional<std::string> canonical_name(std::string_view name, bool any_bytes)
                    ++label_length > 63) {
             return std::nullopt;
         }
-        result += char(std::tolower(byte));
+        result += util::ascii_lower(c);
     }
     if (label_length == 0)
         return std::nullopt;

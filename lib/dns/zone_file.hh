@@ -52,6 +52,13 @@ struct ZoneAnswer {
 // labels may hold any bytes; only the label and name lengths are checked).
 std::optional<std::string> canonical_name(std::string_view name, bool any_bytes = false);
 
+// Writing the format: one character-string, quoted, with \DDD for '"', '\\', control and
+// non-ASCII bytes (any bytes round-trip through Zone::add).
+std::string zone_quoted(std::string_view bytes);
+// "OWNER TXT "..." ..." and a newline: `text` in character-strings of at most 255 bytes
+// (an empty text is one empty string).
+std::string zone_txt_line(std::string_view owner, std::string_view text);
+
 class Zone {
 public:
     // Adds the records of `text`. On the first malformed line returns "SOURCE:LINE: why" and

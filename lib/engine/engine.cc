@@ -1,5 +1,6 @@
 // See engine.hh.
 #include "engine/engine.hh"
+#include "util/ascii.hh"
 
 #include "auth/authres.hh"
 
@@ -40,19 +41,12 @@ std::shared_ptr<const auth::PublicSuffixList> load_public_suffixes(const config:
     return std::make_shared<const auth::PublicSuffixList>(std::move(*list));
 }
 
-bool same_text_ignoring_case(std::string_view a, std::string_view b) {
-    return std::ranges::equal(a, b, [](char x, char y) {
-        return std::tolower(static_cast<unsigned char>(x)) ==
-               std::tolower(static_cast<unsigned char>(y));
-    });
-}
-
 // RFC 7489 §6.6.1: several author addresses may be evaluated when they share one domain.
 void accept_single_author_domain(auth::HeaderFrom& from) {
     if (from.problem != auth::FromProblem::multiple_addresses || from.domains.empty())
         return;
     if (std::ranges::all_of(from.domains, [&](const std::string& domain) {
-            return same_text_ignoring_case(domain, from.domains.front());
+            return util::equal_ignoring_ascii_case(domain, from.domains.front());
         }))
         from.problem = auth::FromProblem::none;
 }
@@ -125,10 +119,10 @@ void MessageEvaluation::recipient(std::string_view) {
 }
 
 void MessageEvaluation::header(std::string_view name, std::string_view value) {
-    if (same_text_ignoring_case(name, "From")) {
+    if (util::equal_ignoring_ascii_case(name, "From")) {
         if (++from_headers_seen_ <= max_from_headers_kept)
             from_values_.emplace_back(value);
-    } else if (same_text_ignoring_case(name, "Authentication-Results")) {
+    } else if (util::equal_ignoring_ascii_case(name, "Authentication-Results")) {
         const std::size_t index = ++authres_headers_seen_;
         const std::string_view one[] = {value};
         const auto triage = auth::triage_authentication_results(one, engine_->authserv_id_,

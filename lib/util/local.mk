@@ -1,6 +1,7 @@
 # lib/util: logging, escaping, warning rate limiter, LockGuarded, daemon plumbing,
 # socket specifications (see Makefile.am). Knows nothing of mail.
 lib_libmailwarden_la_SOURCES += \
+	lib/util/ascii.hh \
 	lib/util/cidr.cc \
 	lib/util/cidr.hh \
 	lib/util/daemon.cc \

@@ -3,6 +3,7 @@
 
 #include "auth/spf.hh"
 #include "dns/fake_resolver.hh"
+#include "dns/zone_file.hh"
 
 #include <array>
 #include <cstdio>
@@ -25,24 +26,6 @@ std::vector<std::string_view> split_fields(std::string_view input) {
         input.remove_prefix(std::min(end + 1, input.size()));
     }
     return fields;
-}
-
-// One TXT record line with every byte written as \DDD, in character-strings of <= 255 bytes.
-std::string txt_line(std::string_view owner, std::string_view text) {
-    std::string line(owner);
-    line += " TXT";
-    std::size_t at = 0;
-    do {
-        line += " \"";
-        for (const char c : text.substr(at, 255)) {
-            char escaped[8];
-            std::snprintf(escaped, sizeof escaped, "\\%03u", static_cast<unsigned char>(c));
-            line += escaped;
-        }
-        line += '"';
-        at += 255;
-    } while (at < text.size());
-    return line + "\n";
 }
 
 const char* const fixed_zone = R"zone(
@@ -82,9 +65,10 @@ std::string spf_macro_one(std::string_view input) {
     if (record.rfind("v=spf1", 0) != 0)
         record = "v=spf1 " + record;
     dns::Zone zone;
-    if (const auto error = zone.add(std::string(fixed_zone) + txt_line("fuzz.test", record) +
-                                        txt_line("exp.fuzz.test", fields[1]),
-                                    "fuzz"))
+    if (const auto error =
+            zone.add(std::string(fixed_zone) + dns::zone_txt_line("fuzz.test", record) +
+                         dns::zone_txt_line("exp.fuzz.test", fields[1]),
+                     "fuzz"))
         broken(error->c_str(), {});
     dns::FakeResolver resolver(std::move(zone));
 

@@ -1,6 +1,9 @@
 // See dkim_test_signer.hh.
 #include "dkim_test_signer.hh"
 
+#include "auth/dkim_key.hh"
+#include "dns/zone_file.hh"
+
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
@@ -33,15 +36,6 @@ struct DkimFree {
 void require(bool condition, const std::string& what) {
     if (!condition)
         throw std::runtime_error("dkim_test: " + what);
-}
-
-std::string base64(const std::string& raw) {
-    std::string out(4 * ((raw.size() + 2) / 3) + 1, '\0');
-    const int length = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                                       reinterpret_cast<const unsigned char*>(raw.data()),
-                                       static_cast<int>(raw.size()));
-    out.resize(static_cast<std::size_t>(length));
-    return out;
 }
 
 // libopendkim 2.11 (Debian 12) never frees the private key it loads for an ed25519
@@ -100,7 +94,7 @@ TestKey make_key(const char* type, std::size_t rsa_bits) {
         EVP_PKEY_get_raw_public_key(key.get(), reinterpret_cast<unsigned char*>(public_raw.data()),
                                     &length);
     }
-    result.public_base64 = base64(public_raw);
+    result.public_base64 = auth::encode_base64(public_raw);
     return result;
 }
 
@@ -110,10 +104,7 @@ const TestKey& rsa_2048() {
 }
 
 std::string txt_line(const std::string& owner, const std::string& text) {
-    std::string line = owner + " TXT";
-    for (std::size_t at = 0; at < text.size(); at += 200)
-        line += " \"" + text.substr(at, 200) + "\"";
-    return line + "\n";
+    return dns::zone_txt_line(owner, text);
 }
 
 Message sample_message(const std::string& from) {

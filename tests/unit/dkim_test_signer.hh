@@ -22,7 +22,7 @@ TestKey make_key(const char* type, std::size_t rsa_bits);
 // Generated once per process (RSA-2048 key generation is the slow part of the tests).
 const TestKey& rsa_2048();
 
-// "OWNER TXT "..." "..."" in zone syntax, split into character-strings of 200 bytes.
+// "OWNER TXT "..." "..."" in zone syntax (dns::zone_txt_line).
 std::string txt_line(const std::string& owner, const std::string& text);
 
 struct Message {

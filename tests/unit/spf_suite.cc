@@ -2,6 +2,7 @@
 #include "spf_suite.hh"
 
 #include "child_process.hh"
+#include "dns/zone_file.hh"
 
 #include <yaml-cpp/yaml.h>
 
@@ -30,19 +31,9 @@ std::string suite_bytes(const std::string& text) {
     return bytes;
 }
 
-// One character-string in zone syntax: quoted, with \DDD for anything unusual.
+// One character-string in zone syntax, the suite's escapes resolved first.
 std::string quoted(const std::string& text) {
-    std::string out = "\"";
-    for (unsigned char c : suite_bytes(text)) {
-        if (c == '"' || c == '\\' || c < 0x20 || c >= 0x7f) {
-            char escape[8];
-            std::snprintf(escape, sizeof escape, "\\%03u", c);
-            out += escape;
-        } else {
-            out += static_cast<char>(c);
-        }
-    }
-    return out + "\"";
+    return dns::zone_quoted(suite_bytes(text));
 }
 
 std::string strings_of(const YAML::Node& value) {
