@@ -1,15 +1,20 @@
-// See callbacks.hh. Foundation behaviour: accept every message and log one summary line
-// with the queue id; an exception inside a callback is logged and answered with
-// on_internal_error (tempfail by default) so that no mail is lost silently.
+// See callbacks.hh. Negotiation asks the MTA for no reply at the steps where we never decide
+// (connect, HELO, RCPT, each header, end of headers), so an SMTP session costs the MTA one
+// round trip at MAIL, one per body chunk and one at end of message. An internal error at a
+// step without a reply is remembered and answered at the next step that has one.
 #include "milter/callbacks.hh"
 
+#include "engine/report.hh"
+#include "milter/protocol.hh"
 #include "milter/session.hh"
 #include "util/log.hh"
 
 #include <arpa/inet.h>
 #include <exception>
+#include <libmilter/mfdef.h>
 #include <memory>
 #include <netinet/in.h>
+#include <span>
 #include <string>
 #include <sys/socket.h>
 
@@ -17,24 +22,49 @@ namespace mailwarden::milter {
 
 namespace {
 
-const config::ConfigHolder* config_holder = nullptr;
+const engine::EngineHolder* engine_holder = nullptr;
+
+// The steps we never answer, if the MTA agrees.
+constexpr unsigned long wanted_no_reply =
+    SMFIP_NR_CONN | SMFIP_NR_HELO | SMFIP_NR_RCPT | SMFIP_NR_HDR | SMFIP_NR_EOH;
+// Steps we do not use at all, and the protocol options we want.
+constexpr unsigned long wanted_protocol =
+    wanted_no_reply | SMFIP_NOUNKNOWN | SMFIP_NODATA | SMFIP_SKIP | SMFIP_HDR_LEADSPC;
+constexpr unsigned long wanted_actions =
+    SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_QUARANTINE | SMFIF_SETSYMLIST;
 
 Session* session_of(SMFICTX* context) {
     return static_cast<Session*>(smfi_getpriv(context));
 }
 
+// The session of a step after connect; it exists unless connect itself failed.
+Session& session_for(SMFICTX* context) {
+    Session* session = session_of(context);
+    if (session == nullptr)
+        throw std::runtime_error("no session (the connect step failed)");
+    return *session;
+}
+
+Session& new_session(SMFICTX* context) {
+    auto session = std::make_unique<Session>(engine_holder->current());
+    Session* raw = session.get();
+    if (smfi_setpriv(context, session.release()) != MI_SUCCESS) {
+        delete raw;
+        throw std::runtime_error("smfi_setpriv failed");
+    }
+    return *raw;
+}
+
 std::string address_text(const sockaddr* address) {
     char text[INET6_ADDRSTRLEN] = "";
     if (address == nullptr)
-        return "unknown";
+        return "";
     if (address->sa_family == AF_INET)
         inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in*>(address)->sin_addr, text,
                   sizeof text);
     else if (address->sa_family == AF_INET6)
         inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6*>(address)->sin6_addr, text,
                   sizeof text);
-    else
-        return "local";
     return text;
 }
 
@@ -43,15 +73,61 @@ std::string macro(SMFICTX* context, const char* name) {
     return value != nullptr ? value : "";
 }
 
-sfsistat internal_error_status(const Session* session) {
-    const auto action = session != nullptr && session->config
-                            ? session->config->action("on_internal_error")
-                            : config::Action::tempfail;
-    return action == config::Action::accept ? SMFIS_ACCEPT : SMFIS_TEMPFAIL;
+// The answer for a step: SMFIS_NOREPLY where the MTA agreed to expect none.
+sfsistat answer(const Session& session, unsigned long no_reply_flag, sfsistat status) {
+    return (session.no_reply & no_reply_flag) != 0 ? SMFIS_NOREPLY : status;
 }
 
-// Runs one callback body; any exception becomes one log line and on_internal_error.
-template <typename Body> sfsistat guarded(SMFICTX* context, const char* stage, Body&& body) {
+std::string queue_id(SMFICTX* context) {
+    const std::string id = macro(context, "i");
+    return id.empty() ? "NOQUEUE" : id;
+}
+
+// One summary line per message (DESIGN.md, Logging).
+void log_summary(SMFICTX* context, const Session& session, const engine::Report& report) {
+    util::LogRecord record(util::Severity::info);
+    record.text(queue_id(context) + ":")
+        .kv("client", session.client_name + "[" +
+                          (session.connection.client_ip.empty() ? std::string("local")
+                                                                : session.connection.client_ip) +
+                          "]")
+        .kv("from", "<" + session.sender + ">")
+        .kv("rcpts", session.recipients);
+    engine::add_summary_fields(record, report);
+    record.kv("ms", session.elapsed_ms());
+}
+
+// Sends the reply of a reject or tempfail and returns its status.
+sfsistat final_answer(SMFICTX* context, const engine::Verdict& verdict) {
+    const Reply reply = reply_for(verdict);
+    if (smfi_setreply(context, const_cast<char*>(reply.code.c_str()),
+                      const_cast<char*>(reply.status.c_str()),
+                      const_cast<char*>(reply.text.c_str())) != MI_SUCCESS)
+        util::LogRecord(util::Severity::warning)
+            .text("smfi_setreply failed")
+            .kv("code", reply.code);
+    return verdict.action == engine::Action::reject ? SMFIS_REJECT : SMFIS_TEMPFAIL;
+}
+
+// on_internal_error for the current step; ends the message.
+sfsistat internal_error_answer(SMFICTX* context, Session* session) {
+    const engine::DecisionPolicy policy =
+        session != nullptr ? session->engine->policy() : engine::DecisionPolicy{};
+    const engine::Verdict verdict = engine::internal_error_verdict(policy);
+    if (session != nullptr) {
+        engine::Report report;
+        report.verdict = verdict;
+        if (session->in_transaction)
+            log_summary(context, *session, report);
+        session->end_message();
+    }
+    return verdict.is_final() ? final_answer(context, verdict) : SMFIS_ACCEPT;
+}
+
+// Runs one callback body. Any exception becomes one log line and on_internal_error, answered
+// now, or at the next step that has a reply when this one has none.
+template <typename Body>
+sfsistat guarded(SMFICTX* context, const char* stage, unsigned long no_reply_flag, Body&& body) {
     try {
         return body();
     } catch (const std::exception& error) {
@@ -62,72 +138,206 @@ template <typename Body> sfsistat guarded(SMFICTX* context, const char* stage, B
     } catch (...) {
         util::LogRecord(util::Severity::error).text("internal error").kv("stage", stage);
     }
-    return internal_error_status(session_of(context));
+    Session* session = session_of(context);
+    if (session != nullptr && (session->no_reply & no_reply_flag) != 0) {
+        session->failed = true;
+        return SMFIS_NOREPLY;
+    }
+    return internal_error_answer(context, session);
+}
+
+sfsistat on_negotiate(SMFICTX* context, unsigned long offered_actions,
+                      unsigned long offered_protocol, unsigned long, unsigned long,
+                      unsigned long* actions, unsigned long* protocol, unsigned long* reserved2,
+                      unsigned long* reserved3) {
+    *actions = offered_actions & wanted_actions;
+    *protocol = 0; // until the session exists: every step answered
+    *reserved2 = 0;
+    *reserved3 = 0;
+    try {
+        Session& session = new_session(context);
+        const unsigned long agreed = offered_protocol & wanted_protocol;
+        session.actions = *actions;
+        session.no_reply = agreed & wanted_no_reply;
+        session.leading_space = (agreed & SMFIP_HDR_LEADSPC) != 0;
+        session.can_skip = (agreed & SMFIP_SKIP) != 0;
+        *protocol = agreed;
+        util::LogRecord(util::Severity::debug)
+            .text("negotiated")
+            .kv("offered_actions", offered_actions)
+            .kv("actions", *actions)
+            .kv("protocol", agreed);
+        if ((*actions & (SMFIF_ADDHDRS | SMFIF_CHGHDRS)) != (SMFIF_ADDHDRS | SMFIF_CHGHDRS))
+            util::LogRecord(util::Severity::warning)
+                .text("the MTA cannot add or change headers: a message with a forged "
+                      "Authentication-Results header gets on_internal_error");
+        if ((*actions & SMFIF_SETSYMLIST) != 0) {
+            (void)smfi_setsymlist(context, SMFIM_CONNECT,
+                                  const_cast<char*>("j {daemon_name} {client_addr}"));
+            (void)smfi_setsymlist(context, SMFIM_ENVFROM, const_cast<char*>("i {auth_authen}"));
+            (void)smfi_setsymlist(context, SMFIM_EOM, const_cast<char*>("i"));
+        }
+    } catch (const std::exception& error) {
+        util::LogRecord(util::Severity::error)
+            .text("internal error")
+            .kv("stage", "negotiate")
+            .kv("error", error.what());
+    }
+    return SMFIS_CONTINUE;
 }
 
 sfsistat on_connect(SMFICTX* context, char* host_name, _SOCK_ADDR* address) {
-    return guarded(context, "connect", [&] {
-        auto session = std::make_unique<Session>(config_holder->current());
-        session->client_name = host_name != nullptr ? host_name : "unknown";
-        session->client_address = address_text(address);
-        smfi_setpriv(context, session.release());
-        return SMFIS_CONTINUE;
+    return guarded(context, "connect", SMFIP_NR_CONN, [&] {
+        Session* existing = session_of(context);
+        Session& session = existing != nullptr ? *existing : new_session(context);
+        std::string ip = address_text(address);
+        if (ip.empty() && address == nullptr)
+            ip = macro(context, "{client_addr}");
+        session.connection.client_ip = ip;
+        session.client_name = host_name != nullptr ? host_name : "unknown";
+        // Postfix and Sendmail name an unverified client "unknown" or "[ADDR]".
+        session.connection.client_name =
+            session.client_name == "unknown" || session.client_name.starts_with('[')
+                ? ""
+                : session.client_name;
+        return answer(session, SMFIP_NR_CONN, SMFIS_CONTINUE);
     });
 }
 
 sfsistat on_helo(SMFICTX* context, char* helo_name) {
-    return guarded(context, "helo", [&] {
-        if (Session* session = session_of(context))
-            session->helo_name = helo_name != nullptr ? helo_name : "";
-        return SMFIS_CONTINUE;
+    return guarded(context, "helo", SMFIP_NR_HELO, [&] {
+        Session& session = session_for(context);
+        session.connection.helo = helo_name != nullptr ? helo_name : "";
+        return answer(session, SMFIP_NR_HELO, SMFIS_CONTINUE);
     });
 }
 
 sfsistat on_envfrom(SMFICTX* context, char** arguments) {
-    return guarded(context, "mail", [&] {
-        if (Session* session = session_of(context)) {
-            session->reset_message();
-            session->envelope_sender =
-                arguments != nullptr && arguments[0] != nullptr ? arguments[0] : "";
+    return guarded(context, "mail", 0, [&]() -> sfsistat {
+        Session& session = session_for(context);
+        if (session.failed) // an error at connect or HELO, not answered there
+            return internal_error_answer(context, &session);
+        session.start_message();
+        session.sender =
+            envelope_address(arguments != nullptr && arguments[0] != nullptr ? arguments[0] : "");
+        if (stopping) {
+            engine::Report report;
+            report.verdict = engine::Verdict::tempfail(
+                "4.3.2", "mailwarden is restarting, try again later", "stopping");
+            log_summary(context, session, report);
+            session.end_message();
+            return final_answer(context, report.verdict);
         }
-        return SMFIS_CONTINUE;
+        session.message.emplace(session.engine->evaluate(session.connection));
+        const engine::Verdict verdict =
+            session.message->mail_from(session.sender, macro(context, "{auth_authen}"));
+        if (!verdict.is_final())
+            return SMFIS_CONTINUE;
+        engine::Report report = session.message->report_so_far();
+        report.verdict = verdict;
+        log_summary(context, session, report);
+        session.end_message();
+        return final_answer(context, verdict);
     });
 }
 
-sfsistat on_envrcpt(SMFICTX* context, char** /*arguments*/) {
-    return guarded(context, "rcpt", [&] {
-        if (Session* session = session_of(context))
-            ++session->recipient_count;
-        return SMFIS_CONTINUE;
+sfsistat on_envrcpt(SMFICTX* context, char** arguments) {
+    return guarded(context, "rcpt", SMFIP_NR_RCPT, [&] {
+        Session& session = session_for(context);
+        if (session.message) {
+            ++session.recipients;
+            session.message->recipient(envelope_address(
+                arguments != nullptr && arguments[0] != nullptr ? arguments[0] : ""));
+        }
+        return answer(session, SMFIP_NR_RCPT, SMFIS_CONTINUE);
     });
+}
+
+sfsistat on_header(SMFICTX* context, char* name, char* value) {
+    return guarded(context, "header", SMFIP_NR_HDR, [&] {
+        Session& session = session_for(context);
+        if (session.message && !session.failed)
+            session.message->header(
+                name != nullptr ? name : "",
+                header_value_as_received(value != nullptr ? value : "", session.leading_space));
+        return answer(session, SMFIP_NR_HDR, SMFIS_CONTINUE);
+    });
+}
+
+sfsistat on_eoh(SMFICTX* context) {
+    return guarded(context, "eoh", SMFIP_NR_EOH, [&] {
+        Session& session = session_for(context);
+        if (session.message && !session.failed)
+            session.message->end_of_headers();
+        return answer(session, SMFIP_NR_EOH, SMFIS_CONTINUE);
+    });
+}
+
+sfsistat on_body(SMFICTX* context, unsigned char* chunk, size_t size) {
+    return guarded(context, "body", 0, [&]() -> sfsistat {
+        Session& session = session_for(context);
+        if (session.failed)
+            return internal_error_answer(context, &session);
+        if (!session.message)
+            return session.can_skip ? SMFIS_SKIP : SMFIS_CONTINUE;
+        if (chunk != nullptr && size > 0)
+            session.message->body(std::span(reinterpret_cast<const char*>(chunk), size));
+        return session.can_skip && !session.message->wants_body() ? SMFIS_SKIP : SMFIS_CONTINUE;
+    });
+}
+
+// Header changes of an accepted or quarantined message: forged Authentication-Results removed
+// (the engine lists them highest index first, so no removal shifts another), ours added first.
+void change_headers(SMFICTX* context, const Session& session, const engine::Verdict& verdict) {
+    if (!verdict.remove_headers.empty() && (session.actions & SMFIF_CHGHDRS) == 0)
+        throw std::runtime_error("a forged header must be removed and the MTA did not allow "
+                                 "header changes");
+    for (const auto& removal : verdict.remove_headers) {
+        if (smfi_chgheader(context, const_cast<char*>(removal.name.c_str()),
+                           static_cast<int>(removal.index), nullptr) != MI_SUCCESS)
+            throw std::runtime_error("cannot remove a forged " + removal.name + " header");
+        util::LogRecord(util::Severity::notice)
+            .text(queue_id(context) + ": removed a forged header")
+            .kv("header", removal.name)
+            .kv("index", removal.index);
+    }
+    for (const auto& [name, value] : verdict.add_headers) {
+        if ((session.actions & SMFIF_ADDHDRS) == 0)
+            break; // warned about at negotiation
+        const std::string folded = folded_header_value(name, value);
+        if (smfi_insheader(context, 0, const_cast<char*>(name.c_str()),
+                           const_cast<char*>(folded.c_str())) != MI_SUCCESS)
+            util::LogRecord(util::Severity::warning).text("cannot add header").kv("header", name);
+    }
 }
 
 sfsistat on_eom(SMFICTX* context) {
-    return guarded(context, "eom", [&] {
-        Session* session = session_of(context);
-        if (session == nullptr)
-            return SMFIS_ACCEPT;
-        const auto elapsed = std::chrono::duration<double, std::milli>(
-            std::chrono::steady_clock::now() - session->started);
-        std::string queue_id = macro(context, "i");
-        util::LogRecord(util::Severity::info)
-            .text((queue_id.empty() ? std::string("NOQUEUE") : queue_id) + ":")
-            .kv("client", session->client_name + "[" + session->client_address + "]")
-            .kv("from", session->envelope_sender)
-            .kv("rcpts", session->recipient_count)
-            .kv("action", "accept")
-            .kv("ms", elapsed.count());
-        session->reset_message();
-        return SMFIS_ACCEPT;
+    return guarded(context, "eom", 0, [&]() -> sfsistat {
+        Session& session = session_for(context);
+        if (session.failed || !session.message)
+            return internal_error_answer(context, &session);
+        const engine::Report report = session.message->end_of_message();
+        const engine::Verdict& verdict = report.verdict;
+        sfsistat status = SMFIS_CONTINUE;
+        if (verdict.is_final()) {
+            status = final_answer(context, verdict);
+        } else {
+            change_headers(context, session, verdict);
+            if (verdict.action == engine::Action::quarantine)
+                if (std::string reason = quarantine_reason(verdict);
+                    smfi_quarantine(context, reason.data()) != MI_SUCCESS)
+                    throw std::runtime_error("cannot quarantine the message");
+        }
+        log_summary(context, session, report);
+        session.end_message();
+        return status;
     });
 }
 
 sfsistat on_abort(SMFICTX* context) {
-    return guarded(context, "abort", [&] {
-        if (Session* session = session_of(context))
-            session->reset_message();
-        return SMFIS_CONTINUE;
-    });
+    if (Session* session = session_of(context))
+        session->end_message();
+    return SMFIS_CONTINUE;
 }
 
 sfsistat on_close(SMFICTX* context) {
@@ -138,19 +348,23 @@ sfsistat on_close(SMFICTX* context) {
 
 } // namespace
 
-smfiDesc make_milter_description(const config::ConfigHolder& holder) {
-    config_holder = &holder;
+smfiDesc make_milter_description(const engine::EngineHolder& engines) {
+    engine_holder = &engines;
     smfiDesc description{};
     description.xxfi_name = const_cast<char*>("mailwarden");
     description.xxfi_version = SMFI_VERSION;
-    description.xxfi_flags = 0;
+    description.xxfi_flags = wanted_actions;
     description.xxfi_connect = on_connect;
     description.xxfi_helo = on_helo;
     description.xxfi_envfrom = on_envfrom;
     description.xxfi_envrcpt = on_envrcpt;
+    description.xxfi_header = on_header;
+    description.xxfi_eoh = on_eoh;
+    description.xxfi_body = on_body;
     description.xxfi_eom = on_eom;
     description.xxfi_abort = on_abort;
     description.xxfi_close = on_close;
+    description.xxfi_negotiate = on_negotiate;
     return description;
 }
 

@@ -1,15 +1,17 @@
-// The libmilter callback table. Each callback fetches the Session with smfi_getpriv and
-// does one thing; no callback lets an exception escape into libmilter.
+// The libmilter callback table. Each callback fetches the connection's Session with
+// smfi_getpriv and hands the step to the engine; what the engine decides is answered at that
+// step. No callback lets an exception escape into libmilter: any becomes one log line and the
+// on_internal_error action.
 #pragma once
 
-#include "config/config.hh"
+#include "engine/engine_holder.hh"
 
 #include <libmilter/mfapi.h>
 
 namespace mailwarden::milter {
 
-// The descriptor to hand to smfi_register. holder supplies the snapshot for new
-// connections; it must outlive smfi_main().
-smfiDesc make_milter_description(const config::ConfigHolder& holder);
+// The descriptor to hand to smfi_register. engines supplies the Engine for new connections;
+// it must outlive smfi_main() and every connection.
+smfiDesc make_milter_description(const engine::EngineHolder& engines);
 
 } // namespace mailwarden::milter

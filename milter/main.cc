@@ -1,14 +1,20 @@
 // mailwarden-milter: binds the milter socket, drops privileges, and serves libmilter
 // callbacks in a thread while main() waits for signals (SIGHUP reload, SIGTERM/SIGINT stop).
-// Reads: milter_socket, milter_socket_mode, milter_pid_file, user, allow_root, logging.
-// Fails: configuration errors exit 78; socket or privilege errors are logged and exit 1.
+// On stop it lets the messages in progress end (up to drain_limit) before it exits.
+// Reads: milter_socket, milter_socket_mode, milter_socket_owner, milter_pid_file, user,
+// allow_root, logging, and everything the engine reads.
+// Fails: configuration errors exit 78; socket, privilege or engine start errors are logged and
+// exit 1.
 #include "config.h"
 
 #include "config/daemon_setup.hh"
+#include "engine/engine_holder.hh"
 #include "milter/callbacks.hh"
+#include "milter/session.hh"
 #include "util/daemon.hh"
 #include "util/log.hh"
 
+#include <chrono>
 #include <cstdlib>
 #include <exception>
 #include <libmilter/mfapi.h>
@@ -23,6 +29,10 @@ namespace {
 using namespace mailwarden;
 
 const std::string program = "mailwarden-milter";
+
+// How long a stop waits for messages in progress. Postfix's own milter timeouts for one
+// message are longer (milter_content_timeout 300s), but a stop must not hang a reboot.
+constexpr std::chrono::seconds drain_limit{30};
 
 // "unix:/path" or "local:/path" → "/path"; otherwise empty.
 std::string unix_socket_path(const std::string& spec) {
@@ -42,7 +52,29 @@ void bind_socket(const std::string& spec, const config::Config& config) {
             static_cast<mode_t>(std::stoul(config.string("milter_socket_mode"), nullptr, 8));
         if (::chmod(path.c_str(), mode) != 0)
             throw std::runtime_error("cannot chmod " + path);
+        util::set_socket_owner(path, config.string("milter_socket_owner"),
+                               config.boolean("allow_root") ? "" : config.string("user"));
     }
+}
+
+// Waits until no message is in progress, or drain_limit. New messages meanwhile get 451 4.3.2.
+// libmilter keeps serving open connections only until smfi_stop (its worker pool stops
+// polling them), so this runs before it.
+void drain_transactions() {
+    milter::stopping = true;
+    const auto deadline = std::chrono::steady_clock::now() + drain_limit;
+    long open = milter::transactions_in_progress.load();
+    if (open > 0)
+        util::LogRecord(util::Severity::notice)
+            .text("waiting for messages in progress")
+            .kv("open", open);
+    while ((open = milter::transactions_in_progress.load()) > 0 &&
+           std::chrono::steady_clock::now() < deadline)
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    if (open > 0)
+        util::LogRecord(util::Severity::warning)
+            .text("stopping with messages in progress (the MTA applies milter_default_action)")
+            .kv("open", open);
 }
 
 int serve(const config::DaemonOptions& options) {
@@ -53,7 +85,8 @@ int serve(const config::DaemonOptions& options) {
 
     const std::string spec = options.socket_override.empty() ? startup->string("milter_socket")
                                                              : options.socket_override;
-    smfiDesc description = milter::make_milter_description(holder);
+    engine::EngineHolder engines(startup);
+    smfiDesc description = milter::make_milter_description(engines);
     if (smfi_register(description) != MI_SUCCESS)
         throw std::runtime_error("smfi_register failed");
     bind_socket(spec, *startup);
@@ -71,7 +104,10 @@ int serve(const config::DaemonOptions& options) {
         .text("started")
         .kv("socket", spec)
         .kv("version", PACKAGE_VERSION);
-    config::run_signal_loop(holder, options, program);
+    config::run_signal_loop(holder, options, program, [&engines](const config::ConfigPtr& config) {
+        engines.reload(config);
+    });
+    drain_transactions();
     smfi_stop();
     milter_thread.join();
     util::LogRecord(util::Severity::notice).text("stopped");

@@ -75,6 +75,9 @@ public:
     // Body bytes with CRLF line ends, in any chunking.
     void body(std::span<const char> chunk);
     std::vector<DkimSignatureResult> end_of_message();
+    // False once the body cannot change any result (after end_of_headers of an unsigned
+    // message, or after end_of_message): a front-end may skip sending it.
+    bool wants_body() const { return hashing_; }
 
     struct Context; // what libopendkim's callbacks see of this session
 

@@ -69,7 +69,8 @@ util::LogSettings log_settings(const Config& config, std::string ident, bool for
     return settings;
 }
 
-void run_signal_loop(ConfigHolder& holder, const DaemonOptions& options, const std::string& ident) {
+void run_signal_loop(ConfigHolder& holder, const DaemonOptions& options, const std::string& ident,
+                     const std::function<void(const ConfigPtr&)>& on_reload) {
     for (;;) {
         const int signal_number = util::wait_for_signal();
         if (signal_number != SIGHUP) {
@@ -78,8 +79,11 @@ void run_signal_loop(ConfigHolder& holder, const DaemonOptions& options, const s
                 .kv("signal", signal_number == SIGTERM ? "TERM" : "INT");
             return;
         }
-        if (holder.reload(options.config_path))
+        if (holder.reload(options.config_path)) {
             util::log_configure(log_settings(*holder.current(), ident, options.foreground));
+            if (on_reload)
+                on_reload(holder.current());
+        }
     }
 }
 

@@ -6,6 +6,7 @@
 #include "config/config.hh"
 #include "util/log.hh"
 
+#include <functional>
 #include <string>
 #include <string_view>
 
@@ -29,7 +30,9 @@ util::LogSettings log_settings(const Config& config, std::string ident, bool for
 
 // Runs in main() after block_daemon_signals() and after the server threads started.
 // SIGHUP: reload the file into holder (an invalid file keeps the old snapshot) and apply
-// the new logging settings. Returns on SIGTERM or SIGINT.
-void run_signal_loop(ConfigHolder& holder, const DaemonOptions& options, const std::string& ident);
+// the new logging settings, then hand the new snapshot to on_reload (the daemon builds its new
+// Engine there). Returns on SIGTERM or SIGINT.
+void run_signal_loop(ConfigHolder& holder, const DaemonOptions& options, const std::string& ident,
+                     const std::function<void(const ConfigPtr&)>& on_reload = {});
 
 } // namespace mailwarden::config

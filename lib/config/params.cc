@@ -58,6 +58,18 @@ std::string check_user(std::string_view value) {
     return "";
 }
 
+// "", USER, USER:GROUP or :GROUP.
+std::string check_owner(std::string_view value) {
+    const std::size_t colon = value.find(':');
+    const std::string_view user = value.substr(0, colon);
+    const std::string_view group =
+        colon == std::string_view::npos ? std::string_view() : value.substr(colon + 1);
+    if ((!user.empty() && !check_user(user).empty()) ||
+        (colon != std::string_view::npos && !check_user(group).empty()))
+        return "not USER, USER:GROUP or :GROUP: '" + std::string(value) + "'";
+    return "";
+}
+
 std::string check_authserv_id(std::string_view value) {
     if (value.size() > 255 || !all_of(value, is_name_char))
         return "not a valid host name: '" + std::string(value) + "'";
@@ -170,6 +182,14 @@ const std::array table{
         .help = "Octal permissions of a unix milter socket.",
         .doc = "Applied to unix: and local: sockets only; the MTA's user must be able to "
                "connect, usually through the group."},
+    ParamDef{.name = "milter_socket_owner", .section = "milter", .type = ParamType::string,
+        .default_text = "", .validator = check_owner, .reloadable = false,
+        .help = "Owner of a unix milter socket as USER, USER:GROUP or :GROUP; empty means user.",
+        .doc = "Applied to unix: and local: sockets when the daemon starts as root. Empty gives "
+               "the socket to user and its primary group, so that the daemon can remove it at "
+               "exit; with the default mode 0660 the MTA connects through that group (on "
+               "Debian: adduser postfix mailwarden). A chrooted Postfix needs the socket inside "
+               "its chroot, for example unix:/var/spool/postfix/mailwarden/milter.sock."},
     // [policy]
     ParamDef{.name = "policy_socket", .section = "policy", .type = ParamType::string,
         .default_text = "inet:10040@127.0.0.1", .validator = check_socket, .reloadable = false,

@@ -91,7 +91,9 @@ MessageEvaluation Engine::evaluate(ConnectionFacts connection) const {
 }
 
 bool Engine::is_outbound(std::string_view client_ip, std::string_view auth_user) const {
-    return !auth_user.empty() || config_->cidrs("internal_networks").contains(client_ip);
+    // No client address: mail submitted on this host (Postfix non_smtpd_milters, sendmail -bm).
+    return !auth_user.empty() || client_ip.empty() ||
+           config_->cidrs("internal_networks").contains(client_ip);
 }
 
 MessageEvaluation::MessageEvaluation(const Engine& engine, ConnectionFacts connection)

@@ -39,7 +39,7 @@ inline constexpr std::size_t max_from_headers_kept = 8; // more are multiple_hea
 inline constexpr std::size_t max_trusted_authres_kept = 8;
 
 struct ConnectionFacts {
-    std::string client_ip;   // literal address
+    std::string client_ip;   // literal address; "" = not a network client (local submission)
     std::string client_name; // reverse name as the MTA verified it; "" = unknown
     std::string helo;
 };
@@ -75,6 +75,12 @@ public:
     void end_of_headers();
     void body(std::span<const char> chunk); // CRLF line ends, any chunking
     Report end_of_message();
+    // False when no check needs (the rest of) the body: outbound mail, an unsigned message
+    // after end_of_headers. The milter then answers SMFIS_SKIP.
+    bool wants_body() const { return dkim_ && dkim_->wants_body(); }
+    // What is known so far (the envelope and SPF results after mail_from); for the log line
+    // of a message that ends before end_of_message, e.g. rejected at MAIL.
+    const Report& report_so_far() const { return report_; }
 
 private:
     friend class Engine;

@@ -9,6 +9,8 @@ lib_libmailwarden_la_SOURCES += \
 	lib/engine/decision.hh \
 	lib/engine/engine.cc \
 	lib/engine/engine.hh \
+	lib/engine/engine_holder.cc \
+	lib/engine/engine_holder.hh \
 	lib/engine/message_text.cc \
 	lib/engine/message_text.hh \
 	lib/engine/report.cc \

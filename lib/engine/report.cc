@@ -208,4 +208,24 @@ std::string report_text(const Report& report) {
     return text;
 }
 
+void add_summary_fields(util::LogRecord& record, const Report& report) {
+    if (report.outbound) {
+        record.kv("outbound", true);
+    } else {
+        record.kv("spf", report.spf_mailfrom ? report.spf_mailfrom->result : "none");
+        std::string dkim = report.dkim.empty() ? "none" : "";
+        for (const auto& signature : report.dkim) {
+            if (!dkim.empty())
+                dkim += ',';
+            dkim += signature.result + ":" + (signature.domain.empty() ? "?" : signature.domain);
+        }
+        record.kv("dkim", dkim);
+        record.kv("dmarc", report.dmarc                                     ? report.dmarc->result
+                           : report.from.problem != auth::FromProblem::none ? "permerror"
+                                                                            : "none");
+    }
+    record.kv("action", verdict_action_name(report.verdict));
+    record.kv("reason", report.verdict.reason);
+}
+
 } // namespace mailwarden::engine

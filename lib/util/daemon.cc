@@ -156,4 +156,35 @@ void drop_privileges(const std::string& user) {
         throw std::runtime_error("privilege drop failed: root could be regained");
 }
 
+void set_socket_owner(const std::string& path, const std::string& owner,
+                      const std::string& default_user) {
+    if (!running_as_root())
+        return;
+    const std::size_t colon = owner.find(':');
+    std::string user = owner.substr(0, colon);
+    const std::string group = colon == std::string::npos ? "" : owner.substr(colon + 1);
+    if (owner.empty())
+        user = default_user;
+    uid_t uid = static_cast<uid_t>(-1);
+    gid_t gid = static_cast<gid_t>(-1);
+    if (!user.empty()) {
+        const passwd* entry = ::getpwnam(user.c_str());
+        if (entry == nullptr)
+            throw std::runtime_error("cannot give " + path + " to user '" + user +
+                                     "': no such user");
+        uid = entry->pw_uid;
+        if (colon == std::string::npos)
+            gid = entry->pw_gid;
+    }
+    if (!group.empty()) {
+        const struct group* entry = ::getgrnam(group.c_str());
+        if (entry == nullptr)
+            throw std::runtime_error("cannot give " + path + " to group '" + group +
+                                     "': no such group");
+        gid = entry->gr_gid;
+    }
+    if (::chown(path.c_str(), uid, gid) != 0)
+        throw system_error("chown " + path);
+}
+
 } // namespace mailwarden::util

@@ -1,0 +1,293 @@
+// mailwarden-milter end to end through the milter protocol: the real daemon on a unix socket
+// with a test configuration and a private test DNS server, driven by miltertest (Debian's
+// package) running the Lua scripts in tests/integration/. Each case writes the messages its
+// script sends (signed here with keys made by the tests), runs the script, and checks its exit
+// status and, where the protocol cannot show it, the daemon's log and memory.
+#include "child_process.hh"
+#include "dkim_test_signer.hh"
+#include "dns_test_server.hh"
+
+#include <boost/test/unit_test.hpp>
+
+#include <csignal>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <vector>
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+using namespace mailwarden;
+using test::ChildProcess;
+using test::eventually;
+
+namespace {
+
+const char* const miltertest_program = "/usr/bin/miltertest";
+
+// The DNS data of every scenario. Client 192.0.2.10 is allowed by the pass records.
+std::string zone_text() {
+    const dkim_test::TestKey& key = dkim_test::rsa_2048();
+    const std::string key_record = "v=DKIM1; k=rsa; p=" + key.public_base64;
+    return "spf-pass.test TXT \"v=spf1 ip4:192.0.2.0/24 -all\"\n"
+           "spf-fail.test TXT \"v=spf1 -all\"\n"
+           "example.test TXT \"v=spf1 ip4:192.0.2.0/24 -all\"\n"
+           "_dmarc.example.test TXT \"v=DMARC1; p=reject\"\n" +
+           dkim_test::txt_line("s1._domainkey.example.test", key_record) +
+           "reject.test TXT \"v=spf1 -all\"\n"
+           "_dmarc.reject.test TXT \"v=DMARC1; p=reject\"\n"
+           "quarantine.test TXT \"v=spf1 -all\"\n"
+           "_dmarc.quarantine.test TXT \"v=DMARC1; p=quarantine\"\n"
+           "slow.test TXT \"v=spf1 -all\"\n"
+           "_dmarc.slow.test TXT \"v=DMARC1; p=reject\"\n"
+           "s1._domainkey.slow.test TIMEOUT\n"
+           "spf-slow.test TIMEOUT\n";
+}
+
+dkim_test::Message signed_message(const std::string& from_domain, const std::string& body = "") {
+    dkim_test::Message message = dkim_test::sample_message("Alice <alice@" + from_domain + ">");
+    if (!body.empty())
+        message.body = body;
+    dkim_test::sign(message,
+                    {.key = &dkim_test::rsa_2048(), .selector = "s1", .domain = from_domain});
+    return message;
+}
+
+struct MilterFixture {
+    MilterFixture() {
+        char pattern[] = "/tmp/mw-milter-XXXXXX";
+        dir = ::mkdtemp(pattern);
+        ::chmod(dir.c_str(), 0755); // the dropped-privilege daemon reads its config here
+        dns = test::DnsTestServer::with_zone(zone_text());
+    }
+    ~MilterFixture() {
+        milter.reset();
+        fs::remove_all(dir);
+    }
+
+    void write_message(const std::string& name, const dkim_test::Message& message) {
+        std::ofstream(dir + "/" + name + ".eml", std::ios::binary) << dkim_test::to_text(message);
+    }
+
+    // Starts the daemon with the test configuration plus `actions` ([actions] lines).
+    void start(const std::string& actions = "") {
+        const bool root = ::geteuid() == 0;
+        std::ofstream(dir + "/mailwarden.conf")
+            << "[general]\nlog_level = debug\nuser = nobody\nallow_root = " << (root ? "no" : "yes")
+            << "\n"
+            << "authserv_id = mx.test\ninternal_networks =\n"
+            << "milter_pid_file = " << dir << "/milter.pid\n"
+            << "[milter]\nmilter_socket = unix:" << dir << "/milter.sock\n"
+            << "[dns]\ndns_servers = " << dns->address() << "\ndns_timeout = 1s\n"
+            << "[auth]\nspf_time_budget = 2s\n"
+            << "[actions]\n"
+            << actions;
+        milter = std::make_unique<ChildProcess>(
+            std::vector<std::string>{
+                (test::build_directory() / "milter/mailwarden-milter").string(), "-f", "-c",
+                dir + "/mailwarden.conf"},
+            dir + "/milter.log");
+        BOOST_REQUIRE_MESSAGE(eventually([&] { return fs::exists(dir + "/milter.sock"); }, 20s),
+                              "mailwarden-milter did not create its socket:\n"
+                                  << milter->output());
+    }
+
+    // Runs tests/integration/SCRIPT with miltertest; true when it exited 0.
+    bool run_script(const std::string& script, std::vector<std::string> defines = {}) {
+        const fs::path integration = test::source_directory() / "tests/integration";
+        std::vector<std::string> argv = {miltertest_program,
+                                         "-s",
+                                         (integration / script).string(),
+                                         "-D",
+                                         "socket=unix:" + dir + "/milter.sock",
+                                         "-D",
+                                         "dir=" + dir,
+                                         "-D",
+                                         "lib=" + (integration / "milter-lib.lua").string()};
+        for (auto& define : defines)
+            argv.insert(argv.end(), {"-D", define});
+        argv.insert(argv.begin() + 1, "-vvv");
+        ChildProcess tester(argv, dir + "/miltertest.out");
+        const auto status = tester.wait_exit(120s);
+        const bool passed = status && *status == 0;
+        tester_output = tester.output();
+        if (!passed)
+            BOOST_TEST_MESSAGE("miltertest " << script << " output:\n"
+                                             << tester.output() << "\nmilter log:\n"
+                                             << milter->output());
+        return passed;
+    }
+
+    std::string log() const { return milter->output(); }
+    std::string tester_output; // of the last script
+    std::string dir;
+    std::unique_ptr<test::DnsTestServer> dns;
+    std::unique_ptr<ChildProcess> milter;
+};
+
+// Peak resident memory (VmHWM) of a process, in kB; 0 when unreadable.
+long peak_memory_kb(pid_t pid) {
+    std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+    for (std::string line; std::getline(status, line);)
+        if (line.rfind("VmHWM:", 0) == 0)
+            return std::stol(line.substr(6));
+    return 0;
+}
+
+std::size_t count_of(const std::string& text, const std::string& needle) {
+    std::size_t count = 0;
+    for (auto at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1))
+        ++count;
+    return count;
+}
+
+bool have_miltertest() {
+    if (::access(miltertest_program, X_OK) == 0)
+        return true;
+    BOOST_TEST_MESSAGE("miltertest is not installed (apt-get install miltertest)");
+    return false;
+}
+
+} // namespace
+
+BOOST_FIXTURE_TEST_SUITE(milter, MilterFixture)
+
+BOOST_AUTO_TEST_CASE(spf_pass_is_reported_and_spf_fail_rejected_at_mail) {
+    BOOST_REQUIRE(have_miltertest());
+    write_message("plain", dkim_test::sample_message("Alice <alice@spf-pass.test>"));
+    start("spf_fail_action = reject\n");
+    BOOST_TEST(run_script("milter-spf.lua"));
+    BOOST_TEST_MESSAGE(tester_output);
+    BOOST_TEST(
+        log().find("NOQUEUE: client=mx.client.test[192.0.2.10] from=<alice@spf-fail.test>") !=
+        std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(dkim_pass_and_body_tampering_are_reported) {
+    BOOST_REQUIRE(have_miltertest());
+    dkim_test::Message message = signed_message("example.test");
+    write_message("signed", message);
+    message.body += "P.S. added on the way\r\n";
+    write_message("tampered", message);
+    start();
+    BOOST_TEST(run_script("milter-dkim.lua"));
+    BOOST_TEST(count_of(log(), "dkim=pass:example.test dmarc=pass action=accept") == 1);
+    BOOST_TEST(count_of(log(), "dkim=fail:example.test dmarc=pass action=accept") == 1);
+}
+
+BOOST_AUTO_TEST_CASE(dmarc_reject_and_quarantine_are_answered_at_end_of_message) {
+    BOOST_REQUIRE(have_miltertest());
+    write_message("reject", dkim_test::sample_message("Alice <alice@reject.test>"));
+    write_message("quarantine", dkim_test::sample_message("Alice <alice@quarantine.test>"));
+    start();
+    BOOST_TEST(run_script("milter-dmarc.lua"));
+    BOOST_TEST(log().find("action=reject reason=dmarc_reject") != std::string::npos);
+    BOOST_TEST(log().find("action=quarantine reason=dmarc_quarantine") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(forged_authentication_results_are_removed_by_their_own_index) {
+    BOOST_REQUIRE(have_miltertest());
+    dkim_test::Message message = signed_message("example.test");
+    // After signing: 1st and 3rd claim our authserv-id, the 2nd is another host's.
+    auto at = message.headers.begin() + 1;
+    at = message.headers.insert(
+        at, {"Authentication-Results", " mx.test; dkim=pass header.d=bank.test"});
+    at = message.headers.insert(at + 1, {"Authentication-Results", " relay.other; spf=pass"});
+    message.headers.insert(at + 1, {"Authentication-Results", " MX.TEST; dmarc=pass"});
+    write_message("forged", message);
+    start();
+    BOOST_TEST(run_script("milter-forged.lua"));
+    // Highest index first, each counted among the Authentication-Results headers only.
+    const std::string removed = "removed a forged header header=Authentication-Results index=";
+    const auto third = log().find(removed + "3"), first = log().find(removed + "1");
+    BOOST_TEST((third != std::string::npos && first != std::string::npos && third < first));
+    BOOST_TEST(log().find(removed + "2") == std::string::npos);
+    BOOST_TEST(log().find("internal error") != std::string::npos);
+    BOOST_TEST(log().find("action=tempfail reason=internal_error") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(dns_timeouts_get_the_configured_action) {
+    BOOST_REQUIRE(have_miltertest());
+    write_message("slow", signed_message("slow.test"));
+    write_message("plain", dkim_test::sample_message("Alice <alice@spf-pass.test>"));
+    start();
+    BOOST_TEST(run_script("milter-dns-timeout.lua"));
+    BOOST_TEST(log().find("action=tempfail reason=dmarc_dns_error") != std::string::npos);
+    BOOST_TEST(log().find("spf=temperror") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(a_20_mb_body_with_200_headers_streams_without_memory_growth) {
+    BOOST_REQUIRE(have_miltertest());
+    // Under ASan, freed chunks wait in a quarantine that would look like growth.
+    std::string asan = std::getenv("ASAN_OPTIONS") ? std::getenv("ASAN_OPTIONS") : "";
+    ::setenv("ASAN_OPTIONS", (asan + (asan.empty() ? "" : ":") + "quarantine_size_mb=1").c_str(),
+             1);
+    std::string line = "0123456789 the same line of a large attachment, again and again.\r\n";
+    std::string body;
+    body.reserve(20 * 1024 * 1024 + line.size());
+    while (body.size() < 20 * 1024 * 1024)
+        body += line;
+    dkim_test::Message message = dkim_test::sample_message();
+    message.body = std::move(body);
+    dkim_test::sign(message, {.key = &dkim_test::rsa_2048(), .selector = "s1"});
+    // Added after signing: miltertest overflows a 1 KB buffer on a DKIM-Signature whose h=
+    // would name 200 headers.
+    for (int i = 0; i < 195; ++i)
+        message.headers.emplace_back("X-Filler-" + std::to_string(i),
+                                     " header number " + std::to_string(i));
+    BOOST_REQUIRE(message.headers.size() >= 200);
+    write_message("large", message);
+    dkim_test::Message small = signed_message("example.test");
+    write_message("signed", small);
+    small.body += "P.S. added on the way\r\n";
+    write_message("tampered", small);
+    start();
+    if (asan.empty())
+        ::unsetenv("ASAN_OPTIONS");
+    else
+        ::setenv("ASAN_OPTIONS", asan.c_str(), 1);
+    BOOST_REQUIRE(run_script("milter-dkim.lua")); // warm: libraries loaded, threads made
+    const long before = peak_memory_kb(milter->pid());
+    BOOST_REQUIRE(run_script("milter-large.lua"));
+    const long after = peak_memory_kb(milter->pid());
+    BOOST_TEST_MESSAGE("peak memory before " << before << " kB, after the 20 MB message " << after
+                                             << " kB");
+    BOOST_TEST(before > 0);
+    BOOST_TEST(after - before < 4 * 1024); // a few 64 KB chunks, never the 20 MB
+}
+
+BOOST_AUTO_TEST_CASE(aborts_and_rset_mid_transaction_leave_nothing_behind) {
+    BOOST_REQUIRE(have_miltertest());
+    write_message("signed", signed_message("example.test"));
+    write_message("reject", dkim_test::sample_message("Alice <alice@reject.test>"));
+    start();
+    BOOST_TEST(run_script("milter-abort.lua"));
+    BOOST_TEST(count_of(log(), "action=reject reason=dmarc_reject") == 1);
+    BOOST_TEST(count_of(log(), "action=accept") == 2);
+}
+
+BOOST_AUTO_TEST_CASE(fifty_concurrent_connections_get_their_own_answers) {
+    BOOST_REQUIRE(have_miltertest());
+    write_message("signed", signed_message("example.test"));
+    write_message("reject", dkim_test::sample_message("Alice <alice@reject.test>"));
+    start();
+    BOOST_TEST(run_script("milter-concurrent.lua"));
+    BOOST_TEST(count_of(log(), "action=reject reason=dmarc_reject") == 25);
+    BOOST_TEST(count_of(log(), "dkim=pass:example.test dmarc=pass action=accept") == 25);
+}
+
+BOOST_AUTO_TEST_CASE(sigterm_lets_the_open_message_end_then_exits) {
+    BOOST_REQUIRE(have_miltertest());
+    write_message("signed", signed_message("example.test"));
+    start();
+    BOOST_TEST(run_script("milter-stop.lua", {"pid=" + std::to_string(milter->pid())}));
+    const auto status = milter->wait_exit(40s);
+    BOOST_TEST((status && *status == 0), "exit status " << (status ? *status : -1) << "\n"
+                                                        << log());
+    BOOST_TEST(log().find("stopped") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
