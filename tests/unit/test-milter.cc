@@ -209,6 +209,17 @@ BOOST_AUTO_TEST_CASE(forged_authentication_results_are_removed_by_their_own_inde
     BOOST_TEST(log().find("action=tempfail reason=internal_error") != std::string::npos);
 }
 
+BOOST_AUTO_TEST_CASE(authenticated_mail_is_outbound_and_logged_with_its_queue_id) {
+    BOOST_REQUIRE(have_miltertest());
+    write_message("reject", dkim_test::sample_message("Alice <alice@reject.test>"));
+    start();
+    BOOST_TEST(run_script("milter-outbound.lua"));
+    BOOST_TEST(log().find("4QkZ3T1x: client=mx.client.test[192.0.2.10] from=<alice@reject.test> "
+                          "rcpts=1 outbound=yes action=accept reason=outbound") !=
+                   std::string::npos,
+               log());
+}
+
 BOOST_AUTO_TEST_CASE(dns_timeouts_get_the_configured_action) {
     BOOST_REQUIRE(have_miltertest());
     write_message("slow", signed_message("slow.test"));
