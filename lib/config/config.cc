@@ -103,7 +103,8 @@ private:
             return error(line, key,
                          "belongs in section [" + std::string(param->section) + "], not [" +
                              section_ + "]");
-        const bool is_list = param->type == ParamType::list || param->type == ParamType::cidr_list;
+        const bool is_list = param->type == ParamType::list ||
+                             param->type == ParamType::cidr_list || param->type == ParamType::rules;
         const auto [first, inserted] = first_line_.try_emplace(param->name, line);
         if (!inserted && !is_list)
             return error(line, key,
@@ -248,6 +249,11 @@ std::string dump_config(const Config& config, bool non_default_only) {
             const std::string text = config.text(param.name);
             if (non_default_only && text == defaults->text(param.name))
                 continue;
+            if (param.type == ParamType::rules && !text.empty()) { // one line per rule
+                for (const std::string& rule : config.list(param.name))
+                    lines += std::string(param.name) + " = " + rule + "\n";
+                continue;
+            }
             lines += std::string(param.name) + (text.empty() ? " =\n" : " = " + text + "\n");
         }
         if (lines.empty())

@@ -4,6 +4,7 @@
 // when the sample or the man page disagree with it. Validators here return an error text, never
 // throw.
 #include "config/params.hh"
+#include "config/rate_limit.hh"
 
 #include "util/socket_spec.hh"
 
@@ -70,6 +71,11 @@ std::string check_owner(std::string_view value) {
     return "";
 }
 
+std::string check_rate_limit(std::string_view value) {
+    std::string error;
+    return parse_rate_limit(value, &error) ? "" : error;
+}
+
 std::string check_authserv_id(std::string_view value) {
     if (value.size() > 255 || !all_of(value, is_name_char))
         return "not a valid host name: '" + std::string(value) + "'";
@@ -116,7 +122,7 @@ constexpr std::array failure_actions{"reject"sv, "quarantine"sv, "none"sv};
 constexpr std::array dkim_sha1_results{"policy"sv, "fail"sv};
 constexpr std::array dkim_body_length_choices{"policy"sv, "allow"sv};
 constexpr std::array section_names{"general"sv, "milter"sv,  "policy"sv, "dns"sv,
-                                   "auth"sv,    "actions"sv, "state"sv};
+                                   "auth"sv,    "actions"sv, "state"sv,  "limits"sv};
 
 // clang-format off
 const std::array table{
@@ -319,12 +325,31 @@ const std::array table{
         .help = "Where rate-limit, reputation and greylist state lives (lmdb or redis).",
         .doc = "lmdb is one embedded file shared by both daemons on this host; redis shares state "
                "between many MX hosts."},
+    ParamDef{.name = "state_max_size", .section = "state", .type = ParamType::size,
+        .default_text = "256M", .min = 1024 * 1024, .max = 64LL * 1024 * 1024 * 1024,
+        .reloadable = false,
+        .help = "Size of the LMDB state file; it holds one entry per KB of it at most.",
+        .doc = "The file is sparse: disk is used only for live entries. Expired entries are "
+               "removed as new ones come; when the file is full of live entries, new keys fail "
+               "with on_state_error (existing ones keep working) and a warning is logged."},
     ParamDef{.name = "state_path", .section = "state", .type = ParamType::string,
         .default_text = "${localstatedir}/lib/mailwarden/state.mdb",
         .validator = check_absolute_path, .reloadable = false,
         .help = "LMDB state file (state_backend = lmdb).",
         .doc = "Its directory must be writable by user. ${localstatedir} is the build-time "
                "variable-state directory, usually /var."},
+    // [limits]
+    ParamDef{.name = "ratelimit", .section = "limits", .type = ParamType::rules,
+        .default_text = "", .validator = check_rate_limit, .reloadable = true,
+        .help = "A rate limit: NAME KEY RATE/PERIOD [burst=N] [action=tempfail|reject] [count=messages|recipients].",
+        .doc = "Repeat the key, one limit per line. KEY is client_ip, client_subnet (/24, /64), "
+               "sasl_user, sender, sender_domain or recipient; RATE/PERIOD is like 100/1h; burst "
+               "(default RATE) is how many may come at once; over the limit the message gets "
+               "action (default tempfail, 451 4.7.1; reject is 550 5.7.1) with the limit's name. "
+               "count=recipients counts a message for each of its recipients, checked at end of "
+               "message (an outbound quota: ratelimit = quota sasl_user 1000/1d "
+               "count=recipients). Recipient limits are checked at RCPT, the others at MAIL. "
+               "Counters live in the state store, under hashed keys."},
 };
 // clang-format on
 

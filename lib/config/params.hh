@@ -11,7 +11,20 @@
 
 namespace mailwarden::config {
 
-enum class ParamType { boolean, integer, duration, size, string, choice, list, cidr_list, action };
+// rules: one entry per line, the key repeated for each (e.g. ratelimit = ...); each line is
+// checked whole by the validator.
+enum class ParamType {
+    boolean,
+    integer,
+    duration,
+    size,
+    string,
+    choice,
+    list,
+    cidr_list,
+    action,
+    rules
+};
 std::string_view type_name(ParamType type);
 
 // Extra validation for string and list items: returns an error message, or "" when valid.

@@ -139,9 +139,9 @@ std::string_view action_name(Action action) {
 }
 
 std::string_view type_name(ParamType type) {
-    constexpr std::array<std::string_view, 9> names{"boolean", "integer",   "duration",
-                                                    "size",    "string",    "choice",
-                                                    "list",    "CIDR list", "action"};
+    constexpr std::array<std::string_view, 10> names{"boolean", "integer", "duration", "size",
+                                                     "string",  "choice",  "list",     "CIDR list",
+                                                     "action",  "rules"};
     return names[static_cast<std::size_t>(type)];
 }
 
@@ -170,6 +170,19 @@ std::string expand_directories(std::string_view text) {
 
 std::optional<Value> parse_value(const ParamDef& param, std::string_view text, std::string* error) {
     switch (param.type) {
+    case ParamType::rules: {
+        std::vector<std::string> rules;
+        if (text.empty())
+            return Value(std::move(rules)); // "key =" clears the list
+        if (param.validator) {
+            if (auto message = param.validator(text); !message.empty()) {
+                *error = message;
+                return std::nullopt;
+            }
+        }
+        rules.emplace_back(text);
+        return Value(std::move(rules));
+    }
     case ParamType::list:
     case ParamType::cidr_list:
         return parse_list(param, text, error);
@@ -195,7 +208,13 @@ std::optional<Value> parse_value(const ParamDef& param, std::string_view text, s
     }
 }
 
-std::string format_value(const ParamDef&, const Value& value) {
+std::string format_value(const ParamDef& param, const Value& value) {
+    if (param.type == ParamType::rules) {
+        std::string text;
+        for (const std::string& rule : std::get<std::vector<std::string>>(value))
+            text += (text.empty() ? "" : "; ") + rule;
+        return text;
+    }
     struct Formatter {
         std::string operator()(bool flag) const { return util::format_bool(flag); }
         std::string operator()(long long number) const { return std::to_string(number); }
