@@ -7,6 +7,7 @@
 #include "engine/report.hh"
 #include "milter/protocol.hh"
 #include "milter/session.hh"
+#include "util/lock_guarded.hh"
 #include "util/log.hh"
 
 #include <arpa/inet.h>
@@ -17,12 +18,20 @@
 #include <span>
 #include <string>
 #include <sys/socket.h>
+#include <unordered_map>
 
 namespace mailwarden::milter {
 
 namespace {
 
 const engine::EngineHolder* engine_holder = nullptr;
+
+// Negotiations of milter connections whose SMTP session was closed (xxfi_close), kept for an
+// SMFIC_QUIT_NC: the next session on the same connection starts with connect, without a new
+// negotiation. Bounded: a later negotiation on the same context replaces its entry, and the
+// map is cleared if it ever holds max_parked.
+constexpr std::size_t max_parked = 4096;
+util::LockGuarded<std::unordered_map<const SMFICTX*, Negotiated>> parked_negotiations;
 
 // The steps we never answer, if the MTA agrees.
 constexpr unsigned long wanted_no_reply =
@@ -75,7 +84,7 @@ std::string macro(SMFICTX* context, const char* name) {
 
 // The answer for a step: SMFIS_NOREPLY where the MTA agreed to expect none.
 sfsistat answer(const Session& session, unsigned long no_reply_flag, sfsistat status) {
-    return (session.no_reply & no_reply_flag) != 0 ? SMFIS_NOREPLY : status;
+    return (session.negotiated.no_reply & no_reply_flag) != 0 ? SMFIS_NOREPLY : status;
 }
 
 std::string queue_id(SMFICTX* context) {
@@ -139,7 +148,7 @@ sfsistat guarded(SMFICTX* context, const char* stage, unsigned long no_reply_fla
         util::LogRecord(util::Severity::error).text("internal error").kv("stage", stage);
     }
     Session* session = session_of(context);
-    if (session != nullptr && (session->no_reply & no_reply_flag) != 0) {
+    if (session != nullptr && (session->negotiated.no_reply & no_reply_flag) != 0) {
         session->failed = true;
         return SMFIS_NOREPLY;
     }
@@ -155,12 +164,16 @@ sfsistat on_negotiate(SMFICTX* context, unsigned long offered_actions,
     *reserved2 = 0;
     *reserved3 = 0;
     try {
+        parked_negotiations.with([&](auto& parked) { parked.erase(context); });
         Session& session = new_session(context);
-        const unsigned long agreed = offered_protocol & wanted_protocol;
-        session.actions = *actions;
-        session.no_reply = agreed & wanted_no_reply;
-        session.leading_space = (agreed & SMFIP_HDR_LEADSPC) != 0;
-        session.can_skip = (agreed & SMFIP_SKIP) != 0;
+        unsigned long wanted = wanted_protocol;
+        if (session.engine->limits_recipients())
+            wanted &= ~SMFIP_NR_RCPT; // a recipient over its limit is refused at RCPT
+        const unsigned long agreed = offered_protocol & wanted;
+        session.negotiated.actions = *actions;
+        session.negotiated.no_reply = agreed & wanted_no_reply;
+        session.negotiated.leading_space = (agreed & SMFIP_HDR_LEADSPC) != 0;
+        session.negotiated.can_skip = (agreed & SMFIP_SKIP) != 0;
         *protocol = agreed;
         util::LogRecord(util::Severity::debug)
             .text("negotiated")
@@ -182,6 +195,8 @@ sfsistat on_negotiate(SMFICTX* context, unsigned long offered_actions,
             .text("internal error")
             .kv("stage", "negotiate")
             .kv("error", error.what());
+    } catch (...) {
+        util::LogRecord(util::Severity::error).text("internal error").kv("stage", "negotiate");
     }
     return SMFIS_CONTINUE;
 }
@@ -190,6 +205,13 @@ sfsistat on_connect(SMFICTX* context, char* host_name, _SOCK_ADDR* address) {
     return guarded(context, "connect", SMFIP_NR_CONN, [&] {
         Session* existing = session_of(context);
         Session& session = existing != nullptr ? *existing : new_session(context);
+        if (existing == nullptr) // a new SMTP session on a connection negotiated before
+            parked_negotiations.with([&](auto& parked) {
+                if (const auto found = parked.find(context); found != parked.end()) {
+                    session.negotiated = found->second;
+                    parked.erase(found);
+                }
+            });
         std::string ip = address_text(address);
         if (ip.empty() && address == nullptr)
             ip = macro(context, "{client_addr}");
@@ -200,6 +222,12 @@ sfsistat on_connect(SMFICTX* context, char* host_name, _SOCK_ADDR* address) {
             session.client_name == "unknown" || session.client_name.starts_with('[')
                 ? ""
                 : session.client_name;
+        util::LogRecord(util::Severity::debug)
+            .text("connect")
+            .kv("client", session.client_name + "[" + ip + "]")
+            .kv("mta", macro(context, "j"))
+            .kv("daemon", macro(context, "{daemon_name}"));
+        session.connected = true;
         return answer(session, SMFIP_NR_CONN, SMFIS_CONTINUE);
     });
 }
@@ -215,7 +243,7 @@ sfsistat on_helo(SMFICTX* context, char* helo_name) {
 sfsistat on_envfrom(SMFICTX* context, char** arguments) {
     return guarded(context, "mail", 0, [&]() -> sfsistat {
         Session& session = session_for(context);
-        if (session.failed) // an error at connect or HELO, not answered there
+        if (session.failed || !session.connected) // an error at connect or HELO, unanswered
             return internal_error_answer(context, &session);
         session.start_message();
         session.sender =
@@ -244,12 +272,21 @@ sfsistat on_envfrom(SMFICTX* context, char** arguments) {
 sfsistat on_envrcpt(SMFICTX* context, char** arguments) {
     return guarded(context, "rcpt", SMFIP_NR_RCPT, [&] {
         Session& session = session_for(context);
-        if (session.message) {
+        if (!session.message)
+            return answer(session, SMFIP_NR_RCPT, SMFIS_CONTINUE);
+        const std::string recipient =
+            envelope_address(arguments != nullptr && arguments[0] != nullptr ? arguments[0] : "");
+        const engine::Verdict verdict = session.message->recipient(recipient);
+        if (!verdict.is_final() || (session.negotiated.no_reply & SMFIP_NR_RCPT) != 0) {
             ++session.recipients;
-            session.message->recipient(envelope_address(
-                arguments != nullptr && arguments[0] != nullptr ? arguments[0] : ""));
+            return answer(session, SMFIP_NR_RCPT, SMFIS_CONTINUE);
         }
-        return answer(session, SMFIP_NR_RCPT, SMFIS_CONTINUE);
+        util::LogRecord(util::Severity::info)
+            .text(queue_id(context) + ": recipient refused")
+            .kv("rcpt", "<" + recipient + ">")
+            .kv("action", engine::verdict_action_name(verdict))
+            .kv("reason", verdict.reason);
+        return final_answer(context, verdict); // this recipient only
     });
 }
 
@@ -257,9 +294,9 @@ sfsistat on_header(SMFICTX* context, char* name, char* value) {
     return guarded(context, "header", SMFIP_NR_HDR, [&] {
         Session& session = session_for(context);
         if (session.message && !session.failed)
-            session.message->header(
-                name != nullptr ? name : "",
-                header_value_as_received(value != nullptr ? value : "", session.leading_space));
+            session.message->header(name != nullptr ? name : "",
+                                    header_value_as_received(value != nullptr ? value : "",
+                                                             session.negotiated.leading_space));
         return answer(session, SMFIP_NR_HDR, SMFIS_CONTINUE);
     });
 }
@@ -279,17 +316,18 @@ sfsistat on_body(SMFICTX* context, unsigned char* chunk, size_t size) {
         if (session.failed)
             return internal_error_answer(context, &session);
         if (!session.message)
-            return session.can_skip ? SMFIS_SKIP : SMFIS_CONTINUE;
+            return session.negotiated.can_skip ? SMFIS_SKIP : SMFIS_CONTINUE;
         if (chunk != nullptr && size > 0)
             session.message->body(std::span(reinterpret_cast<const char*>(chunk), size));
-        return session.can_skip && !session.message->wants_body() ? SMFIS_SKIP : SMFIS_CONTINUE;
+        return session.negotiated.can_skip && !session.message->wants_body() ? SMFIS_SKIP
+                                                                             : SMFIS_CONTINUE;
     });
 }
 
 // Header changes of an accepted or quarantined message: forged Authentication-Results removed
 // (the engine lists them highest index first, so no removal shifts another), ours added first.
 void change_headers(SMFICTX* context, const Session& session, const engine::Verdict& verdict) {
-    if (!verdict.remove_headers.empty() && (session.actions & SMFIF_CHGHDRS) == 0)
+    if (!verdict.remove_headers.empty() && (session.negotiated.actions & SMFIF_CHGHDRS) == 0)
         throw std::runtime_error("a forged header must be removed and the MTA did not allow "
                                  "header changes");
     for (const auto& removal : verdict.remove_headers) {
@@ -302,9 +340,11 @@ void change_headers(SMFICTX* context, const Session& session, const engine::Verd
             .kv("index", removal.index);
     }
     for (const auto& [name, value] : verdict.add_headers) {
-        if ((session.actions & SMFIF_ADDHDRS) == 0)
+        if ((session.negotiated.actions & SMFIF_ADDHDRS) == 0)
             break; // warned about at negotiation
-        const std::string folded = folded_header_value(name, value);
+        // With SMFIP_HDR_LEADSPC the MTA adds no space after the colon: we give it.
+        const std::string folded =
+            (session.negotiated.leading_space ? " " : "") + folded_header_value(name, value);
         if (smfi_insheader(context, 0, const_cast<char*>(name.c_str()),
                            const_cast<char*>(folded.c_str())) != MI_SUCCESS)
             util::LogRecord(util::Severity::warning).text("cannot add header").kv("header", name);
@@ -343,6 +383,12 @@ sfsistat on_abort(SMFICTX* context) {
 sfsistat on_close(SMFICTX* context) {
     std::unique_ptr<Session> session(session_of(context));
     smfi_setpriv(context, nullptr);
+    if (session)
+        parked_negotiations.with([&](auto& parked) {
+            if (parked.size() >= max_parked)
+                parked.clear();
+            parked[context] = session->negotiated;
+        });
     return SMFIS_CONTINUE;
 }
 

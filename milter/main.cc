@@ -15,6 +15,7 @@
 #include "util/log.hh"
 
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <exception>
 #include <libmilter/mfapi.h>
@@ -52,8 +53,8 @@ void bind_socket(const std::string& spec, const config::Config& config) {
             static_cast<mode_t>(std::stoul(config.string("milter_socket_mode"), nullptr, 8));
         if (::chmod(path.c_str(), mode) != 0)
             throw std::runtime_error("cannot chmod " + path);
-        util::set_socket_owner(path, config.string("milter_socket_owner"),
-                               config.boolean("allow_root") ? "" : config.string("user"));
+        util::set_owner(path, config.string("milter_socket_owner"),
+                        config.boolean("allow_root") ? "" : config.string("user"));
     }
 }
 
@@ -75,6 +76,8 @@ void drain_transactions() {
         util::LogRecord(util::Severity::warning)
             .text("stopping with messages in progress (the MTA applies milter_default_action)")
             .kv("open", open);
+    else // the last answers were decided; give libmilter the moment to write them
+        std::this_thread::sleep_for(std::chrono::milliseconds(200));
 }
 
 int serve(const config::DaemonOptions& options) {
@@ -85,7 +88,9 @@ int serve(const config::DaemonOptions& options) {
 
     const std::string spec = options.socket_override.empty() ? startup->string("milter_socket")
                                                              : options.socket_override;
-    engine::EngineHolder engines(startup);
+    // Never destroyed: libmilter's worker threads are detached and may still be inside a
+    // callback when serve() returns; the process ends with _Exit right after.
+    auto& engines = *new engine::EngineHolder(startup);
     smfiDesc description = milter::make_milter_description(engines);
     if (smfi_register(description) != MI_SUCCESS)
         throw std::runtime_error("smfi_register failed");
@@ -118,10 +123,13 @@ int serve(const config::DaemonOptions& options) {
 
 int main(int argc, char** argv) {
     const auto options = config::parse_daemon_options(argc, argv, program, "milter_socket");
+    int status = EXIT_FAILURE;
     try {
-        return serve(options);
+        status = serve(options);
     } catch (const std::exception& error) {
         util::LogRecord(util::Severity::error).text("fatal").kv("error", error.what());
-        return EXIT_FAILURE;
     }
+    // No static destructors: detached libmilter threads may still run (see serve()).
+    std::fflush(nullptr);
+    std::_Exit(status);
 }

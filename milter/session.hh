@@ -19,6 +19,15 @@ inline std::atomic<long> transactions_in_progress{0};
 // Set on SIGTERM: new messages are answered 451 4.3.2 so that the open ones can end.
 inline std::atomic<bool> stopping{false};
 
+// What the MTA agreed to at option negotiation. It outlives a Session when the MTA ends one
+// SMTP session and starts the next on the same milter connection (SMFIC_QUIT_NC).
+struct Negotiated {
+    unsigned long actions = ~0UL; // SMFIF_* the MTA agreed to (all: no negotiation)
+    unsigned long no_reply = 0;   // SMFIP_NR_* steps the MTA agreed to
+    bool leading_space = false;   // SMFIP_HDR_LEADSPC agreed
+    bool can_skip = false;        // SMFIP_SKIP agreed
+};
+
 struct Session {
     explicit Session(std::shared_ptr<const engine::Engine> engine_snapshot)
         : engine(std::move(engine_snapshot)) {}
@@ -48,10 +57,8 @@ struct Session {
     }
 
     std::shared_ptr<const engine::Engine> engine; // with its configuration snapshot
-    unsigned long actions = ~0UL;                 // SMFIF_* the MTA agreed to (all: no negotiation)
-    unsigned long no_reply = 0;                   // SMFIP_NR_* steps the MTA agreed to
-    bool leading_space = false;                   // SMFIP_HDR_LEADSPC agreed
-    bool can_skip = false;                        // SMFIP_SKIP agreed
+    Negotiated negotiated;
+    bool connected = false; // the connect step completed; until then no message is judged
     engine::ConnectionFacts connection;
     std::string client_name; // as the MTA named it, for the log ("unknown" when unverified)
     std::optional<engine::MessageEvaluation> message;

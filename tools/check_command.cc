@@ -7,6 +7,7 @@
 #include "engine/engine.hh"
 #include "engine/message_text.hh"
 #include "engine/report.hh"
+#include "engine/state_store.hh"
 #include "tools/cli.hh"
 #include "util/cidr.hh"
 
@@ -84,9 +85,17 @@ int check_command(const std::vector<std::string>& arguments) {
         return exit_no_input;
     }
 
+    std::shared_ptr<state::Store> store; // only where limits are configured: none is created else
+    if (!values.count("no-state") && !(*config)->list("ratelimit").empty()) {
+        try {
+            store = engine::open_state_store(**config);
+        } catch (const std::exception& error) {
+            std::cerr << "mailwarden: checking without rate limits: " << error.what() << '\n';
+        }
+    }
     std::unique_ptr<engine::Engine> checks;
     try {
-        checks = std::make_unique<engine::Engine>(*config, *resolver);
+        checks = std::make_unique<engine::Engine>(*config, *resolver, store);
     } catch (const std::exception& error) {
         std::cerr << "mailwarden: " << error.what() << '\n';
         return exit_config;
@@ -97,13 +106,18 @@ int check_command(const std::vector<std::string>& arguments) {
             {.client_ip = client_ip, .client_name = "", .helo = values["helo"].as<std::string>()});
         report.verdict = message.mail_from(values["mail-from"].as<std::string>(),
                                            values["auth-user"].as<std::string>());
-        if (!report.verdict.is_final()) { // the MTA would stop at MAIL FROM
-            if (values.count("rcpt"))
-                for (const auto& recipient : values["rcpt"].as<std::vector<std::string>>())
-                    message.recipient(recipient);
+        if (values.count("rcpt"))
+            for (const auto& recipient : values["rcpt"].as<std::vector<std::string>>())
+                if (!report.verdict.is_final())
+                    report.verdict = message.recipient(recipient);
+        if (report.verdict.is_final()) { // the MTA stops at MAIL FROM or RCPT TO
+            engine::Report early = message.report_so_far();
+            early.verdict = std::move(report.verdict);
+            report = std::move(early);
+        } else {
             engine::feed_message(message, *message_text);
+            report = message.end_of_message();
         }
-        report = message.end_of_message();
     } catch (const std::exception& error) {
         std::cerr << "mailwarden: internal error: " << error.what() << '\n';
         report.verdict = engine::internal_error_verdict(checks->policy());

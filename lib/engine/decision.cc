@@ -48,6 +48,7 @@ DecisionPolicy DecisionPolicy::from_config(const config::Config& config) {
                           .dmarc_quarantine = config.action("dmarc_quarantine_action"),
                           .from_header = config.action("from_header_action"),
                           .on_dns_error = config.action("on_dns_error"),
+                          .on_state_error = config.action("on_state_error"),
                           .on_internal_error = config.action("on_internal_error")};
 }
 
@@ -96,6 +97,25 @@ Verdict internal_error_verdict(const DecisionPolicy& policy) {
     if (policy.on_internal_error == Action::accept)
         return Verdict::accept("internal_error");
     return Verdict::tempfail("4.3.0", "internal error, try again later", "internal_error");
+}
+
+Verdict rate_limited_verdict(std::string_view limit_name, bool reject,
+                             std::int64_t retry_after_ms) {
+    const std::string name = smtp_safe_text(limit_name, 32);
+    const std::string reason = "ratelimit_" + name;
+    if (reject)
+        return Verdict::reject("5.7.1", "rate limit " + name + " exceeded", reason);
+    const std::int64_t seconds = std::max<std::int64_t>(1, (retry_after_ms + 999) / 1000);
+    return Verdict::tempfail(
+        "4.7.1", "rate limit " + name + " exceeded, try again in " + std::to_string(seconds) + " s",
+        reason);
+}
+
+Verdict state_error_verdict(const DecisionPolicy& policy) {
+    if (policy.on_state_error != Action::tempfail)
+        return Verdict::accept("state_error");
+    return Verdict::tempfail(
+        "4.3.0", "temporary problem with the rate-limit store, try again later", "state_error");
 }
 
 std::string smtp_safe_text(std::string_view text, std::size_t max_bytes) {

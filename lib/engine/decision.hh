@@ -2,18 +2,22 @@
 // the milter (at its stages), the policy server and `mailwarden check` can never disagree.
 // Parameters read (through DecisionPolicy::from_config): spf_fail_action,
 // dmarc_reject_action, dmarc_quarantine_action, from_header_action, on_dns_error,
-// on_internal_error. Never throws.
+// on_state_error, on_internal_error. Never throws.
 //
 // Rows, first match wins (tests/unit/test-decision.cc has one case per row):
-//   1 outbound (SASL or internal_networks)              → accept "outbound"
-//   2 SPF (MAIL FROM) fail, spf_fail_action=reject       → 550 5.7.23 "spf_fail"
-//   3 From header without one author domain              → from_header_action "from_<problem>"
-//   4 DMARC fail, disposition reject, SPF/DKIM temperror → on_dns_error (451 4.4.3)
-//   "dmarc_dns_error" 5 DMARC fail, disposition reject                     → dmarc_reject_action
-//   (550 5.7.1) "dmarc_reject" 6 DMARC fail, disposition quarantine                 →
-//   dmarc_quarantine_action "dmarc_quarantine" 7 DMARC temperror (policy record lookup failed) →
-//   on_dns_error (451 4.4.3) "dmarc_dns_error" 8 SPF (MAIL FROM) fail, spf_fail_action=quarantine
-//   → quarantine "spf_fail" 9 anything else                                      → accept "ok"
+//   1 outbound (SASL or internal_networks): accept "outbound"
+//   2 SPF (MAIL FROM) fail, spf_fail_action=reject: 550 5.7.23 "spf_fail"
+//   3 From header without one author domain: from_header_action "from_<problem>"
+//   4 DMARC fail, disposition reject, SPF/DKIM temperror: on_dns_error (451 4.4.3)
+//     "dmarc_dns_error"
+//   5 DMARC fail, disposition reject: dmarc_reject_action (550 5.7.1) "dmarc_reject"
+//   6 DMARC fail, disposition quarantine: dmarc_quarantine_action "dmarc_quarantine"
+//   7 DMARC temperror (policy record lookup failed): on_dns_error (451 4.4.3)
+//     "dmarc_dns_error"
+//   8 SPF (MAIL FROM) fail, spf_fail_action=quarantine: quarantine "spf_fail"
+//   9 anything else: accept "ok"
+// Rate limits and the state store answer beside the table (rate_limited, state_error): a
+// limit is checked at its stage once the rows of that stage let the message go on.
 // Row 7 treats an unknown policy as possibly p=reject: with the default tempfail the sender
 // retries, so a DNS hiccup never lets through mail the domain asked to reject. HELO results
 // never decide (RFC 7208 §2.3 leaves that to local policy; we keep it out of rejections).
@@ -23,7 +27,9 @@
 #include "config/config.hh"
 #include "engine/verdict.hh"
 
+#include <cstdint>
 #include <string>
+#include <string_view>
 
 namespace mailwarden::engine {
 
@@ -33,6 +39,7 @@ struct DecisionPolicy {
     Action dmarc_quarantine = Action::quarantine;
     Action from_header = Action::reject;
     Action on_dns_error = Action::tempfail;
+    Action on_state_error = Action::accept;
     Action on_internal_error = Action::tempfail;
 
     static DecisionPolicy from_config(const config::Config& config);
@@ -62,6 +69,11 @@ Verdict decide_envelope(const DecisionPolicy& policy, const EnvelopeFacts& facts
 Verdict decide_message(const DecisionPolicy& policy, const MessageFacts& facts);
 // on_internal_error: 451 4.3.0 or accept "internal_error".
 Verdict internal_error_verdict(const DecisionPolicy& policy);
+// A rate limit over its rate: 451 4.7.1 (or 550 5.7.1 when the limit says reject), naming the
+// limit and when to retry. Reason "ratelimit_NAME".
+Verdict rate_limited_verdict(std::string_view limit_name, bool reject, std::int64_t retry_after_ms);
+// on_state_error: 451 4.3.0 or accept "state_error" (limits skipped for this message).
+Verdict state_error_verdict(const DecisionPolicy& policy);
 
 // DNS-supplied or attacker text made safe for an SMTP reply: printable ASCII only (others
 // become '?'), whitespace runs collapsed, at most max_bytes.

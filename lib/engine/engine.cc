@@ -5,6 +5,7 @@
 #include "auth/authres.hh"
 
 #include <algorithm>
+#include <chrono>
 #include <stdexcept>
 #include <unistd.h>
 
@@ -72,11 +73,13 @@ std::string local_host_name() {
     return name;
 }
 
-Engine::Engine(config::ConfigPtr config, dns::Resolver& resolver)
-    : Engine(config, resolver, load_public_suffixes(*config)) {}
+Engine::Engine(config::ConfigPtr config, dns::Resolver& resolver,
+               std::shared_ptr<state::Store> store)
+    : Engine(config, resolver, load_public_suffixes(*config), std::move(store)) {}
 
 Engine::Engine(config::ConfigPtr config, dns::Resolver& resolver,
-               std::shared_ptr<const auth::PublicSuffixList> public_suffixes)
+               std::shared_ptr<const auth::PublicSuffixList> public_suffixes,
+               std::shared_ptr<state::Store> store)
     : config_(std::move(config)), policy_(DecisionPolicy::from_config(*config_)),
       authserv_id_(config_->string("authserv_id").empty() ? local_host_name()
                                                           : config_->string("authserv_id")),
@@ -84,7 +87,8 @@ Engine::Engine(config::ConfigPtr config, dns::Resolver& resolver,
       public_suffixes_(std::move(public_suffixes)),
       spf_(std::make_unique<auth::SpfVerifier>(spf_options(*config_, authserv_id_), resolver)),
       dkim_(std::make_unique<auth::DkimVerifier>(dkim_options(*config_), resolver)),
-      dmarc_(std::make_unique<auth::DmarcEvaluator>(resolver, *public_suffixes_)) {}
+      dmarc_(std::make_unique<auth::DmarcEvaluator>(resolver, *public_suffixes_)),
+      limits_(*config_), store_(limits_.empty() ? nullptr : std::move(store)) {}
 
 MessageEvaluation Engine::evaluate(ConnectionFacts connection) const {
     return MessageEvaluation(*this, std::move(connection));
@@ -97,7 +101,30 @@ bool Engine::is_outbound(std::string_view client_ip, std::string_view auth_user)
 }
 
 MessageEvaluation::MessageEvaluation(const Engine& engine, ConnectionFacts connection)
-    : engine_(&engine), connection_(std::move(connection)) {}
+    : engine_(&engine), connection_(std::move(connection)) {
+    if (engine_->store_)
+        report_.rate = "ok";
+}
+
+std::optional<Verdict> MessageEvaluation::check_limits(config::RateStage stage) {
+    if (!engine_->store_ || !engine_->limits_.any_at(stage))
+        return std::nullopt;
+    const RateLimits::Checks checks = engine_->limits_.checks_at(stage, subject_);
+    if (checks.operations.empty())
+        return std::nullopt;
+    const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
+        std::chrono::system_clock::now().time_since_epoch());
+    const state::BatchResult result = engine_->store_->run(checks.operations, now.count());
+    if (!result.ok) {
+        report_.rate = "error";
+        Verdict verdict = state_error_verdict(engine_->policy_);
+        return verdict.is_final() ? std::optional(std::move(verdict)) : std::nullopt;
+    }
+    auto verdict = RateLimits::verdict(checks, result);
+    if (verdict)
+        report_.rate = "limited:" + verdict->reason.substr(std::string("ratelimit_").size());
+    return verdict;
+}
 
 Verdict MessageEvaluation::mail_from(std::string_view sender, std::string_view auth_user) {
     report_.sender = std::string(sender);
@@ -113,11 +140,24 @@ Verdict MessageEvaluation::mail_from(std::string_view sender, std::string_view a
         facts.spf_explanation = report_.spf_mailfrom->explanation;
         dkim_.emplace(engine_->dkim_->session());
     }
-    return decide_envelope(engine_->policy_, facts);
+    Verdict verdict = decide_envelope(engine_->policy_, facts);
+    if (verdict.is_final())
+        return verdict;
+    subject_.inbound = !report_.outbound;
+    subject_.client_ip = connection_.client_ip;
+    subject_.sasl_user = std::string(auth_user);
+    subject_.sender = std::string(sender);
+    if (auto limited = check_limits(config::RateStage::mail))
+        return std::move(*limited);
+    return verdict;
 }
 
-void MessageEvaluation::recipient(std::string_view) {
+Verdict MessageEvaluation::recipient(std::string_view address) {
+    subject_.recipient = std::string(address);
+    if (auto limited = check_limits(config::RateStage::rcpt))
+        return std::move(*limited);
     ++recipients_;
+    return Verdict::accept();
 }
 
 void MessageEvaluation::header(std::string_view name, std::string_view value) {
@@ -184,6 +224,11 @@ Report MessageEvaluation::end_of_message() {
             });
     }
     Verdict verdict = decide_message(engine_->policy_, facts);
+    if (!verdict.is_final()) { // outbound quotas count delivered recipients only
+        subject_.recipients = static_cast<std::int64_t>(recipients_);
+        if (auto limited = check_limits(config::RateStage::end_of_message))
+            verdict = std::move(*limited);
+    }
     verdict.remove_headers = std::move(removals);
     report_.verdict = std::move(verdict);
     if (!report_.outbound) {

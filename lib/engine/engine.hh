@@ -22,7 +22,9 @@
 #include "config/config.hh"
 #include "dns/resolver.hh"
 #include "engine/decision.hh"
+#include "engine/limits.hh"
 #include "engine/verdict.hh"
+#include "state/store.hh"
 
 #include <cstddef>
 #include <memory>
@@ -54,6 +56,9 @@ struct Report {
     std::optional<auth::DmarcResult> dmarc;                  // unset: not evaluated
     std::vector<std::string> trusted_authentication_results; // values, trusted_authserv_ids
     std::string authentication_results; // our A-R header value, unfolded ("" = none)
+    // Rate limits: "off" (none configured, or no store), "ok", "limited:NAME", or "error" (the
+    // store failed; on_state_error decided).
+    std::string rate = "off";
     Verdict verdict;
 
     // One sentence for an admin, e.g. "DMARC fail: From example.com, p=reject, SPF pass for
@@ -67,9 +72,11 @@ class Engine;
 // body..., end_of_message. Movable, not copyable; not shared between threads.
 class MessageEvaluation {
 public:
-    // SPF for HELO and MAIL FROM; answers rows 1-2 of the decision table (reject at MAIL).
+    // SPF for HELO and MAIL FROM; answers rows 1-2 of the decision table (reject at MAIL),
+    // then the rate limits of the MAIL stage.
     Verdict mail_from(std::string_view sender, std::string_view auth_user);
-    void recipient(std::string_view address);
+    // The rate limits of the RCPT stage; a final verdict refuses this recipient only.
+    Verdict recipient(std::string_view address);
     // value: everything after the colon as received (leading space and folding kept).
     void header(std::string_view name, std::string_view value);
     void end_of_headers();
@@ -87,6 +94,7 @@ private:
     MessageEvaluation(const Engine& engine, ConnectionFacts connection);
     void evaluate_dmarc();
     void build_authentication_results();
+    std::optional<Verdict> check_limits(config::RateStage stage);
 
     const Engine* engine_;
     ConnectionFacts connection_;
@@ -96,14 +104,19 @@ private:
     std::size_t from_headers_seen_ = 0;
     std::size_t authres_headers_seen_ = 0;
     std::size_t recipients_ = 0;
+    LimitSubject subject_;
 };
 
 class Engine {
 public:
-    Engine(config::ConfigPtr config, dns::Resolver& resolver);
+    // store: where rate limits are counted; nullptr means no state (mailwarden check
+    // --no-state): limits are off.
+    Engine(config::ConfigPtr config, dns::Resolver& resolver,
+           std::shared_ptr<state::Store> store = nullptr);
     // For tests and the benchmark: a list already loaded.
     Engine(config::ConfigPtr config, dns::Resolver& resolver,
-           std::shared_ptr<const auth::PublicSuffixList> public_suffixes);
+           std::shared_ptr<const auth::PublicSuffixList> public_suffixes,
+           std::shared_ptr<state::Store> store = nullptr);
     Engine(const Engine&) = delete;
     Engine& operator=(const Engine&) = delete;
 
@@ -112,6 +125,8 @@ public:
     const config::Config& config() const { return *config_; }
     const DecisionPolicy& policy() const { return policy_; }
     const std::string& authserv_id() const { return authserv_id_; }
+    // Whether a recipient can be refused at RCPT (the milter then asks the MTA for a reply).
+    bool limits_recipients() const { return store_ && limits_.any_at(config::RateStage::rcpt); }
 
 private:
     friend class MessageEvaluation;
@@ -125,6 +140,8 @@ private:
     std::unique_ptr<auth::SpfVerifier> spf_;
     std::unique_ptr<auth::DkimVerifier> dkim_;
     std::unique_ptr<auth::DmarcEvaluator> dmarc_;
+    RateLimits limits_;
+    std::shared_ptr<state::Store> store_;
 };
 
 // This host's name for authserv_id when the parameter is empty.

@@ -1,7 +1,8 @@
 // EngineHolder: what a daemon keeps between connections. One Resolver for the process (its
-// cache is shared by every connection and survives reloads) and the Engine of the live
-// configuration snapshot. A connection takes current() when it starts and keeps that Engine,
-// with its configuration, to its end; a reload builds the next Engine beside it.
+// cache is shared by every connection and survives reloads), the state store (opened once,
+// before the privilege drop), and the Engine of the live configuration snapshot. A connection takes
+// current() when it starts and keeps that Engine, with its configuration, to its end; a reload
+// builds the next Engine beside it.
 //
 // Failure: the constructor throws std::runtime_error when the resolver or the first Engine
 // cannot be built (the daemon then refuses to start). reload() never throws: a new Engine that
@@ -20,8 +21,9 @@ namespace mailwarden::engine {
 class EngineHolder {
 public:
     explicit EngineHolder(const config::ConfigPtr& initial);
-    // For tests: a resolver of the caller's (it must outlive the holder and every Engine).
-    EngineHolder(const config::ConfigPtr& initial, std::shared_ptr<dns::Resolver> resolver);
+    // For tests: a resolver and a store of the caller's (store may be null: no state).
+    EngineHolder(const config::ConfigPtr& initial, std::shared_ptr<dns::Resolver> resolver,
+                 std::shared_ptr<state::Store> store);
     EngineHolder(const EngineHolder&) = delete;
     EngineHolder& operator=(const EngineHolder&) = delete;
 
@@ -34,6 +36,7 @@ public:
 
 private:
     std::shared_ptr<dns::Resolver> resolver_; // shared with every Engine built here
+    std::shared_ptr<state::Store> store_;
     std::atomic<std::shared_ptr<const Engine>> current_;
 };
 

@@ -11,6 +11,10 @@ lib_libmailwarden_la_SOURCES += \
 	lib/engine/engine.hh \
 	lib/engine/engine_holder.cc \
 	lib/engine/engine_holder.hh \
+	lib/engine/limits.cc \
+	lib/engine/limits.hh \
+	lib/engine/state_store.cc \
+	lib/engine/state_store.hh \
 	lib/engine/message_text.cc \
 	lib/engine/message_text.hh \
 	lib/engine/report.cc \
@@ -20,4 +24,5 @@ lib_libmailwarden_la_SOURCES += \
 tests_unit_testrunner_SOURCES += \
 	tests/unit/test-decision.cc \
 	tests/unit/test-engine.cc \
+	tests/unit/test-engine-limits.cc \
 	tests/unit/test-check.cc

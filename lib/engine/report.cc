@@ -152,6 +152,7 @@ std::string report_json(const Report& report) {
                          .string("domain", report.from.domain)
                          .finish())
         .boolean("outbound", report.outbound)
+        .string("rate", report.rate)
         .raw("verdict", verdict_json(report.verdict))
         .string("authentication_results", report.authentication_results)
         .raw("trusted_authentication_results", trusted + "]")
@@ -195,6 +196,8 @@ std::string report_text(const Report& report) {
         line("DMARC", report.dmarc->result + " (policy " +
                           (report.dmarc->policy.empty() ? "none published" : report.dmarc->policy) +
                           ", disposition " + report.dmarc->disposition + ")");
+    if (report.rate != "off")
+        line("Rate", report.rate);
     const Verdict& verdict = report.verdict;
     std::string decision = std::string(verdict_action_name(verdict));
     if (verdict.action != Action::accept || !verdict.text.empty())
@@ -224,6 +227,7 @@ void add_summary_fields(util::LogRecord& record, const Report& report) {
                            : report.from.problem != auth::FromProblem::none ? "permerror"
                                                                             : "none");
     }
+    record.kv("rate", report.rate);
     record.kv("action", verdict_action_name(report.verdict));
     record.kv("reason", report.verdict.reason);
 }

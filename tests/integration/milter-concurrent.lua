@@ -1,6 +1,6 @@
 -- 50 connections open at once, their steps interleaved (every connection sends MAIL, then
--- every connection its headers, ...), so that 50 sessions live in 50 daemon threads at the
--- same time. Even connections send a signed message that passes, odd ones a message that
+-- every connection its headers, ...), so that 50 sessions are open in the daemon at the same
+-- time. Even connections send a signed message that passes, odd ones a message that
 -- DMARC rejects; each must get its own answer.
 dofile(lib)
 local count = 50

@@ -13,6 +13,7 @@ mt.disconnect(conn)
 -- An MTA that cannot change headers: removing the forgery fails inside the milter, which is
 -- an internal error: on_internal_error (tempfail), never a silent accept.
 local limited = mt.connect(socket, 20, 0.25)
+-- Debian's miltertest reads (conn, version, protocol steps, actions), whatever its man page says.
 mw.check(mt.negotiate(limited, nil, nil, SMFIF_ADDHDRS + SMFIF_QUARANTINE) == nil, "negotiate")
 mw.check(mt.conninfo(limited, "mx.client.test", "192.0.2.10") == nil, "conninfo")
 mw.check(mw.send(limited, "forged") == SMFIR_REPLYCODE, "tempfail")

@@ -105,12 +105,17 @@ function mw.send(conn, name, sender)
     return mt.getreply(conn)
 end
 
--- The value of the Authentication-Results header the milter inserted, unfolded.
+-- The value of the Authentication-Results header the milter inserted, unfolded. With
+-- SMFIP_HDR_LEADSPC agreed the MTA adds no space after the colon, so the milter must.
 function mw.authentication_results(conn)
     mw.check(mt.eom_check(conn, MT_HDRINSERT, "Authentication-Results"),
              "an Authentication-Results header was inserted")
     local value = mt.getheader(conn, "Authentication-Results", 0)
     mw.check(value ~= nil, "read the inserted header")
+    if mt.test_option(conn, SMFIP_HDR_LEADSPC) then
+        mw.check(value:sub(1, 1) == " ", "the inserted value starts with its space")
+        value = value:sub(2)
+    end
     return (value:gsub("\n\t", " "))
 end
 

@@ -46,7 +46,8 @@ struct DaemonFixture {
             << extra << "[milter]\n"
             << "milter_socket = unix:" << dir << "/milter.sock\n"
             << "[policy]\n"
-            << "policy_socket = unix:" << dir << "/policy.sock\n";
+            << "policy_socket = unix:" << dir << "/policy.sock\n"
+            << "[state]\nstate_path = " << dir << "/state/state.mdb\n";
     }
 
     std::unique_ptr<ChildProcess> start(const std::string& program, const std::string& socket) {

@@ -186,6 +186,23 @@ BOOST_AUTO_TEST_CASE(internal_error_follows_on_internal_error) {
           "internal_error");
 }
 
+BOOST_AUTO_TEST_CASE(state_error_follows_on_state_error) {
+    check(engine::state_error_verdict(DecisionPolicy{}), Action::accept, "250", "2.0.0",
+          "state_error");
+    DecisionPolicy tempfail_policy;
+    tempfail_policy.on_state_error = Action::tempfail;
+    check(engine::state_error_verdict(tempfail_policy), Action::tempfail, "451", "4.3.0",
+          "state_error");
+}
+
+BOOST_AUTO_TEST_CASE(a_rate_limit_names_itself_and_when_to_retry) {
+    const Verdict tempfail = engine::rate_limited_verdict("per_client", false, 35'001);
+    check(tempfail, Action::tempfail, "451", "4.7.1", "ratelimit_per_client");
+    BOOST_TEST(tempfail.text == "rate limit per_client exceeded, try again in 36 s");
+    check(engine::rate_limited_verdict("quota", true, 1), Action::reject, "550", "5.7.1",
+          "ratelimit_quota");
+}
+
 BOOST_AUTO_TEST_CASE(exit_status_follows_design) {
     BOOST_TEST(engine::exit_status(Verdict::accept()) == 0);
     BOOST_TEST(engine::exit_status(Verdict::reject("5.7.1", "x", "r")) == 1);

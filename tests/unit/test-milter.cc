@@ -72,8 +72,9 @@ struct MilterFixture {
         std::ofstream(dir + "/" + name + ".eml", std::ios::binary) << dkim_test::to_text(message);
     }
 
-    // Starts the daemon with the test configuration plus `actions` ([actions] lines).
-    void start(const std::string& actions = "") {
+    // Starts the daemon with the test configuration plus `extra`: [actions] lines, then any
+    // further sections.
+    void start(const std::string& extra = "") {
         const bool root = ::geteuid() == 0;
         std::ofstream(dir + "/mailwarden.conf")
             << "[general]\nlog_level = debug\nuser = nobody\nallow_root = " << (root ? "no" : "yes")
@@ -83,8 +84,9 @@ struct MilterFixture {
             << "[milter]\nmilter_socket = unix:" << dir << "/milter.sock\n"
             << "[dns]\ndns_servers = " << dns->address() << "\ndns_timeout = 1s\n"
             << "[auth]\nspf_time_budget = 2s\n"
+            << "[state]\nstate_path = " << dir << "/state/state.mdb\n"
             << "[actions]\n"
-            << actions;
+            << extra;
         milter = std::make_unique<ChildProcess>(
             std::vector<std::string>{
                 (test::build_directory() / "milter/mailwarden-milter").string(), "-f", "-c",
@@ -122,6 +124,17 @@ struct MilterFixture {
     }
 
     std::string log() const { return milter->output(); }
+
+    // SIGTERM; the daemon must exit 0 at once, no message left open (a leaked count of open
+    // messages would make it wait for the drain limit, 30 s).
+    void stop_cleanly() {
+        milter->signal(SIGTERM);
+        const auto status = milter->wait_exit(10s);
+        BOOST_TEST((status && *status == 0), "exit status " << (status ? *status : -1) << "\n"
+                                                            << log());
+        BOOST_TEST(log().find("stopped") != std::string::npos);
+        BOOST_TEST(log().find("messages in progress") == std::string::npos, log());
+    }
     std::string tester_output; // of the last script
     std::string dir;
     std::unique_ptr<test::DnsTestServer> dns;
@@ -174,8 +187,8 @@ BOOST_AUTO_TEST_CASE(dkim_pass_and_body_tampering_are_reported) {
     write_message("tampered", message);
     start();
     BOOST_TEST(run_script("milter-dkim.lua"));
-    BOOST_TEST(count_of(log(), "dkim=pass:example.test dmarc=pass action=accept") == 1);
-    BOOST_TEST(count_of(log(), "dkim=fail:example.test dmarc=pass action=accept") == 1);
+    BOOST_TEST(count_of(log(), "dkim=pass:example.test dmarc=pass rate=off action=accept") == 1);
+    BOOST_TEST(count_of(log(), "dkim=fail:example.test dmarc=pass rate=off action=accept") == 1);
 }
 
 BOOST_AUTO_TEST_CASE(dmarc_reject_and_quarantine_are_answered_at_end_of_message) {
@@ -215,7 +228,7 @@ BOOST_AUTO_TEST_CASE(authenticated_mail_is_outbound_and_logged_with_its_queue_id
     start();
     BOOST_TEST(run_script("milter-outbound.lua"));
     BOOST_TEST(log().find("4QkZ3T1x: client=mx.client.test[192.0.2.10] from=<alice@reject.test> "
-                          "rcpts=1 outbound=yes action=accept reason=outbound") !=
+                          "rcpts=1 outbound=yes rate=off action=accept reason=outbound") !=
                    std::string::npos,
                log());
 }
@@ -278,6 +291,7 @@ BOOST_AUTO_TEST_CASE(aborts_and_rset_mid_transaction_leave_nothing_behind) {
     BOOST_TEST(run_script("milter-abort.lua"));
     BOOST_TEST(count_of(log(), "action=reject reason=dmarc_reject") == 1);
     BOOST_TEST(count_of(log(), "action=accept") == 2);
+    stop_cleanly();
 }
 
 BOOST_AUTO_TEST_CASE(fifty_concurrent_connections_get_their_own_answers) {
@@ -287,7 +301,22 @@ BOOST_AUTO_TEST_CASE(fifty_concurrent_connections_get_their_own_answers) {
     start();
     BOOST_TEST(run_script("milter-concurrent.lua"));
     BOOST_TEST(count_of(log(), "action=reject reason=dmarc_reject") == 25);
-    BOOST_TEST(count_of(log(), "dkim=pass:example.test dmarc=pass action=accept") == 25);
+    BOOST_TEST(count_of(log(), "dkim=pass:example.test dmarc=pass rate=off action=accept") == 25);
+    stop_cleanly();
+}
+
+BOOST_AUTO_TEST_CASE(rate_limits_refuse_at_mail_and_at_rcpt) {
+    BOOST_REQUIRE(have_miltertest());
+    write_message("signed", signed_message("example.test"));
+    start("[limits]\nratelimit = per_client client_ip 2/1h\nratelimit = per_rcpt recipient 1/1h\n");
+    BOOST_TEST(run_script("milter-ratelimit.lua"));
+    BOOST_TEST(log().find("recipient refused rcpt=<bob@example.net> action=tempfail "
+                          "reason=ratelimit_per_rcpt") != std::string::npos,
+               log());
+    BOOST_TEST(log().find("rate=limited:per_client action=tempfail reason=ratelimit_per_client") !=
+                   std::string::npos,
+               log());
+    stop_cleanly();
 }
 
 BOOST_AUTO_TEST_CASE(sigterm_lets_the_open_message_end_then_exits) {

@@ -1,0 +1,54 @@
+// Rate limits of one configuration applied to one message: which `ratelimit =` rules apply at
+// a stage, the store operations that check them (keys hashed by state::state_key), and the
+// verdict of their outcomes. Client limits (client_ip, client_subnet) apply to inbound mail
+// only; sender and SASL-user limits to all mail, outbound quotas above all. Never throws
+// for any message; RateLimits' constructor throws std::runtime_error for two limits with one
+// name.
+#pragma once
+
+#include "config/config.hh"
+#include "config/rate_limit.hh"
+#include "engine/decision.hh"
+#include "state/store.hh"
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace mailwarden::engine {
+
+// What a message offers as limit keys; "" where it has none (no SASL login, null sender).
+struct LimitSubject {
+    bool inbound = true;
+    std::string client_ip;
+    std::string sasl_user;
+    std::string sender;
+    std::string recipient;       // at RCPT
+    std::int64_t recipients = 0; // at end of message
+};
+
+// "192.0.2.0/24" or "2001:db8:1:2::/64" for an address; "" when it does not parse.
+std::string client_subnet(std::string_view client_ip);
+
+class RateLimits {
+public:
+    explicit RateLimits(const config::Config& config);
+    bool empty() const { return rules_.empty(); }
+    bool any_at(config::RateStage stage) const;
+
+    // The checks of a stage, and for each the rule it checks.
+    struct Checks {
+        std::vector<state::Operation> operations;
+        std::vector<const config::RateLimitRule*> rules;
+    };
+    Checks checks_at(config::RateStage stage, const LimitSubject& subject) const;
+
+    // The first limited outcome as a verdict; nullopt when none is limited.
+    static std::optional<Verdict> verdict(const Checks& checks, const state::BatchResult& result);
+
+private:
+    std::vector<config::RateLimitRule> rules_;
+};
+
+} // namespace mailwarden::engine
