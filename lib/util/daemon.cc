@@ -156,8 +156,7 @@ void drop_privileges(const std::string& user) {
         throw std::runtime_error("privilege drop failed: root could be regained");
 }
 
-void set_owner(const std::string& path, const std::string& owner,
-                      const std::string& default_user) {
+void set_owner(const std::string& path, const std::string& owner, const std::string& default_user) {
     if (!running_as_root())
         return;
     const std::size_t colon = owner.find(':');

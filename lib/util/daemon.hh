@@ -49,8 +49,7 @@ void drop_privileges(const std::string& user);
 // Started as root, gives a file made before the privilege drop (a unix socket, the state file)
 // to owner: "USER", "USER:GROUP" or ":GROUP"; empty means default_user and its primary group.
 // Does nothing when not running as root. Throws when a name is unknown or chown fails.
-void set_owner(const std::string& path, const std::string& owner,
-                      const std::string& default_user);
+void set_owner(const std::string& path, const std::string& owner, const std::string& default_user);
 
 // True when the real or effective uid is 0.
 bool running_as_root();
