@@ -6,3 +6,7 @@ tests_bench_bench_engine_SOURCES = \
 	tests/unit/dkim_test_signer.hh
 tests_bench_bench_engine_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/tests/unit $(OPENDKIM_CFLAGS) $(OPENSSL_CFLAGS)
 tests_bench_bench_engine_LDADD = $(MW_LIBS)
+
+noinst_PROGRAMS += tests/bench/bench-store
+tests_bench_bench_store_SOURCES = tests/bench/bench-store.cc
+tests_bench_bench_store_LDADD = $(MW_LIBS)
