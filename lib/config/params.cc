@@ -350,6 +350,49 @@ const std::array table{
                "message (an outbound quota: ratelimit = quota sasl_user 1000/1d "
                "count=recipients). Recipient limits are checked at RCPT, the others at MAIL. "
                "Counters live in the state store, under hashed keys."},
+    ParamDef{.name = "reputation_half_life", .section = "limits", .type = ParamType::duration,
+        .default_text = "7d", .min = 3600LL * 1000, .max = 365LL * 86400 * 1000, .reloadable = true,
+        .help = "Time after which a good or bad outcome counts half as much.",
+        .doc = "Reputation is a pair of counters (good, bad) per client address, per client "
+               "network (/24, /64) and per authenticated domain (the aligned DKIM d=, else the "
+               "SPF-pass domain), updated at the end of every inbound message: good for a DMARC "
+               "pass, bad for a DMARC fail or a refused message. Older outcomes fade with this "
+               "half-life."},
+    ParamDef{.name = "reputation_min_messages", .section = "limits", .type = ParamType::integer,
+        .default_text = "20", .min = 1, .max = 1000000, .reloadable = true,
+        .help = "Outcomes a client needs before its reputation can refuse it.",
+        .doc = "A score from few messages says little; below this many (decayed) outcomes a "
+               "client is never refused for its reputation."},
+    ParamDef{.name = "reputation_tempfail_below", .section = "limits", .type = ParamType::integer,
+        .default_text = "-100", .min = -100, .max = 100, .reloadable = true,
+        .help = "Score (-100..100) below which a client gets 451 4.7.1 at MAIL; -100 means never.",
+        .doc = "The score of a client address or network is 100 * (good - bad) / (good + bad). "
+               "The lower of the two counts."},
+    ParamDef{.name = "reputation_reject_below", .section = "limits", .type = ParamType::integer,
+        .default_text = "-100", .min = -100, .max = 100, .reloadable = true,
+        .help = "Score (-100..100) below which a client gets 550 5.7.1 at MAIL; -100 means never.",
+        .doc = "Checked before reputation_tempfail_below. Start with tempfail: a sender that is "
+               "wrongly refused for a while retries, a rejected one does not."},
+    ParamDef{.name = "allow_networks", .section = "limits", .type = ParamType::cidr_list,
+        .default_text = "", .reloadable = true,
+        .help = "Client networks never refused for reputation or client rate limits.",
+        .doc = "For partners and backup MX hosts. SPF, DKIM and DMARC still apply."},
+    ParamDef{.name = "deny_networks", .section = "limits", .type = ParamType::cidr_list,
+        .default_text = "", .reloadable = true,
+        .help = "Client networks refused at MAIL with 550 5.7.1.",
+        .doc = "Checked before anything else that can refuse a message, outbound mail excepted."},
+    ParamDef{.name = "allow_domains", .section = "limits", .type = ParamType::list,
+        .default_text = "", .validator = check_authserv_id, .reloadable = true,
+        .help = "Authenticated domains whose mail never lowers the sending client's reputation.",
+        .doc = "A domain counts as authenticated for a message when DMARC passes with it (its "
+               "aligned DKIM signature, or SPF for it). Mail of these domains that is refused "
+               "for other reasons (a rate limit, a quarantine) does not count against the client, "
+               "so a shared relay of a partner keeps its standing."},
+    ParamDef{.name = "deny_domains", .section = "limits", .type = ParamType::list,
+        .default_text = "", .validator = check_authserv_id, .reloadable = true,
+        .help = "Authenticated domains whose mail is refused with 550 5.7.1 at end of message.",
+        .doc = "Only an authenticated domain is matched (as for allow_domains): a forged From "
+               "cannot put another domain on this list's path."},
 };
 // clang-format on
 

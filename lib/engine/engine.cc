@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <stdexcept>
 #include <unistd.h>
 
@@ -88,7 +89,8 @@ Engine::Engine(config::ConfigPtr config, dns::Resolver& resolver,
       spf_(std::make_unique<auth::SpfVerifier>(spf_options(*config_, authserv_id_), resolver)),
       dkim_(std::make_unique<auth::DkimVerifier>(dkim_options(*config_), resolver)),
       dmarc_(std::make_unique<auth::DmarcEvaluator>(resolver, *public_suffixes_)),
-      limits_(*config_), store_(limits_.empty() ? nullptr : std::move(store)) {}
+      limits_(*config_), reputation_(ReputationPolicy::from_config(*config_)),
+      store_(std::move(store)) {}
 
 MessageEvaluation Engine::evaluate(ConnectionFacts connection) const {
     return MessageEvaluation(*this, std::move(connection));
@@ -102,33 +104,79 @@ bool Engine::is_outbound(std::string_view client_ip, std::string_view auth_user)
 
 MessageEvaluation::MessageEvaluation(const Engine& engine, ConnectionFacts connection)
     : engine_(&engine), connection_(std::move(connection)) {
-    if (engine_->store_)
+    if (engine_->store_ && !engine_->limits_.empty())
         report_.rate = "ok";
+    if (engine_->store_)
+        report_.reputation = "new";
 }
 
-std::optional<Verdict> MessageEvaluation::check_limits(config::RateStage stage) {
-    if (!engine_->store_ || !engine_->limits_.any_at(stage))
+// One round trip for a stage: its rate checks (unless with_limits is false), then the
+// reputation operations given, whose outcomes go to *reputations.
+std::optional<Verdict>
+MessageEvaluation::consult_state(config::RateStage stage, bool with_limits,
+                                 std::vector<state::Operation> reputation,
+                                 std::vector<state::Reputation>* reputations) {
+    if (!engine_->store_)
         return std::nullopt;
-    const RateLimits::Checks checks = engine_->limits_.checks_at(stage, subject_);
+    RateLimits::Checks checks;
+    if (with_limits && engine_->limits_.any_at(stage))
+        checks = engine_->limits_.checks_at(stage, subject_);
+    const std::size_t rate_checks = checks.operations.size();
+    for (auto& operation : reputation)
+        checks.operations.push_back(std::move(operation));
     if (checks.operations.empty())
         return std::nullopt;
     const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
         std::chrono::system_clock::now().time_since_epoch());
     const state::BatchResult result = engine_->store_->run(checks.operations, now.count());
     if (!result.ok) {
-        report_.rate = "error";
+        if (rate_checks > 0)
+            report_.rate = "error";
+        if (rate_checks < checks.operations.size())
+            report_.reputation = "error";
         Verdict verdict = state_error_verdict(engine_->policy_);
         return verdict.is_final() ? std::optional(std::move(verdict)) : std::nullopt;
     }
+    for (std::size_t i = rate_checks; reputations != nullptr && i < result.outcomes.size(); ++i)
+        if (const auto* value = std::get_if<state::Reputation>(&result.outcomes[i]))
+            reputations->push_back(*value);
     auto verdict = RateLimits::verdict(checks, result);
     if (verdict)
         report_.rate = "limited:" + verdict->reason.substr(std::string("ratelimit_").size());
     return verdict;
 }
 
+// The client's address and network records, read (or moved by good and bad).
+std::vector<state::Operation> MessageEvaluation::client_reputation(double good, double bad) const {
+    std::vector<state::Operation> operations;
+    const state::Millis half_life = engine_->reputation_.half_life;
+    for (const auto& [kind, raw] :
+         {std::pair<std::string_view, std::string>{"ip", connection_.client_ip},
+          {"net", client_subnet(connection_.client_ip)}})
+        if (!raw.empty())
+            operations.push_back(state::ReputationChange{.key = reputation_key(kind, raw),
+                                                         .good = good,
+                                                         .bad = bad,
+                                                         .half_life = half_life});
+    return operations;
+}
+
+void MessageEvaluation::note_reputation(const std::vector<state::Reputation>& values) {
+    if (values.empty())
+        return;
+    const auto score = reputation_score(values.front(), engine_->reputation_.min_messages);
+    char text[16];
+    if (score)
+        std::snprintf(text, sizeof text, "%+.2f", *score / 100.0);
+    report_.reputation = score ? text : "new";
+}
+
 Verdict MessageEvaluation::mail_from(std::string_view sender, std::string_view auth_user) {
     report_.sender = std::string(sender);
     report_.outbound = engine_->is_outbound(connection_.client_ip, auth_user);
+    const ReputationPolicy& reputation = engine_->reputation_;
+    if (!report_.outbound && reputation.denied_network(connection_.client_ip))
+        return Verdict::reject("5.7.1", "client network is not accepted here", "deny_network");
     EnvelopeFacts facts;
     facts.outbound = report_.outbound;
     if (!report_.outbound) {
@@ -143,18 +191,27 @@ Verdict MessageEvaluation::mail_from(std::string_view sender, std::string_view a
     Verdict verdict = decide_envelope(engine_->policy_, facts);
     if (verdict.is_final())
         return verdict;
-    subject_.inbound = !report_.outbound;
+    subject_.inbound = !report_.outbound && !reputation.allowed_network(connection_.client_ip);
     subject_.client_ip = connection_.client_ip;
     subject_.sasl_user = std::string(auth_user);
     subject_.sender = std::string(sender);
-    if (auto limited = check_limits(config::RateStage::mail))
-        return std::move(*limited);
+    const bool judge_client = subject_.inbound && reputation.refuses();
+    std::vector<state::Reputation> values;
+    if (auto refused = consult_state(
+            config::RateStage::mail, true,
+            judge_client ? client_reputation(0, 0) : std::vector<state::Operation>{}, &values))
+        return std::move(*refused);
+    note_reputation(values);
+    if (judge_client && !values.empty())
+        if (auto refused = reputation.verdict(values.front(),
+                                              values.size() > 1 ? values[1] : state::Reputation{}))
+            return std::move(*refused);
     return verdict;
 }
 
 Verdict MessageEvaluation::recipient(std::string_view address) {
     subject_.recipient = std::string(address);
-    if (auto limited = check_limits(config::RateStage::rcpt))
+    if (auto limited = consult_state(config::RateStage::rcpt, true, {}, nullptr))
         return std::move(*limited);
     ++recipients_;
     return Verdict::accept();
@@ -224,11 +281,19 @@ Report MessageEvaluation::end_of_message() {
             });
     }
     Verdict verdict = decide_message(engine_->policy_, facts);
-    if (!verdict.is_final()) { // outbound quotas count delivered recipients only
-        subject_.recipients = static_cast<std::int64_t>(recipients_);
-        if (auto limited = check_limits(config::RateStage::end_of_message))
-            verdict = std::move(*limited);
-    }
+    const std::string domain = authenticated_domain();
+    if (!report_.outbound && !verdict.is_final() && engine_->reputation_.denied_domain(domain))
+        verdict = Verdict::reject(
+            "5.7.1", "mail from " + smtp_safe_text(domain, 100) + " is not accepted here",
+            "deny_domain");
+    // One round trip: outbound quotas (delivered recipients only) and the reputation update.
+    subject_.recipients = static_cast<std::int64_t>(recipients_);
+    std::vector<state::Reputation> values;
+    auto limited = consult_state(config::RateStage::end_of_message, !verdict.is_final(),
+                                 reputation_updates(verdict, domain), &values);
+    note_reputation(values);
+    if (limited && !verdict.is_final())
+        verdict = std::move(*limited);
     verdict.remove_headers = std::move(removals);
     report_.verdict = std::move(verdict);
     if (!report_.outbound) {
@@ -238,6 +303,37 @@ Report MessageEvaluation::end_of_message() {
                                                      report_.authentication_results);
     }
     return std::move(report_);
+}
+
+// The domain DMARC passed with (its aligned DKIM d=, else the SPF domain); "" when none.
+std::string MessageEvaluation::authenticated_domain() const {
+    if (!report_.dmarc || report_.dmarc->result != "pass")
+        return "";
+    if (report_.dmarc->dkim_aligned)
+        return report_.dmarc->aligned_dkim_domain;
+    return report_.spf_mailfrom ? report_.spf_mailfrom->domain : "";
+}
+
+// Inbound messages move the counters of their client (and authenticated domain): good for a
+// DMARC pass, bad for a DMARC fail or a refusal, unless an allow-listed domain sent it.
+std::vector<state::Operation>
+MessageEvaluation::reputation_updates(const Verdict& verdict, const std::string& domain) const {
+    if (report_.outbound || !engine_->store_)
+        return {};
+    const bool refused = verdict.is_final() || verdict.action == Action::quarantine;
+    const bool good = report_.dmarc && report_.dmarc->result == "pass" && !refused;
+    bool bad = refused || (report_.dmarc && report_.dmarc->result == "fail");
+    if (bad && engine_->reputation_.allowed_domain(domain))
+        bad = false;
+    if (!good && !bad)
+        return {};
+    std::vector<state::Operation> operations = client_reputation(good ? 1 : 0, bad ? 1 : 0);
+    if (!domain.empty())
+        operations.push_back(state::ReputationChange{.key = reputation_key("domain", domain),
+                                                     .good = good ? 1.0 : 0.0,
+                                                     .bad = bad ? 1.0 : 0.0,
+                                                     .half_life = engine_->reputation_.half_life});
+    return operations;
 }
 
 void MessageEvaluation::evaluate_dmarc() {

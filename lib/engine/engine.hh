@@ -23,6 +23,7 @@
 #include "dns/resolver.hh"
 #include "engine/decision.hh"
 #include "engine/limits.hh"
+#include "engine/reputation.hh"
 #include "engine/verdict.hh"
 #include "state/store.hh"
 
@@ -59,6 +60,9 @@ struct Report {
     // Rate limits: "off" (none configured, or no store), "ok", "limited:NAME", or "error" (the
     // store failed; on_state_error decided).
     std::string rate = "off";
+    // The client address's reputation after this message: "+0.80" (score / 100), "new" (too
+    // few outcomes yet), "off" (no store) or "error".
+    std::string reputation = "off";
     Verdict verdict;
 
     // One sentence for an admin, e.g. "DMARC fail: From example.com, p=reject, SPF pass for
@@ -94,7 +98,14 @@ private:
     MessageEvaluation(const Engine& engine, ConnectionFacts connection);
     void evaluate_dmarc();
     void build_authentication_results();
-    std::optional<Verdict> check_limits(config::RateStage stage);
+    std::optional<Verdict> consult_state(config::RateStage stage, bool with_limits,
+                                         std::vector<state::Operation> reputation,
+                                         std::vector<state::Reputation>* reputations);
+    std::vector<state::Operation> client_reputation(double good, double bad) const;
+    std::vector<state::Operation> reputation_updates(const Verdict& verdict,
+                                                     const std::string& domain) const;
+    std::string authenticated_domain() const;
+    void note_reputation(const std::vector<state::Reputation>& values);
 
     const Engine* engine_;
     ConnectionFacts connection_;
@@ -141,6 +152,7 @@ private:
     std::unique_ptr<auth::DkimVerifier> dkim_;
     std::unique_ptr<auth::DmarcEvaluator> dmarc_;
     RateLimits limits_;
+    ReputationPolicy reputation_;
     std::shared_ptr<state::Store> store_;
 };
 

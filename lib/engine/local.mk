@@ -13,6 +13,8 @@ lib_libmailwarden_la_SOURCES += \
 	lib/engine/engine_holder.hh \
 	lib/engine/limits.cc \
 	lib/engine/limits.hh \
+	lib/engine/reputation.cc \
+	lib/engine/reputation.hh \
 	lib/engine/state_store.cc \
 	lib/engine/state_store.hh \
 	lib/engine/message_text.cc \

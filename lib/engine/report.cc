@@ -153,6 +153,7 @@ std::string report_json(const Report& report) {
                          .finish())
         .boolean("outbound", report.outbound)
         .string("rate", report.rate)
+        .string("reputation", report.reputation)
         .raw("verdict", verdict_json(report.verdict))
         .string("authentication_results", report.authentication_results)
         .raw("trusted_authentication_results", trusted + "]")
@@ -198,6 +199,8 @@ std::string report_text(const Report& report) {
                           ", disposition " + report.dmarc->disposition + ")");
     if (report.rate != "off")
         line("Rate", report.rate);
+    if (report.reputation != "off" && !report.outbound)
+        line("Reputation", report.reputation);
     const Verdict& verdict = report.verdict;
     std::string decision = std::string(verdict_action_name(verdict));
     if (verdict.action != Action::accept || !verdict.text.empty())
@@ -228,6 +231,8 @@ void add_summary_fields(util::LogRecord& record, const Report& report) {
                                                                             : "none");
     }
     record.kv("rate", report.rate);
+    if (!report.outbound)
+        record.kv("rep", report.reputation);
     record.kv("action", verdict_action_name(report.verdict));
     record.kv("reason", report.verdict.reason);
 }

@@ -15,7 +15,8 @@ std::string report_json(const Report& report);
 std::string report_text(const Report& report);
 
 // The results part of a daemon's one summary line per message (DESIGN.md, Logging):
-// spf=pass dkim=pass:example.org,fail:other.org dmarc=pass rate=ok action=accept reason=ok, or
+// spf=pass dkim=pass:example.org,fail:other.org dmarc=pass rate=ok rep=+0.80 action=accept
+// reason=ok, or
 // outbound=yes in place of the three results for outbound mail.
 void add_summary_fields(util::LogRecord& record, const Report& report);
 

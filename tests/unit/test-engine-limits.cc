@@ -46,7 +46,8 @@ struct Fixture {
     engine::Report send(const engine::Engine& checks, const std::string& client_ip,
                         const std::string& sender,
                         std::vector<std::string> recipients = {"bob@example.net"},
-                        const std::string& auth_user = "") {
+                        const std::string& auth_user = "",
+                        const std::string& from = "a@other.test") {
         auto message =
             checks.evaluate({.client_ip = client_ip, .client_name = "", .helo = "h.test"});
         engine::Verdict verdict = message.mail_from(sender, auth_user);
@@ -58,13 +59,19 @@ struct Fixture {
             report.verdict = verdict;
             return report;
         }
-        engine::feed_message(message, "From: a@other.test\nSubject: x\n\nbody\n");
+        engine::feed_message(message, "From: " + from + "\nSubject: x\n\nbody\n");
         return message.end_of_message();
     }
 
     std::string dir;
     std::shared_ptr<state::Store> store;
-    dns::FakeResolver resolver = dns::FakeResolver::from_text("");
+    dns::FakeResolver resolver =
+        dns::FakeResolver::from_text("other.test TXT \"v=spf1 ip4:192.0.2.0/24 -all\"\n"
+                                     "_dmarc.other.test TXT \"v=DMARC1; p=none\"\n"
+                                     "bank.test TXT \"v=spf1 -all\"\n"
+                                     "_dmarc.bank.test TXT \"v=DMARC1; p=reject\"\n"
+                                     "partner.test TXT \"v=spf1 ip4:192.0.2.0/24 -all\"\n"
+                                     "_dmarc.partner.test TXT \"v=DMARC1; p=quarantine\"\n");
     std::shared_ptr<const auth::PublicSuffixList> suffixes =
         std::make_shared<const auth::PublicSuffixList>(auth::PublicSuffixList::from_text("test\n"));
 };
@@ -159,6 +166,79 @@ BOOST_AUTO_TEST_CASE(two_limits_with_one_name_stop_the_engine) {
         "[limits]\nratelimit = x client_ip 1/1h\nratelimit = x sender 1/1h\n", "test");
     BOOST_REQUIRE(loaded.ok());
     BOOST_CHECK_THROW(engine::Engine(loaded.config, resolver, suffixes, store), std::runtime_error);
+}
+
+// The stored counters of kind ("ip", "net", "domain") for raw, as the engine keeps them.
+state::Reputation stored_reputation(state::Store& store, std::string_view kind,
+                                    std::string_view raw) {
+    const state::Operation read =
+        state::ReputationChange{.key = engine::reputation_key(kind, raw), .half_life = 1LL << 40};
+    return std::get<state::Reputation>(store.run({&read, 1}, 0).outcomes.at(0));
+}
+
+BOOST_AUTO_TEST_CASE(a_denied_network_is_refused_at_mail_before_anything_else) {
+    const auto checks = make_engine("deny_networks = 192.0.2.0/28\n");
+    const engine::Report denied = send(checks, "192.0.2.7", "a@other.test");
+    BOOST_TEST(denied.verdict.code == "550");
+    BOOST_TEST(denied.verdict.reason == "deny_network");
+    BOOST_TEST(!denied.spf_mailfrom); // no DNS spent on it
+    BOOST_TEST(send(checks, "192.0.2.17", "a@other.test").verdict.reason == "ok");
+}
+
+BOOST_AUTO_TEST_CASE(outcomes_move_the_client_and_domain_counters) {
+    const auto checks = make_engine("");
+    BOOST_TEST(send(checks, "192.0.2.7", "a@other.test").reputation == "new"); // DMARC pass
+    send(checks, "192.0.2.7", "a@bank.test", {"bob@example.net"}, "", "ceo@bank.test"); // reject
+    const state::Reputation ip = stored_reputation(*store, "ip", "192.0.2.7");
+    BOOST_TEST(ip.good == 1, boost::test_tools::tolerance(1e-6));
+    BOOST_TEST(ip.bad == 1, boost::test_tools::tolerance(1e-6));
+    BOOST_TEST(stored_reputation(*store, "net", "192.0.2.0/24").good == 1,
+               boost::test_tools::tolerance(1e-6));
+    BOOST_TEST(stored_reputation(*store, "domain", "OTHER.test").good == 1,
+               boost::test_tools::tolerance(1e-6));
+}
+
+BOOST_AUTO_TEST_CASE(a_poor_score_with_enough_outcomes_refuses_the_client_at_mail) {
+    const state::Operation poor =
+        state::SetReputation{.key = engine::reputation_key("ip", "192.0.2.7"),
+                             .value = {5, 25},
+                             .half_life = 86'400'000};
+    const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                         std::chrono::system_clock::now().time_since_epoch())
+                         .count();
+    BOOST_REQUIRE(store->run({&poor, 1}, now).ok);
+    const auto strict =
+        make_engine("reputation_tempfail_below = 0\nreputation_min_messages = 20\n");
+    const engine::Report refused = send(strict, "192.0.2.7", "a@other.test");
+    BOOST_TEST(refused.verdict.code == "451");
+    BOOST_TEST(refused.verdict.status == "4.7.1");
+    BOOST_TEST(refused.verdict.text ==
+               "client has a poor reputation here (score -67), try again later");
+    BOOST_TEST(refused.verdict.reason == "reputation");
+    BOOST_TEST(send(strict, "192.0.2.8", "a@other.test").verdict.reason == "ok");
+    const auto harsher = make_engine("reputation_reject_below = -50\n");
+    BOOST_TEST(send(harsher, "192.0.2.7", "a@other.test").verdict.code == "550");
+    const auto patient =
+        make_engine("reputation_tempfail_below = 0\nreputation_min_messages = 50\n");
+    BOOST_TEST(send(patient, "192.0.2.7", "a@other.test").verdict.reason == "ok");
+    const auto allowed = make_engine("reputation_tempfail_below = 0\nallow_networks = 192.0.2.7\n");
+    BOOST_TEST(send(allowed, "192.0.2.7", "a@other.test").verdict.reason == "ok");
+}
+
+BOOST_AUTO_TEST_CASE(allowed_domains_do_not_count_against_the_client_and_denied_ones_are_refused) {
+    // partner.test passes DMARC; quarantine from a rate limit would count as bad.
+    const auto checks = make_engine("allow_domains = partner.test\n"
+                                    "ratelimit = q sender_domain 1/1d count=recipients\n");
+    send(checks, "192.0.2.9", "a@partner.test", {"x@example.net"}, "", "a@partner.test");
+    const engine::Report limited =
+        send(checks, "192.0.2.9", "a@partner.test", {"x@example.net"}, "", "a@partner.test");
+    BOOST_TEST(limited.verdict.reason == "ratelimit_q");
+    BOOST_TEST(stored_reputation(*store, "ip", "192.0.2.9").bad == 0);
+    const auto denying = make_engine("deny_domains = Partner.Test\n");
+    const engine::Report denied =
+        send(denying, "192.0.2.9", "a@partner.test", {"x@example.net"}, "", "a@partner.test");
+    BOOST_TEST(denied.verdict.reason == "deny_domain");
+    BOOST_TEST(denied.verdict.text == "mail from partner.test is not accepted here");
 }
 
 BOOST_AUTO_TEST_SUITE_END()
