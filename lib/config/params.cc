@@ -393,6 +393,24 @@ const std::array table{
         .help = "Authenticated domains whose mail is refused with 550 5.7.1 at end of message.",
         .doc = "Only an authenticated domain is matched (as for allow_domains): a forged From "
                "cannot put another domain on this list's path."},
+    ParamDef{.name = "greylisting", .section = "limits", .type = ParamType::boolean,
+        .default_text = "no", .reloadable = true,
+        .help = "Refuse the first delivery attempt of each new (network, sender, recipient).",
+        .doc = "The attempt gets 451 4.7.1; a retry after greylist_delay passes, and that triplet "
+               "then passes at once. Inbound mail only, clients in allow_networks excepted. "
+               "Delays first mail from new correspondents by the sender's retry interval."},
+    ParamDef{.name = "greylist_delay", .section = "limits", .type = ParamType::duration,
+        .default_text = "5m", .min = 1000, .max = 86400LL * 1000, .reloadable = true,
+        .help = "How long a new triplet waits before a retry passes.",
+        .doc = "Most MTAs retry after 5 to 30 minutes; a longer delay costs legitimate mail time."},
+    ParamDef{.name = "greylist_retry_window", .section = "limits", .type = ParamType::duration,
+        .default_text = "4h", .min = 60LL * 1000, .max = 7LL * 86400 * 1000, .reloadable = true,
+        .help = "How long a refused triplet waits for its retry before it starts over.",
+        .doc = "A retry later than this counts as a first attempt again."},
+    ParamDef{.name = "greylist_pass_lifetime", .section = "limits", .type = ParamType::duration,
+        .default_text = "36d", .min = 3600LL * 1000, .max = 365LL * 86400 * 1000, .reloadable = true,
+        .help = "How long a triplet that passed keeps passing without delay.",
+        .doc = "Each message of the triplet extends it; 36 days covers monthly newsletters."},
 };
 // clang-format on
 

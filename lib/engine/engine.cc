@@ -90,7 +90,7 @@ Engine::Engine(config::ConfigPtr config, dns::Resolver& resolver,
       dkim_(std::make_unique<auth::DkimVerifier>(dkim_options(*config_), resolver)),
       dmarc_(std::make_unique<auth::DmarcEvaluator>(resolver, *public_suffixes_)),
       limits_(*config_), reputation_(ReputationPolicy::from_config(*config_)),
-      store_(std::move(store)) {}
+      greylisting_(Greylisting::from_config(*config_)), store_(std::move(store)) {}
 
 MessageEvaluation Engine::evaluate(ConnectionFacts connection) const {
     return MessageEvaluation(*this, std::move(connection));
@@ -110,19 +110,19 @@ MessageEvaluation::MessageEvaluation(const Engine& engine, ConnectionFacts conne
         report_.reputation = "new";
 }
 
-// One round trip for a stage: its rate checks (unless with_limits is false), then the
-// reputation operations given, whose outcomes go to *reputations.
+// One round trip for a stage: its rate checks (unless with_limits is false), then the extra
+// operations given (reputation, greylisting), whose outcomes go to *extra_outcomes.
 std::optional<Verdict>
 MessageEvaluation::consult_state(config::RateStage stage, bool with_limits,
-                                 std::vector<state::Operation> reputation,
-                                 std::vector<state::Reputation>* reputations) {
+                                 std::vector<state::Operation> extra,
+                                 std::vector<state::Outcome>* extra_outcomes) {
     if (!engine_->store_)
         return std::nullopt;
     RateLimits::Checks checks;
     if (with_limits && engine_->limits_.any_at(stage))
         checks = engine_->limits_.checks_at(stage, subject_);
     const std::size_t rate_checks = checks.operations.size();
-    for (auto& operation : reputation)
+    for (auto& operation : extra)
         checks.operations.push_back(std::move(operation));
     if (checks.operations.empty())
         return std::nullopt;
@@ -133,13 +133,12 @@ MessageEvaluation::consult_state(config::RateStage stage, bool with_limits,
         if (rate_checks > 0)
             report_.rate = "error";
         if (rate_checks < checks.operations.size())
-            report_.reputation = "error";
+            (stage == config::RateStage::rcpt ? report_.greylist : report_.reputation) = "error";
         Verdict verdict = state_error_verdict(engine_->policy_);
         return verdict.is_final() ? std::optional(std::move(verdict)) : std::nullopt;
     }
-    for (std::size_t i = rate_checks; reputations != nullptr && i < result.outcomes.size(); ++i)
-        if (const auto* value = std::get_if<state::Reputation>(&result.outcomes[i]))
-            reputations->push_back(*value);
+    for (std::size_t i = rate_checks; extra_outcomes != nullptr && i < result.outcomes.size(); ++i)
+        extra_outcomes->push_back(result.outcomes[i]);
     auto verdict = RateLimits::verdict(checks, result);
     if (verdict)
         report_.rate = "limited:" + verdict->reason.substr(std::string("ratelimit_").size());
@@ -159,6 +158,15 @@ std::vector<state::Operation> MessageEvaluation::client_reputation(double good, 
                                                          .bad = bad,
                                                          .half_life = half_life});
     return operations;
+}
+
+// The reputation records among outcomes, in order.
+static std::vector<state::Reputation> reputations_in(const std::vector<state::Outcome>& outcomes) {
+    std::vector<state::Reputation> values;
+    for (const auto& outcome : outcomes)
+        if (const auto* value = std::get_if<state::Reputation>(&outcome))
+            values.push_back(*value);
+    return values;
 }
 
 void MessageEvaluation::note_reputation(const std::vector<state::Reputation>& values) {
@@ -196,11 +204,12 @@ Verdict MessageEvaluation::mail_from(std::string_view sender, std::string_view a
     subject_.sasl_user = std::string(auth_user);
     subject_.sender = std::string(sender);
     const bool judge_client = subject_.inbound && reputation.refuses();
-    std::vector<state::Reputation> values;
+    std::vector<state::Outcome> outcomes;
     if (auto refused = consult_state(
             config::RateStage::mail, true,
-            judge_client ? client_reputation(0, 0) : std::vector<state::Operation>{}, &values))
+            judge_client ? client_reputation(0, 0) : std::vector<state::Operation>{}, &outcomes))
         return std::move(*refused);
+    const std::vector<state::Reputation> values = reputations_in(outcomes);
     note_reputation(values);
     if (judge_client && !values.empty())
         if (auto refused = reputation.verdict(values.front(),
@@ -211,8 +220,20 @@ Verdict MessageEvaluation::mail_from(std::string_view sender, std::string_view a
 
 Verdict MessageEvaluation::recipient(std::string_view address) {
     subject_.recipient = std::string(address);
-    if (auto limited = consult_state(config::RateStage::rcpt, true, {}, nullptr))
+    const Greylisting& greylisting = engine_->greylisting_;
+    const bool greylist = greylisting.enabled && subject_.inbound;
+    std::vector<state::Outcome> outcomes;
+    std::vector<state::Operation> extra;
+    if (greylist)
+        extra.push_back(greylisting.check(connection_.client_ip, subject_.sender, address));
+    if (auto limited = consult_state(config::RateStage::rcpt, true, std::move(extra), &outcomes))
         return std::move(*limited);
+    if (greylist && !outcomes.empty())
+        if (const auto* outcome = std::get_if<state::GreylistOutcome>(&outcomes.front())) {
+            report_.greylist = greylist_word(*outcome);
+            if (auto deferred = greylisting.verdict(*outcome))
+                return std::move(*deferred);
+        }
     ++recipients_;
     return Verdict::accept();
 }
@@ -288,10 +309,10 @@ Report MessageEvaluation::end_of_message() {
             "deny_domain");
     // One round trip: outbound quotas (delivered recipients only) and the reputation update.
     subject_.recipients = static_cast<std::int64_t>(recipients_);
-    std::vector<state::Reputation> values;
+    std::vector<state::Outcome> outcomes;
     auto limited = consult_state(config::RateStage::end_of_message, !verdict.is_final(),
-                                 reputation_updates(verdict, domain), &values);
-    note_reputation(values);
+                                 reputation_updates(verdict, domain), &outcomes);
+    note_reputation(reputations_in(outcomes));
     if (limited && !verdict.is_final())
         verdict = std::move(*limited);
     verdict.remove_headers = std::move(removals);

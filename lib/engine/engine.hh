@@ -22,6 +22,7 @@
 #include "config/config.hh"
 #include "dns/resolver.hh"
 #include "engine/decision.hh"
+#include "engine/greylisting.hh"
 #include "engine/limits.hh"
 #include "engine/reputation.hh"
 #include "engine/verdict.hh"
@@ -63,6 +64,9 @@ struct Report {
     // The client address's reputation after this message: "+0.80" (score / 100), "new" (too
     // few outcomes yet), "off" (no store) or "error".
     std::string reputation = "off";
+    // Greylisting of the last recipient: "off", "first_seen", "too_early", "passed", "known",
+    // or "error".
+    std::string greylist = "off";
     Verdict verdict;
 
     // One sentence for an admin, e.g. "DMARC fail: From example.com, p=reject, SPF pass for
@@ -99,8 +103,8 @@ private:
     void evaluate_dmarc();
     void build_authentication_results();
     std::optional<Verdict> consult_state(config::RateStage stage, bool with_limits,
-                                         std::vector<state::Operation> reputation,
-                                         std::vector<state::Reputation>* reputations);
+                                         std::vector<state::Operation> extra,
+                                         std::vector<state::Outcome>* extra_outcomes);
     std::vector<state::Operation> client_reputation(double good, double bad) const;
     std::vector<state::Operation> reputation_updates(const Verdict& verdict,
                                                      const std::string& domain) const;
@@ -137,7 +141,9 @@ public:
     const DecisionPolicy& policy() const { return policy_; }
     const std::string& authserv_id() const { return authserv_id_; }
     // Whether a recipient can be refused at RCPT (the milter then asks the MTA for a reply).
-    bool limits_recipients() const { return store_ && limits_.any_at(config::RateStage::rcpt); }
+    bool limits_recipients() const {
+        return store_ && (limits_.any_at(config::RateStage::rcpt) || greylisting_.enabled);
+    }
 
 private:
     friend class MessageEvaluation;
@@ -153,6 +159,7 @@ private:
     std::unique_ptr<auth::DmarcEvaluator> dmarc_;
     RateLimits limits_;
     ReputationPolicy reputation_;
+    Greylisting greylisting_;
     std::shared_ptr<state::Store> store_;
 };
 

@@ -11,6 +11,8 @@ lib_libmailwarden_la_SOURCES += \
 	lib/engine/engine.hh \
 	lib/engine/engine_holder.cc \
 	lib/engine/engine_holder.hh \
+	lib/engine/greylisting.cc \
+	lib/engine/greylisting.hh \
 	lib/engine/limits.cc \
 	lib/engine/limits.hh \
 	lib/engine/reputation.cc \

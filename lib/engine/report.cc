@@ -154,6 +154,7 @@ std::string report_json(const Report& report) {
         .boolean("outbound", report.outbound)
         .string("rate", report.rate)
         .string("reputation", report.reputation)
+        .string("greylist", report.greylist)
         .raw("verdict", verdict_json(report.verdict))
         .string("authentication_results", report.authentication_results)
         .raw("trusted_authentication_results", trusted + "]")
@@ -201,6 +202,8 @@ std::string report_text(const Report& report) {
         line("Rate", report.rate);
     if (report.reputation != "off" && !report.outbound)
         line("Reputation", report.reputation);
+    if (report.greylist != "off")
+        line("Greylist", report.greylist);
     const Verdict& verdict = report.verdict;
     std::string decision = std::string(verdict_action_name(verdict));
     if (verdict.action != Action::accept || !verdict.text.empty())
@@ -233,6 +236,8 @@ void add_summary_fields(util::LogRecord& record, const Report& report) {
     record.kv("rate", report.rate);
     if (!report.outbound)
         record.kv("rep", report.reputation);
+    if (report.greylist != "off")
+        record.kv("grey", report.greylist);
     record.kv("action", verdict_action_name(report.verdict));
     record.kv("reason", report.verdict.reason);
 }

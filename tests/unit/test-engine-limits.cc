@@ -241,4 +241,30 @@ BOOST_AUTO_TEST_CASE(allowed_domains_do_not_count_against_the_client_and_denied_
     BOOST_TEST(denied.verdict.text == "mail from partner.test is not accepted here");
 }
 
+BOOST_AUTO_TEST_CASE(greylisting_defers_new_triplets_at_rcpt_until_they_pass) {
+    const auto checks = make_engine("greylisting = yes\ngreylist_delay = 10m\n"
+                                    "allow_networks = 198.51.100.0/24\n");
+    BOOST_TEST(checks.limits_recipients());
+    const engine::Report first = send(checks, "192.0.2.7", "a@other.test");
+    BOOST_TEST(first.verdict.code == "451");
+    BOOST_TEST(first.verdict.status == "4.7.1");
+    BOOST_TEST(first.verdict.text == "greylisted, please try again in 600 s");
+    BOOST_TEST(first.greylist == "first_seen");
+    BOOST_TEST(send(checks, "192.0.2.99", "A@Other.test").greylist == "too_early"); // same /24
+    const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                         std::chrono::system_clock::now().time_since_epoch())
+                         .count();
+    const state::Operation allow = state::AllowGreylist{
+        .key = engine::greylist_key("192.0.2.7", "a@other.test", "bob@example.net")};
+    BOOST_REQUIRE(store->run({&allow, 1}, now).ok);
+    const engine::Report known = send(checks, "192.0.2.7", "a@other.test");
+    BOOST_TEST(known.greylist == "known");
+    BOOST_TEST(known.verdict.reason == "ok");
+    BOOST_TEST(send(checks, "192.0.2.7", "a@other.test", {"carol@example.net"}).greylist ==
+               "first_seen");
+    BOOST_TEST(send(checks, "198.51.100.1", "a@other.test").greylist == "off");
+    BOOST_TEST(send(checks, "192.0.2.7", "a@other.test", {"x@example.net"}, "alice").greylist ==
+               "off"); // outbound
+}
+
 BOOST_AUTO_TEST_SUITE_END()
