@@ -13,6 +13,7 @@
 #include "milter/session.hh"
 #include "util/daemon.hh"
 #include "util/log.hh"
+#include "util/socket_spec.hh"
 
 #include <chrono>
 #include <cstdio>
@@ -35,25 +36,36 @@ const std::string program = "mailwarden-milter";
 // message are longer (milter_content_timeout 300s), but a stop must not hang a reboot.
 constexpr std::chrono::seconds drain_limit{30};
 
-// "unix:/path" or "local:/path" → "/path"; otherwise empty.
-std::string unix_socket_path(const std::string& spec) {
-    for (const std::string prefix : {"unix:", "local:"})
-        if (spec.rfind(prefix, 0) == 0)
-            return spec.substr(prefix.size());
-    return {};
+// The spelling libmilter wants: an IPv6 address in brackets (inet6:PORT@[ADDR]; without
+// them it cannot listen), the others as written.
+std::string libmilter_socket(const util::SocketSpec& spec) {
+    switch (spec.kind) {
+    case util::SocketSpec::Kind::inet:
+        return "inet:" + std::to_string(spec.port) + "@" + spec.address;
+    case util::SocketSpec::Kind::inet6:
+        return "inet6:" + std::to_string(spec.port) + "@[" + spec.address + "]";
+    case util::SocketSpec::Kind::unix_path:
+        return "unix:" + spec.path;
+    }
+    return "";
 }
 
-void bind_socket(const std::string& spec, const config::Config& config) {
-    if (smfi_setconn(const_cast<char*>(spec.c_str())) != MI_SUCCESS)
-        throw std::runtime_error("invalid milter socket " + spec);
+void bind_socket(const std::string& text, const config::Config& config) {
+    std::string error;
+    const auto spec = util::parse_socket_spec(text, &error);
+    if (!spec)
+        throw std::runtime_error("invalid milter socket " + text + ": " + error);
+    std::string libmilter_spec = libmilter_socket(*spec);
+    if (smfi_setconn(libmilter_spec.data()) != MI_SUCCESS)
+        throw std::runtime_error("invalid milter socket " + text);
     if (smfi_opensocket(true) != MI_SUCCESS)
-        throw std::runtime_error("cannot listen on " + spec);
-    if (const std::string path = unix_socket_path(spec); !path.empty()) {
+        throw std::runtime_error("cannot listen on " + text);
+    if (spec->kind == util::SocketSpec::Kind::unix_path) {
         const auto mode =
             static_cast<mode_t>(std::stoul(config.string("milter_socket_mode"), nullptr, 8));
-        if (::chmod(path.c_str(), mode) != 0)
-            throw std::runtime_error("cannot chmod " + path);
-        util::set_owner(path, config.string("milter_socket_owner"),
+        if (::chmod(spec->path.c_str(), mode) != 0)
+            throw std::runtime_error("cannot chmod " + spec->path);
+        util::set_owner(spec->path, config.string("milter_socket_owner"),
                         config.boolean("allow_root") ? "" : config.string("user"));
     }
 }

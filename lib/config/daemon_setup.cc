@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include "config/daemon_setup.hh"
+#include "util/socket_spec.hh"
 
 #include "util/daemon.hh"
 
@@ -39,6 +40,11 @@ DaemonOptions parse_daemon_options(int argc, char** argv, std::string_view progr
     if (values.count("help") != 0U) {
         std::cout << described;
         std::exit(EXIT_SUCCESS);
+    }
+    if (std::string error; !options.socket_override.empty() &&
+                           !util::parse_socket_spec(options.socket_override, &error)) {
+        std::cerr << program << ": -p " << options.socket_override << ": " << error << "\n";
+        std::exit(EX_USAGE);
     }
     if (values.count("version") != 0U) {
         std::cout << program << " " << PACKAGE_VERSION << "\n";

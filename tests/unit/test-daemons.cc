@@ -4,6 +4,7 @@
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/local/stream_protocol.hpp>
 #include <boost/asio/read_until.hpp>
 #include <boost/asio/streambuf.hpp>
@@ -151,6 +152,39 @@ BOOST_AUTO_TEST_CASE(milter_reloads_on_sighup_and_stops_cleanly_on_sigterm) {
     BOOST_TEST(milter->running());
     milter->signal(SIGTERM);
     BOOST_TEST(milter->wait_exit(15s).value_or(-1) == 0, milter->output());
+}
+
+// -p takes inet:PORT@ADDR and inet6:PORT@ADDR as Postfix writes them (libmilter itself wants
+// the IPv6 address in brackets); a bad -p is a usage error.
+BOOST_AUTO_TEST_CASE(milter_listens_on_ipv4_and_ipv6_loopback_and_refuses_a_bad_socket) {
+    const auto port = static_cast<unsigned short>(20000 + ::getpid() % 20000);
+    for (const std::string address : {"127.0.0.1", "::1"}) {
+        const bool v6 = address == "::1";
+        const std::string spec =
+            std::string(v6 ? "inet6:" : "inet:") + std::to_string(port) + "@" + address;
+        ChildProcess milter(
+            {(mailwarden::test::build_directory() / "milter/mailwarden-milter").string(), "-f",
+             "-c", config_path, "-p", spec},
+            dir + "/milter-inet.out");
+        asio::io_context io;
+        const asio::ip::tcp::endpoint endpoint(asio::ip::make_address(address), port);
+        BOOST_TEST(eventually(
+                       [&] {
+                           asio::ip::tcp::socket socket(io);
+                           boost::system::error_code error;
+                           socket.connect(endpoint, error);
+                           return !error;
+                       },
+                       10s),
+                   spec << "\n"
+                        << milter.output());
+        milter.signal(SIGTERM);
+        BOOST_TEST(milter.wait_exit(15s).value_or(-1) == 0, milter.output());
+    }
+    ChildProcess bad({(mailwarden::test::build_directory() / "milter/mailwarden-milter").string(),
+                      "-p", "inet6:25@not-an-address"},
+                     dir + "/milter-bad.out");
+    BOOST_TEST(bad.wait_exit(10s).value_or(-1) == 64, bad.output());
 }
 
 BOOST_AUTO_TEST_CASE(daemons_started_as_root_run_as_the_configured_user) {
