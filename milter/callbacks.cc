@@ -25,6 +25,7 @@ namespace mailwarden::milter {
 namespace {
 
 const engine::EngineHolder* engine_holder = nullptr;
+bool reply_to_every_step = false; // see make_milter_description
 
 // Negotiations of milter connections whose SMTP session was closed (xxfi_close), kept for an
 // SMFIC_QUIT_NC: the next session on the same connection starts with connect, without a new
@@ -167,6 +168,8 @@ sfsistat on_negotiate(SMFICTX* context, unsigned long offered_actions,
         parked_negotiations.with([&](auto& parked) { parked.erase(context); });
         Session& session = new_session(context);
         unsigned long wanted = wanted_protocol;
+        if (reply_to_every_step)
+            wanted &= ~wanted_no_reply;
         if (session.engine->limits_recipients())
             wanted &= ~SMFIP_NR_RCPT; // a recipient over its limit is refused at RCPT
         const unsigned long agreed = offered_protocol & wanted;
@@ -394,8 +397,9 @@ sfsistat on_close(SMFICTX* context) {
 
 } // namespace
 
-smfiDesc make_milter_description(const engine::EngineHolder& engines) {
+smfiDesc make_milter_description(const engine::EngineHolder& engines, bool tcp) {
     engine_holder = &engines;
+    reply_to_every_step = tcp;
     smfiDesc description{};
     description.xxfi_name = const_cast<char*>("mailwarden");
     description.xxfi_version = SMFI_VERSION;

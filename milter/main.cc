@@ -103,7 +103,9 @@ int serve(const config::DaemonOptions& options) {
     // Never destroyed: libmilter's worker threads are detached and may still be inside a
     // callback when serve() returns; the process ends with _Exit right after.
     auto& engines = *new engine::EngineHolder(startup);
-    smfiDesc description = milter::make_milter_description(engines);
+    const auto parsed = util::parse_socket_spec(spec);
+    smfiDesc description = milter::make_milter_description(
+        engines, parsed && parsed->kind != util::SocketSpec::Kind::unix_path);
     if (smfi_register(description) != MI_SUCCESS)
         throw std::runtime_error("smfi_register failed");
     bind_socket(spec, *startup);
