@@ -3,11 +3,19 @@
 # build runs them in CI). --enable-fuzz-targets (with CXX=clang++) also builds the
 # libFuzzer drivers for long runs; see README, "Fuzzing".
 tests_unit_testrunner_SOURCES += \
+	tests/fuzz/mutation.cc \
+	tests/fuzz/mutation.hh \
+	tests/fuzz/policy_request_target.cc \
+	tests/fuzz/policy_request_target.hh \
 	tests/fuzz/spf_macro_target.cc \
 	tests/fuzz/spf_macro_target.hh \
-	tests/unit/test-fuzz-spf.cc
+	tests/unit/test-fuzz-spf.cc \
+	tests/unit/test-policy-request.cc
 
 EXTRA_DIST += \
+	tests/fuzz/policy-request.dict \
+	tests/fuzz/corpus/policy-request/crlf-and-bad-lines \
+	tests/fuzz/corpus/policy-request/two-requests \
 	tests/fuzz/spf-macro.dict \
 	tests/fuzz/corpus/spf-macro/exists-ir-l1r \
 	tests/fuzz/corpus/spf-macro/huge-digits \
@@ -24,4 +32,12 @@ tests_fuzz_fuzz_spf_macro_SOURCES = \
 	tests/fuzz/spf_macro_target.hh
 tests_fuzz_fuzz_spf_macro_LDFLAGS = -fsanitize=fuzzer
 tests_fuzz_fuzz_spf_macro_LDADD = $(MW_LIBS)
+noinst_PROGRAMS += tests/fuzz/fuzz-policy-request
+tests_fuzz_fuzz_policy_request_SOURCES = \
+	tests/fuzz/fuzz-policy-request.cc \
+	tests/fuzz/policy_request_target.cc \
+	tests/fuzz/policy_request_target.hh \
+	policy/request.cc
+tests_fuzz_fuzz_policy_request_LDFLAGS = -fsanitize=fuzzer
+tests_fuzz_fuzz_policy_request_LDADD = $(MW_LIBS)
 endif
