@@ -7,27 +7,7 @@ namespace mailwarden::milter {
 
 namespace {
 
-bool all_digits(std::string_view text) {
-    return !text.empty() && text.find_first_not_of("0123456789") == std::string_view::npos;
-}
-
-// RFC 3463: class "." subject "." detail, subject and detail of 1 to 3 digits.
-bool valid_status(std::string_view status, char reply_class) {
-    if (status.size() < 5 || status[0] != reply_class || status[1] != '.')
-        return false;
-    const std::string_view rest = status.substr(2);
-    const std::size_t dot = rest.find('.');
-    if (dot == std::string_view::npos)
-        return false;
-    const std::string_view subject = rest.substr(0, dot), detail = rest.substr(dot + 1);
-    return all_digits(subject) && subject.size() <= 3 && all_digits(detail) && detail.size() <= 3;
-}
-
-bool valid_code(std::string_view code, char reply_class) {
-    return code.size() == 3 && code[0] == reply_class && all_digits(code);
-}
-
-constexpr std::size_t max_reply_text = 400; // well inside the 512-byte SMTP reply line
+constexpr std::size_t max_reply_text = 400; // as engine::smtp_reply
 
 // Non-empty printable ASCII of a length any SMTP reply line holds.
 bool printable_ascii(std::string_view text) {
@@ -62,18 +42,11 @@ std::string header_value_as_received(std::string_view value, bool leading_space_
 }
 
 Reply reply_for(const engine::Verdict& verdict) {
-    const bool temporary = verdict.action != engine::Action::reject;
-    const char reply_class = temporary ? '4' : '5';
-    if (valid_code(verdict.code, reply_class) && valid_status(verdict.status, reply_class) &&
-        printable_ascii(verdict.text)) {
-        std::string text; // libmilter reads the text as a format: '%' doubled
-        for (const char c : verdict.text)
-            text.append(c == '%' ? 2 : 1, c);
-        return {verdict.code, verdict.status, std::move(text)};
-    }
-    if (temporary)
-        return {"451", "4.3.0", "Temporary failure, please try again later"};
-    return {"550", "5.7.1", "Message rejected by policy"};
+    const engine::SmtpReply valid = engine::smtp_reply(verdict);
+    std::string text; // libmilter reads the text as a format: '%' doubled
+    for (const char c : valid.text)
+        text.append(c == '%' ? 2 : 1, c);
+    return {valid.code, valid.status, std::move(text)};
 }
 
 std::string quarantine_reason(const engine::Verdict& verdict) {

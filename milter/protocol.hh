@@ -21,10 +21,9 @@ std::string envelope_address(std::string_view argument);
 // space, what nearly every client writes) so that simple header canonicalization still works.
 std::string header_value_as_received(std::string_view value, bool leading_space_kept);
 
-// smfi_setreply arguments for a reject or tempfail Verdict, validated: a 4xx (tempfail) or
-// 5xx (reject) code, an RFC 3463 status of the same class, text of printable ASCII with '%'
-// doubled (libmilter reads it as a format). A Verdict that fails validation is replaced by the
-// generic reply of its action, never passed on.
+// smfi_setreply arguments for a reject or tempfail Verdict: engine::smtp_reply (validated,
+// the generic reply of its action when it fails), with '%' doubled (libmilter reads the text
+// as a format).
 struct Reply {
     std::string code;   // "550"
     std::string status; // "5.7.1"

@@ -1,16 +1,21 @@
 // mailwarden-policyd: binds policy_socket, drops privileges, serves policy requests on two
-// Asio threads while main() waits for signals (SIGHUP reload, SIGTERM/SIGINT stop).
-// Reads: policy_socket, policy_pid_file, user, allow_root, logging.
-// Fails: configuration errors exit 78; socket or privilege errors are logged and exit 1.
+// Asio threads (decisions on the server's pool) while main() waits for signals (SIGHUP
+// reload, SIGTERM/SIGINT stop); with --stdio it answers on stdin/stdout for Postfix spawn(8).
+// Reads: policy_socket, policy_pid_file, policy_default_action, user, allow_root, logging,
+// and everything the engine reads.
+// Fails: configuration errors exit 78; socket, privilege or engine start errors are logged
+// and exit 1.
 #include "config.h"
 
 #include "config/daemon_setup.hh"
+#include "engine/engine_holder.hh"
 #include "policy/server.hh"
 #include "util/daemon.hh"
 #include "util/log.hh"
 
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
+#include <cstdio>
 #include <cstdlib>
 #include <exception>
 #include <thread>
@@ -29,6 +34,14 @@ int serve(const config::DaemonOptions& options) {
     config::ConfigHolder holder(config::load_config_or_exit(options.config_path));
     const config::ConfigPtr startup = holder.current();
     util::log_configure(config::log_settings(*startup, program, options.foreground));
+    // Never destroyed: decisions may still hold it when serve() returns; see main().
+    auto& engines = *new engine::EngineHolder(startup);
+
+    if (options.stdio) { // spawn(8) runs us as the configured user already
+        if (util::running_as_root() && !startup->boolean("allow_root"))
+            util::drop_privileges(startup->string("user"));
+        return policy::serve_stream(STDIN_FILENO, STDOUT_FILENO, engines);
+    }
 
     const std::string spec_text = options.socket_override.empty() ? startup->string("policy_socket")
                                                                   : options.socket_override;
@@ -38,7 +51,7 @@ int serve(const config::DaemonOptions& options) {
         throw std::runtime_error("invalid policy socket " + spec_text + ": " + error);
 
     boost::asio::io_context io;
-    policy::Server server(io, *spec, holder);
+    policy::Server server(io, *spec, engines);
     if (!options.foreground && ::daemon(0, 0) != 0)
         throw std::runtime_error("cannot detach");
     util::PidFile pid_file(startup->string("policy_pid_file"));
@@ -54,10 +67,13 @@ int serve(const config::DaemonOptions& options) {
         .text("started")
         .kv("socket", spec_text)
         .kv("version", PACKAGE_VERSION);
-    config::run_signal_loop(holder, options, program);
+    config::run_signal_loop(holder, options, program, [&engines](const config::ConfigPtr& config) {
+        engines.reload(config);
+    });
     io.stop();
     for (auto& worker : workers)
         worker.join();
+    server.join();
     util::LogRecord(util::Severity::notice).text("stopped");
     return EXIT_SUCCESS;
 }
@@ -65,11 +81,14 @@ int serve(const config::DaemonOptions& options) {
 } // namespace
 
 int main(int argc, char** argv) {
-    const auto options = config::parse_daemon_options(argc, argv, program, "policy_socket");
+    const auto options =
+        config::parse_daemon_options(argc, argv, program, "policy_socket", /*allow_stdio=*/true);
+    int status = EXIT_FAILURE;
     try {
-        return serve(options);
+        status = serve(options);
     } catch (const std::exception& error) {
         util::LogRecord(util::Severity::error).text("fatal").kv("error", error.what());
-        return EXIT_FAILURE;
     }
+    std::fflush(nullptr);
+    std::_Exit(status); // no static destructors while pool threads may still run
 }

@@ -431,4 +431,52 @@ SpfResult SpfVerifier::evaluate(SpfScope scope, std::string_view client_ip, std:
     return result;
 }
 
+namespace {
+
+// A quoted-string of printable ASCII, at most 200 bytes of content.
+std::string header_quoted(std::string_view text) {
+    std::string quoted = "\"";
+    for (const char c : text.substr(0, 200))
+        if (c >= 0x20 && c <= 0x7e && c != '"' && c != '\\')
+            quoted += c;
+    return quoted + "\"";
+}
+
+std::string spf_comment(const SpfResult& result, std::string_view client_ip,
+                        std::string_view receiver) {
+    const std::string who = result.identity.empty() ? result.domain : result.identity;
+    const std::string domain_of = "domain of " + who;
+    std::string comment;
+    if (result.result == "pass")
+        comment = domain_of + " designates " + std::string(client_ip) + " as permitted sender";
+    else if (result.result == "fail")
+        comment = domain_of + " does not designate " + std::string(client_ip) +
+                  " as permitted sender";
+    else if (result.result == "softfail")
+        comment = "transitioning " + domain_of + " does not designate " + std::string(client_ip) +
+                  " as permitted sender";
+    else if (result.result == "neutral")
+        comment = std::string(client_ip) + " is neither permitted nor denied by " + domain_of;
+    else if (result.result == "none")
+        comment = domain_of + " does not designate permitted sender hosts";
+    else
+        comment = "error in processing during lookup of " + who;
+    std::string safe; // the identity came from the client: no parentheses or control bytes
+    for (const char c : std::string(receiver) + ": " + comment)
+        safe += (c >= 0x20 && c <= 0x7e && c != '(' && c != ')' && c != '\\') ? c : '?';
+    return safe.substr(0, 300);
+}
+
+} // namespace
+
+std::string received_spf(const SpfResult& result, std::string_view client_ip,
+                         std::string_view helo, std::string_view receiver) {
+    const bool mail_from = result.scope == SpfScope::mailfrom;
+    return result.result + " (" + spf_comment(result, client_ip, receiver) + ") client-ip=" +
+           std::string(client_ip) + "; envelope-from=" +
+           header_quoted(mail_from ? result.identity : "") + "; helo=" + header_quoted(helo) +
+           "; receiver=" + std::string(receiver) + "; identity=" +
+           (mail_from ? "mailfrom" : "helo") + ";";
+}
+
 } // namespace mailwarden::auth

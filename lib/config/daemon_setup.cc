@@ -16,7 +16,7 @@ namespace mailwarden::config {
 namespace po = boost::program_options;
 
 DaemonOptions parse_daemon_options(int argc, char** argv, std::string_view program,
-                                   std::string_view socket_parameter) {
+                                   std::string_view socket_parameter, bool allow_stdio) {
     DaemonOptions options;
     po::options_description described(std::string("Usage: ") + std::string(program) +
                                       " [-f] [-c FILE] [-p SOCKET]\nOptions");
@@ -29,6 +29,10 @@ DaemonOptions parse_daemon_options(int argc, char** argv, std::string_view progr
         "configuration file")("foreground,f", po::bool_switch(&options.foreground),
                               "stay in the foreground and also log to stderr")(
         "socket,p", po::value(&options.socket_override), socket_help.c_str());
+    if (allow_stdio)
+        described.add_options()("stdio", po::bool_switch(&options.stdio),
+                                "answer requests on stdin/stdout (Postfix spawn(8)) instead of "
+                                "listening");
     po::variables_map values;
     try {
         po::store(po::command_line_parser(argc, argv).options(described).run(), values);

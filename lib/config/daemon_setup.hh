@@ -16,12 +16,14 @@ struct DaemonOptions {
     std::string config_path;     // -c
     bool foreground = false;     // -f: do not detach, also log to stderr
     std::string socket_override; // -p: replaces milter_socket / policy_socket
+    bool stdio = false;          // --stdio (mailwarden-policyd under Postfix spawn(8))
 };
 
-// Parses -c FILE, -f, -p SOCKET, -h, -V. Prints help or version and exits 0 for -h/-V;
-// prints the error and exits 64 (EX_USAGE) on a bad command line.
+// Parses -c FILE, -f, -p SOCKET, -h, -V (and --stdio when allow_stdio). Prints help or
+// version and exits 0 for -h/-V; prints the error and exits 64 (EX_USAGE) on a bad command
+// line.
 DaemonOptions parse_daemon_options(int argc, char** argv, std::string_view program,
-                                   std::string_view socket_parameter);
+                                   std::string_view socket_parameter, bool allow_stdio = false);
 
 // Loads path; on any error prints every error to stderr and exits 78 (EX_CONFIG).
 ConfigPtr load_config_or_exit(const std::string& path);

@@ -76,6 +76,22 @@ std::string check_rate_limit(std::string_view value) {
     return parse_rate_limit(value, &error) ? "" : error;
 }
 
+// An access(5) action word, or a 4xx/5xx reply; printable ASCII.
+std::string check_policy_action(std::string_view value) {
+    static constexpr std::array words{
+        "DUNNO"sv, "OK"sv, "DEFER"sv, "DEFER_IF_PERMIT"sv, "DEFER_IF_REJECT"sv, "REJECT"sv};
+    const std::string_view first = value.substr(0, value.find(' '));
+    const bool reply =
+        first.size() == 3 && (first[0] == '4' || first[0] == '5') &&
+        std::all_of(first.begin(), first.end(), [](char c) { return c >= '0' && c <= '9'; });
+    const bool printable =
+        std::all_of(value.begin(), value.end(), [](char c) { return c >= 0x20 && c <= 0x7e; });
+    if (!printable || (!reply && std::find(words.begin(), words.end(), first) == words.end()))
+        return "not an access(5) action (DUNNO, DEFER, REJECT ... or 4xx/5xx text): '" +
+               std::string(value) + "'";
+    return "";
+}
+
 std::string check_authserv_id(std::string_view value) {
     if (value.size() > 255 || !all_of(value, is_name_char))
         return "not a valid host name: '" + std::string(value) + "'";
@@ -119,6 +135,7 @@ constexpr std::array tempfail_or_accept{"tempfail"sv, "accept"sv};
 constexpr std::array accept_or_tempfail{"accept"sv, "tempfail"sv};
 constexpr std::array state_backends{"lmdb"sv, "redis"sv};
 constexpr std::array failure_actions{"reject"sv, "quarantine"sv, "none"sv};
+constexpr std::array tempfail_or_none{"tempfail"sv, "none"sv};
 constexpr std::array dkim_sha1_results{"policy"sv, "fail"sv};
 constexpr std::array dkim_body_length_choices{"policy"sv, "allow"sv};
 constexpr std::array section_names{"general"sv, "milter"sv,  "policy"sv, "dns"sv,
@@ -202,6 +219,13 @@ const std::array table{
         .help = "Socket mailwarden-policyd listens on.",
         .doc = "Same syntax as milter_socket. Postfix names it in check_policy_service "
                "(inet:127.0.0.1:10040 or unix:/PATH)."},
+    ParamDef{.name = "policy_default_action", .section = "policy", .type = ParamType::string,
+        .default_text = "DUNNO", .validator = check_policy_action, .reloadable = true,
+        .help = "Answer to a policy request that breaks the protocol; the connection then closes.",
+        .doc = "A request with a line over 4096 bytes, more than 100 attributes or a line that is "
+               "not name=value gets this access(5) action, e.g. DUNNO (the other restrictions "
+               "decide) or \"451 4.3.5 policy request refused\". Postfix itself never sends such "
+               "a request."},
     // [dns]
     ParamDef{.name = "dns_servers", .section = "dns", .type = ParamType::list,
         .default_text = "", .validator = check_dns_server, .reloadable = false,
@@ -282,6 +306,13 @@ const std::array table{
                "none lets DMARC decide, because SPF alone breaks forwarded mail that DKIM "
                "still authenticates (RFC 7489 section 10.1). HELO results never reject. "
                "Outbound mail is exempt."},
+    ParamDef{.name = "spf_temperror_action", .section = "actions", .type = ParamType::action,
+        .default_text = "none", .allowed = tempfail_or_none, .reloadable = true,
+        .help = "What to do when SPF for the MAIL FROM identity is a temperror (tempfail, none).",
+        .doc = "tempfail answers 451 4.4.3 at MAIL FROM (milter) or RCPT TO (policy server) when "
+               "the sender domain's SPF records cannot be fetched, as policyd-spf can. The default "
+               "none reports spf=temperror and lets the message go on: DMARC still tempfails the "
+               "mail of domains that ask for reject (on_dns_error)."},
     ParamDef{.name = "dmarc_reject_action", .section = "actions", .type = ParamType::action,
         .default_text = "reject", .allowed = failure_actions, .reloadable = true,
         .help = "What to do when DMARC fails and the domain asks for reject (reject, quarantine, none).",

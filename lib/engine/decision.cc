@@ -44,6 +44,7 @@ std::string spf_fail_text(const EnvelopeFacts& facts) {
 
 DecisionPolicy DecisionPolicy::from_config(const config::Config& config) {
     return DecisionPolicy{.spf_fail = config.action("spf_fail_action"),
+                          .spf_temperror = config.action("spf_temperror_action"),
                           .dmarc_reject = config.action("dmarc_reject_action"),
                           .dmarc_quarantine = config.action("dmarc_quarantine_action"),
                           .from_header = config.action("from_header_action"),
@@ -57,6 +58,11 @@ Verdict decide_envelope(const DecisionPolicy& policy, const EnvelopeFacts& facts
         return Verdict::accept("outbound");
     if (facts.spf_result == "fail" && policy.spf_fail == Action::reject)
         return Verdict::reject("5.7.23", spf_fail_text(facts), "spf_fail");
+    if (facts.spf_result == "temperror" && policy.spf_temperror == Action::tempfail)
+        return Verdict::tempfail("4.4.3",
+                                 "temporary DNS error while checking SPF for " +
+                                     smtp_safe_text(facts.spf_domain, 100) + ", try again later",
+                                 "spf_temperror");
     return Verdict::accept();
 }
 

@@ -1,12 +1,13 @@
 // The decision table: authentication facts → Verdict. Pure functions of their arguments, so
 // the milter (at its stages), the policy server and `mailwarden check` can never disagree.
-// Parameters read (through DecisionPolicy::from_config): spf_fail_action,
+// Parameters read (through DecisionPolicy::from_config): spf_fail_action, spf_temperror_action,
 // dmarc_reject_action, dmarc_quarantine_action, from_header_action, on_dns_error,
 // on_state_error, on_internal_error. Never throws.
 //
 // Rows, first match wins (tests/unit/test-decision.cc has one case per row):
 //   1 outbound (SASL or internal_networks): accept "outbound"
 //   2 SPF (MAIL FROM) fail, spf_fail_action=reject: 550 5.7.23 "spf_fail"
+//   2b SPF (MAIL FROM) temperror, spf_temperror_action=tempfail: 451 4.4.3 "spf_temperror"
 //   3 From header without one author domain: from_header_action "from_<problem>"
 //   4 DMARC fail, disposition reject, SPF/DKIM temperror: on_dns_error (451 4.4.3)
 //     "dmarc_dns_error"
@@ -35,6 +36,7 @@ namespace mailwarden::engine {
 
 struct DecisionPolicy {
     Action spf_fail = Action::none;
+    Action spf_temperror = Action::none;
     Action dmarc_reject = Action::reject;
     Action dmarc_quarantine = Action::quarantine;
     Action from_header = Action::reject;
@@ -63,7 +65,7 @@ struct MessageFacts {
     bool auth_temperror = false;   // SPF (MAIL FROM) or any DKIM signature: temperror
 };
 
-// Rows 1-2 (what can be answered at MAIL FROM); accept "ok" when nothing decides yet.
+// Rows 1-2b (what can be answered at MAIL FROM); accept "ok" when nothing decides yet.
 Verdict decide_envelope(const DecisionPolicy& policy, const EnvelopeFacts& facts);
 // Every row.
 Verdict decide_message(const DecisionPolicy& policy, const MessageFacts& facts);

@@ -267,6 +267,13 @@ void MessageEvaluation::body(std::span<const char> chunk) {
         dkim_->body(chunk);
 }
 
+Verdict MessageEvaluation::end_of_data(std::size_t recipients) {
+    subject_.recipients = static_cast<std::int64_t>(recipients);
+    if (auto limited = consult_state(config::RateStage::end_of_message, true, {}, nullptr))
+        return std::move(*limited);
+    return Verdict::accept();
+}
+
 Report MessageEvaluation::end_of_message() {
     std::vector<HeaderRemoval> removals = std::move(report_.verdict.remove_headers);
     std::ranges::sort(removals, [](const HeaderRemoval& a, const HeaderRemoval& b) {

@@ -90,6 +90,10 @@ public:
     void end_of_headers();
     void body(std::span<const char> chunk); // CRLF line ends, any chunking
     Report end_of_message();
+    // For the policy server, which sees no content: the end-of-message rate limits (quotas
+    // counted by recipients) for a message of `recipients` recipients. Instead of
+    // end_of_message, never with it.
+    Verdict end_of_data(std::size_t recipients);
     // False when no check needs (the rest of) the body: outbound mail, an unsigned message
     // after end_of_headers. The milter then answers SMFIS_SKIP.
     bool wants_body() const { return dkim_ && dkim_->wants_body(); }

@@ -42,6 +42,16 @@ struct Verdict {
     bool is_final() const { return action == Action::reject || action == Action::tempfail; }
 };
 
+// The SMTP reply of a reject or tempfail Verdict, validated before any front-end sends it: a
+// 4xx (tempfail) or 5xx (reject) code, an RFC 3463 status of the same class, text of printable
+// ASCII up to 400 bytes. A Verdict that fails validation gets the generic reply of its action.
+struct SmtpReply {
+    std::string code;   // "550"
+    std::string status; // "5.7.1"
+    std::string text;
+};
+SmtpReply smtp_reply(const Verdict& verdict);
+
 // "accept", "reject"... (config::action_name under the name the JSON output uses).
 std::string_view verdict_action_name(const Verdict& verdict);
 

@@ -1,6 +1,7 @@
 // The two daemons as processes: started with a test configuration on unix sockets in a
 // private directory, driven over the socket, reloaded with SIGHUP, stopped with SIGTERM.
 #include "child_process.hh"
+#include "dns_test_server.hh"
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
@@ -48,6 +49,8 @@ struct DaemonFixture {
             << "milter_socket = unix:" << dir << "/milter.sock\n"
             << "[policy]\n"
             << "policy_socket = unix:" << dir << "/policy.sock\n"
+            << "[dns]\ndns_servers = " << mailwarden::test::DnsTestServer::instance().address()
+            << "\ndns_timeout = 1s\n"
             << "[state]\nstate_path = " << dir << "/state/state.mdb\n";
     }
 
@@ -95,7 +98,7 @@ BOOST_AUTO_TEST_CASE(policyd_answers_every_request_on_one_connection) {
     asio::local::stream_protocol::socket socket(io);
     socket.connect(asio::local::stream_protocol::endpoint(dir + "/policy.sock"));
     for (int i = 0; i < 3; ++i)
-        BOOST_TEST(ask(socket, rcpt_request) == "action=DUNNO\n\n");
+        BOOST_TEST(ask(socket, rcpt_request).starts_with("action=PREPEND Received-SPF: "));
     policyd->signal(SIGTERM);
     BOOST_TEST(policyd->wait_exit(10s).value_or(-1) == 0);
     BOOST_TEST(count_of(policyd->output(), "state=RCPT") == 3U);
@@ -108,16 +111,20 @@ BOOST_AUTO_TEST_CASE(policyd_closes_an_oversized_request_and_keeps_serving) {
     {
         asio::local::stream_protocol::socket hostile(io);
         hostile.connect(asio::local::stream_protocol::endpoint(dir + "/policy.sock"));
-        const std::string endless(200 * 1024, 'x'); // no newline, beyond the request limit
+        const std::string endless(200 * 1024, 'x'); // no newline, beyond the line limit
         boost::system::error_code error;
         asio::write(hostile, asio::buffer(endless), error);
+        std::string reply;
         char byte = 0;
-        hostile.read_some(asio::buffer(&byte, 1), error);
-        BOOST_TEST(error.failed()); // closed by the server
+        while (!error && reply.size() < 100 &&
+               hostile.read_some(asio::buffer(&byte, 1), error) == 1)
+            reply += byte;
+        BOOST_TEST(reply == "action=DUNNO\n\n"); // policy_default_action, then closed
+        BOOST_TEST(error.failed());
     }
     asio::local::stream_protocol::socket socket(io);
     socket.connect(asio::local::stream_protocol::endpoint(dir + "/policy.sock"));
-    BOOST_TEST(ask(socket, rcpt_request) == "action=DUNNO\n\n");
+    BOOST_TEST(ask(socket, rcpt_request).starts_with("action="));
 }
 
 BOOST_AUTO_TEST_CASE(policyd_reloads_on_sighup_and_keeps_the_old_snapshot_on_errors) {
@@ -135,7 +142,7 @@ BOOST_AUTO_TEST_CASE(policyd_reloads_on_sighup_and_keeps_the_old_snapshot_on_err
     asio::io_context io;
     asio::local::stream_protocol::socket socket(io);
     socket.connect(asio::local::stream_protocol::endpoint(dir + "/policy.sock"));
-    BOOST_TEST(ask(socket, rcpt_request) == "action=DUNNO\n\n");
+    BOOST_TEST(ask(socket, rcpt_request).starts_with("action="));
     BOOST_TEST(count_of(policyd->output(), "reloaded") == 1U);
 }
 

@@ -186,6 +186,19 @@ BOOST_AUTO_TEST_CASE(internal_error_follows_on_internal_error) {
           "internal_error");
 }
 
+BOOST_AUTO_TEST_CASE(row_2b_spf_temperror_tempfails_only_when_configured) {
+    EnvelopeFacts facts;
+    facts.spf_result = "temperror";
+    facts.spf_domain = "slow.example";
+    check(engine::decide_envelope(DecisionPolicy{}, facts), Action::accept, "250", "2.0.0", "ok");
+    DecisionPolicy strict;
+    strict.spf_temperror = Action::tempfail;
+    const Verdict verdict = engine::decide_envelope(strict, facts);
+    check(verdict, Action::tempfail, "451", "4.4.3", "spf_temperror");
+    BOOST_TEST(verdict.text ==
+               "temporary DNS error while checking SPF for slow.example, try again later");
+}
+
 BOOST_AUTO_TEST_CASE(state_error_follows_on_state_error) {
     check(engine::state_error_verdict(DecisionPolicy{}), Action::accept, "250", "2.0.0",
           "state_error");
