@@ -450,8 +450,8 @@ std::string spf_comment(const SpfResult& result, std::string_view client_ip,
     if (result.result == "pass")
         comment = domain_of + " designates " + std::string(client_ip) + " as permitted sender";
     else if (result.result == "fail")
-        comment = domain_of + " does not designate " + std::string(client_ip) +
-                  " as permitted sender";
+        comment =
+            domain_of + " does not designate " + std::string(client_ip) + " as permitted sender";
     else if (result.result == "softfail")
         comment = "transitioning " + domain_of + " does not designate " + std::string(client_ip) +
                   " as permitted sender";
@@ -469,14 +469,14 @@ std::string spf_comment(const SpfResult& result, std::string_view client_ip,
 
 } // namespace
 
-std::string received_spf(const SpfResult& result, std::string_view client_ip,
-                         std::string_view helo, std::string_view receiver) {
+std::string received_spf(const SpfResult& result, std::string_view client_ip, std::string_view helo,
+                         std::string_view receiver) {
     const bool mail_from = result.scope == SpfScope::mailfrom;
-    return result.result + " (" + spf_comment(result, client_ip, receiver) + ") client-ip=" +
-           std::string(client_ip) + "; envelope-from=" +
-           header_quoted(mail_from ? result.identity : "") + "; helo=" + header_quoted(helo) +
-           "; receiver=" + std::string(receiver) + "; identity=" +
-           (mail_from ? "mailfrom" : "helo") + ";";
+    return result.result + " (" + spf_comment(result, client_ip, receiver) +
+           ") client-ip=" + std::string(client_ip) +
+           "; envelope-from=" + header_quoted(mail_from ? result.identity : "") +
+           "; helo=" + header_quoted(helo) + "; receiver=" + std::string(receiver) +
+           "; identity=" + (mail_from ? "mailfrom" : "helo") + ";";
 }
 
 } // namespace mailwarden::auth

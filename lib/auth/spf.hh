@@ -81,8 +81,8 @@ private:
 // in words, then client-ip, envelope-from, helo, receiver and identity key=value pairs. Text
 // from the SMTP client (sender, HELO name) is quoted with its control bytes, quotes and
 // backslashes removed and its length bounded, so it cannot end the header or add fields.
-std::string received_spf(const SpfResult& result, std::string_view client_ip,
-                         std::string_view helo, std::string_view receiver);
+std::string received_spf(const SpfResult& result, std::string_view client_ip, std::string_view helo,
+                         std::string_view receiver);
 
 // RFC 7208 §4.3 / RFC 1035: labels of 1..63 bytes, at most 253 bytes, at least two labels
 // (one trailing dot allowed). Exposed for the tests.
