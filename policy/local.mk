@@ -12,4 +12,4 @@ policy_mailwarden_policyd_LDADD = $(MW_LIBS) $(BOOST_PROGRAM_OPTIONS_LIBS)
 dist_man_MANS += policy/mailwarden-policyd.8
 
 # The protocol parser is pure; the unit and fuzz tests link it directly.
-tests_unit_testrunner_SOURCES += policy/request.cc
+tests_unit_testrunner_SOURCES += policy/request.cc tests/unit/test-policyd.cc
