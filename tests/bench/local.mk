@@ -10,3 +10,8 @@ tests_bench_bench_engine_LDADD = $(MW_LIBS)
 noinst_PROGRAMS += tests/bench/bench-store
 tests_bench_bench_store_SOURCES = tests/bench/bench-store.cc
 tests_bench_bench_store_LDADD = $(MW_LIBS)
+
+noinst_PROGRAMS += tests/bench/bench-policyd
+tests_bench_bench_policyd_SOURCES = tests/bench/bench-policyd.cc
+tests_bench_bench_policyd_LDADD = $(PTHREAD_LIBS)
+EXTRA_DIST += tests/bench/policyd-bench.sh

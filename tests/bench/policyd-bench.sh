@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# policyd-bench: mailwarden-policyd under load. Starts the test DNS responder with one SPF
+# record, the daemon on a private unix socket with two rate limits (client and sender, never
+# reached) on the state backend given (lmdb, or redis at ADDR:PORT), runs bench-policyd with
+# 100 connections, stops everything by PID.
+#
+# usage: tests/bench/policyd-bench.sh [BUILD_DIR] [SECONDS] [lmdb|redis ADDR:PORT]
+set -euo pipefail
+top=$(cd "$(dirname "$0")/../.." && pwd)
+build=$(cd "${1:-$top/_build}" && pwd)
+seconds=${2:-5}
+backend=${3:-lmdb}
+redis=${4:-}
+work=$(mktemp -d /tmp/mw-policyd-bench-XXXXXX)
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null; rm -rf "$work"; }
+trap cleanup EXIT
+chmod 755 "$work"
+
+echo 'pass.test TXT "v=spf1 ip4:192.0.2.0/24 -all"' >"$work/bench.zone"
+"$build/tests/dns/mw-testdnsd" -p 0 --port-file "$work/dns.port" -z "$work/bench.zone" >"$work/dns.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 50); do [ -s "$work/dns.port" ] && break; sleep 0.1; done
+
+state="state_backend = lmdb
+state_path = $work/state/state.mdb"
+[ "$backend" = redis ] && state="state_backend = redis
+redis_servers = $redis
+redis_prefix = mw-bench-$$:"
+cat >"$work/m.conf" <<CONF
+[general]
+user = nobody
+allow_root = $([ "$(id -u)" -eq 0 ] && echo no || echo yes)
+authserv_id = mx.test
+internal_networks =
+policy_pid_file = $work/policyd.pid
+log_level = warning
+[policy]
+policy_socket = unix:$work/policy.sock
+[dns]
+dns_servers = 127.0.0.1@$(cat "$work/dns.port")
+[state]
+$state
+[limits]
+ratelimit = per_client client_ip 1000/1s burst=100000000
+ratelimit = per_sender sender 1000/1s burst=100000000
+CONF
+"$build/policy/mailwarden-policyd" -f -c "$work/m.conf" >"$work/policyd.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 100); do [ -S "$work/policy.sock" ] && break; sleep 0.1; done
+"$build/tests/bench/bench-policyd" --socket "$work/policy.sock" --connections 10 --seconds 1 >/dev/null # warm
+echo "state: $backend"
+"$build/tests/bench/bench-policyd" --socket "$work/policy.sock" --connections 100 --seconds "$seconds"
