@@ -154,6 +154,36 @@ BOOST_AUTO_TEST_CASE(without_limits_or_without_a_store_rate_is_off) {
     BOOST_TEST(send(no_state, "192.0.2.7", "a@other.test").rate == "off");
 }
 
+BOOST_AUTO_TEST_CASE(rate_key_gives_one_key_for_the_texts_the_engine_counts_together) {
+    struct Case {
+        std::string rule, first, second;
+        bool same;
+    };
+    const std::vector<Case> cases{
+        {"n client_ip 1/1h", "192.0.2.7", "192.0.2.7", true},
+        {"n client_ip 1/1h", "192.0.2.7", "192.0.2.8", false},
+        {"n client_subnet 1/1h", "192.0.2.7", "192.0.2.200", true},
+        {"n client_subnet 1/1h", "2001:db8:1:2::1", "2001:db8:1:2:ffff::9", true},
+        {"n client_subnet 1/1h", "192.0.2.7", "192.0.3.7", false},
+        {"n sender 1/1h", "A@Other.TEST", "a@other.test", true},
+        {"n recipient 1/1h", "Bob@Example.NET", "bob@example.net", true},
+        {"n sender_domain 1/1h", "a@Other.TEST", "other.test", true},
+        {"n sender_domain 1/1h", "a@other.test", "b@other.test", true},
+        {"n sasl_user 1/1h", "alice", "Alice", false},
+    };
+    for (const auto& c : cases) {
+        const auto rule = config::parse_rate_limit(c.rule, nullptr);
+        BOOST_REQUIRE(rule);
+        BOOST_TEST((engine::rate_key(*rule, c.first) == engine::rate_key(*rule, c.second)) ==
+                       c.same,
+                   c.rule << ": " << c.first << " / " << c.second);
+        BOOST_TEST(engine::rate_key(*rule, c.first).starts_with("rate:n:"));
+    }
+    const auto subnet = config::parse_rate_limit("n client_subnet 1/1h", nullptr);
+    BOOST_TEST(engine::rate_key(*subnet, "not an address").empty());
+    BOOST_TEST(engine::rate_key(*subnet, "").empty());
+}
+
 BOOST_AUTO_TEST_CASE(two_limits_with_one_name_stop_the_engine) {
     const auto loaded = config::parse_config_text(
         "[limits]\nratelimit = x client_ip 1/1h\nratelimit = x sender 1/1h\n", "test");
