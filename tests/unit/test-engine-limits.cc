@@ -6,6 +6,7 @@
 #include "engine/engine.hh"
 #include "engine/limits.hh"
 #include "engine/message_text.hh"
+#include "engine/state_keys.hh"
 #include "state/lmdb_store.hh"
 
 #include <boost/test/unit_test.hpp>
@@ -182,6 +183,29 @@ BOOST_AUTO_TEST_CASE(rate_key_gives_one_key_for_the_texts_the_engine_counts_toge
     const auto subnet = config::parse_rate_limit("n client_subnet 1/1h", nullptr);
     BOOST_TEST(engine::rate_key(*subnet, "not an address").empty());
     BOOST_TEST(engine::rate_key(*subnet, "").empty());
+}
+
+BOOST_AUTO_TEST_CASE(reputation_and_greylist_keys_group_and_ignore_case_like_the_engine) {
+    BOOST_TEST(engine::reputation_ip_key("192.0.2.7").starts_with("rep:ip:"));
+    BOOST_TEST(engine::reputation_ip_key("192.0.2.7") != engine::reputation_ip_key("192.0.2.8"));
+    BOOST_TEST(engine::reputation_net_key("192.0.2.7").starts_with("rep:net:"));
+    BOOST_TEST(engine::reputation_net_key("192.0.2.7") == engine::reputation_net_key("192.0.2.8"));
+    BOOST_TEST(engine::reputation_domain_key("Example.ORG") ==
+               engine::reputation_domain_key("example.org"));
+    BOOST_TEST(engine::reputation_domain_key("example.org").starts_with("rep:domain:"));
+    BOOST_TEST(engine::reputation_ip_key("example.org").empty());
+    BOOST_TEST(engine::reputation_net_key("example.org").empty());
+    BOOST_TEST(engine::reputation_domain_key("").empty());
+
+    const std::string triplet = engine::greylist_key("192.0.2.7", "a@b.test", "c@d.test");
+    BOOST_TEST(triplet.starts_with("grey:triplet:"));
+    BOOST_TEST(triplet == engine::greylist_key("192.0.2.99", "A@B.test", "C@D.TEST"));
+    BOOST_TEST(triplet != engine::greylist_key("192.0.3.7", "a@b.test", "c@d.test"));
+    BOOST_TEST(triplet != engine::greylist_key("192.0.2.7", "", "c@d.test"));
+    // The separator keeps the parts apart: no sender/recipient split gives another's key.
+    BOOST_TEST(engine::greylist_key("192.0.2.7", "a", "bc") !=
+               engine::greylist_key("192.0.2.7", "ab", "c"));
+    BOOST_TEST(engine::greylist_key("not an address", "a@b.test", "c@d.test").empty());
 }
 
 BOOST_AUTO_TEST_CASE(two_limits_with_one_name_stop_the_engine) {
