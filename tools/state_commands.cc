@@ -139,27 +139,32 @@ struct LimitBucket {
     std::string label; // "NAME KEYKIND"
 };
 
-// The buckets of KEY: in the limit named, or in every limit of a kind that fits KEY.
-std::optional<std::vector<LimitBucket>>
-limit_buckets(const std::vector<config::RateLimitRule>& rules,
-              const std::optional<std::string>& limit, const std::string& key) {
+// The buckets of KEY: in the limit named, or in every limit of a kind that fits KEY. Empty
+// with *status set after reporting when there is none.
+std::vector<LimitBucket> limit_buckets(const std::vector<config::RateLimitRule>& rules,
+                                       const std::optional<std::string>& limit,
+                                       const std::string& key, int* status) {
     std::vector<LimitBucket> buckets;
-    bool named = false;
     for (const auto& rule : rules) {
         if (limit && rule.name != *limit)
             continue;
-        named = true;
+        const std::string kind(config::rate_key_name(rule.key));
         std::string stored_key = key_fits(rule.key, key) ? engine::rate_key(rule, key) : "";
+        if (limit && stored_key.empty()) {
+            *status = usage_error("ratelimit: " + rule.name + " counts by " + kind + ", which '" +
+                                  key + "' is not");
+            return {};
+        }
         if (!stored_key.empty())
-            buckets.push_back({&rule, std::move(stored_key),
-                               rule.name + " " + std::string(config::rate_key_name(rule.key))});
+            buckets.push_back({&rule, std::move(stored_key), rule.name + " " + kind});
     }
-    if (limit && !named)
-        std::cerr << "mailwarden: no limit is named '" << *limit << "'\n";
-    else if (buckets.empty())
-        std::cerr << "mailwarden: no configured limit counts '" << key << "'\n";
-    if (buckets.empty())
-        return std::nullopt;
+    if (buckets.empty()) {
+        std::cerr << "mailwarden: "
+                  << (limit ? "no limit is named '" + *limit + "'"
+                            : "no configured limit counts '" + key + "'")
+                  << '\n';
+        *status = exit_not_found;
+    }
     return buckets;
 }
 
@@ -191,12 +196,13 @@ int ratelimit_command(const std::vector<std::string>& arguments) {
         return exit_config;
     }
     const auto& words = invocation->words;
-    const auto buckets = limit_buckets(
-        limits->rules(), words.size() == 2 ? std::optional(words[0]) : std::nullopt, words.back());
-    if (!buckets)
-        return exit_not_found;
+    const auto buckets =
+        limit_buckets(limits->rules(), words.size() == 2 ? std::optional(words[0]) : std::nullopt,
+                      words.back(), &status);
+    if (buckets.empty())
+        return status;
     std::vector<state::Operation> batch;
-    for (const auto& bucket : *buckets)
+    for (const auto& bucket : buckets)
         batch.push_back(show ? state::Operation(state::Inspect{bucket.key})
                              : state::Operation(state::Forget{bucket.key}));
     const Millis now = now_millis();
@@ -204,8 +210,8 @@ int ratelimit_command(const std::vector<std::string>& arguments) {
     if (!outcomes)
         return exit_tempfail;
     bool found = false;
-    for (std::size_t i = 0; i < buckets->size(); ++i) {
-        const LimitBucket& bucket = (*buckets)[i];
+    for (std::size_t i = 0; i < buckets.size(); ++i) {
+        const LimitBucket& bucket = buckets[i];
         const state::Outcome& outcome = (*outcomes)[i];
         std::string text = "no record";
         if (!show)

@@ -216,6 +216,7 @@ BOOST_AUTO_TEST_CASE(state_command_usage_and_configuration_errors) {
              {"ratelimit", "frob", "192.0.2.7"},
              {"ratelimit", "show"},
              {"ratelimit", "show", "a", "b", "c"},
+             {"ratelimit", "show", "per_client", "example.org"}, // not a client address
              {"reputation", "show"},
              {"reputation", "set", "192.0.2.7", "1"},
              {"reputation", "set", "192.0.2.7", "x", "1"},
