@@ -15,6 +15,10 @@ const char* const usage_text =
     "       mailwarden config check [FILE]\n"
     "       mailwarden config dump [--non-default] [-c FILE]\n"
     "       mailwarden dns lookup NAME [TYPE] [-c FILE] [--dns ADDR[@PORT]]\n"
+    "       mailwarden ratelimit show|reset [LIMIT] KEY [-c FILE]\n"
+    "       mailwarden reputation show|forget IP|DOMAIN [-c FILE]\n"
+    "       mailwarden reputation set IP|DOMAIN GOOD BAD [-c FILE]\n"
+    "       mailwarden greylist show|allow CLIENT_IP SENDER RECIPIENT [-c FILE]\n"
     "       mailwarden --help | --version\n";
 
 int usage_error(const std::string& message) {

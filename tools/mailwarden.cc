@@ -1,9 +1,10 @@
 // mailwarden: the admin tool. `check` runs the engine on one message (check_command.cc);
 // `config check [FILE]` validates a configuration file and lists every error; `config dump
 // [--non-default] [-c FILE]` prints the effective configuration; `dns lookup NAME [TYPE]` asks the
-// resolver the daemons use, with their settings. Reads the configuration file given (default
+// resolver the daemons use, with their settings; `ratelimit`, `reputation` and `greylist` show
+// and change the state store (state_commands.cc). Reads the configuration file given (default
 // SYSCONFDIR/mailwarden/mailwarden.conf). Exit status: 0 ok, 1 configuration errors, 2 DNS lookup
-// failed (SERVFAIL, timeout), 64 usage (check has its own, see check_command.cc).
+// failed (SERVFAIL, timeout), 64 usage (check and the state commands have their own).
 #include "config.h"
 
 #include "config/config.hh"
@@ -161,5 +162,11 @@ int main(int argc, char** argv) {
         return check_command({arguments.begin() + 1, arguments.end()});
     if (command == "dns")
         return dns_command({arguments.begin() + 1, arguments.end()});
+    if (command == "ratelimit")
+        return ratelimit_command({arguments.begin() + 1, arguments.end()});
+    if (command == "reputation")
+        return reputation_command({arguments.begin() + 1, arguments.end()});
+    if (command == "greylist")
+        return greylist_command({arguments.begin() + 1, arguments.end()});
     return usage_error("unknown command '" + command + "'");
 }

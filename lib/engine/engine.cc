@@ -3,6 +3,7 @@
 #include "util/ascii.hh"
 
 #include "auth/authres.hh"
+#include "engine/state_keys.hh"
 
 #include <algorithm>
 #include <chrono>
@@ -149,14 +150,11 @@ MessageEvaluation::consult_state(config::RateStage stage, bool with_limits,
 std::vector<state::Operation> MessageEvaluation::client_reputation(double good, double bad) const {
     std::vector<state::Operation> operations;
     const state::Millis half_life = engine_->reputation_.half_life;
-    for (const auto& [kind, raw] :
-         {std::pair<std::string_view, std::string>{"ip", connection_.client_ip},
-          {"net", client_subnet(connection_.client_ip)}})
-        if (!raw.empty())
-            operations.push_back(state::ReputationChange{.key = reputation_key(kind, raw),
-                                                         .good = good,
-                                                         .bad = bad,
-                                                         .half_life = half_life});
+    for (std::string key :
+         {reputation_ip_key(connection_.client_ip), reputation_net_key(connection_.client_ip)})
+        if (!key.empty())
+            operations.push_back(state::ReputationChange{
+                .key = std::move(key), .good = good, .bad = bad, .half_life = half_life});
     return operations;
 }
 
@@ -225,7 +223,8 @@ Verdict MessageEvaluation::recipient(std::string_view address) {
     std::vector<state::Outcome> outcomes;
     std::vector<state::Operation> extra;
     if (greylist)
-        extra.push_back(greylisting.check(connection_.client_ip, subject_.sender, address));
+        if (auto check = greylisting.check(connection_.client_ip, subject_.sender, address))
+            extra.push_back(std::move(*check));
     if (auto limited = consult_state(config::RateStage::rcpt, true, std::move(extra), &outcomes))
         return std::move(*limited);
     if (greylist && !outcomes.empty())
@@ -357,7 +356,7 @@ MessageEvaluation::reputation_updates(const Verdict& verdict, const std::string&
         return {};
     std::vector<state::Operation> operations = client_reputation(good ? 1 : 0, bad ? 1 : 0);
     if (!domain.empty())
-        operations.push_back(state::ReputationChange{.key = reputation_key("domain", domain),
+        operations.push_back(state::ReputationChange{.key = reputation_domain_key(domain),
                                                      .good = good ? 1.0 : 0.0,
                                                      .bad = bad ? 1.0 : 0.0,
                                                      .half_life = engine_->reputation_.half_life});

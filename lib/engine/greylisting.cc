@@ -1,19 +1,9 @@
 // See greylisting.hh.
 #include "engine/greylisting.hh"
 
-#include "engine/limits.hh"
-#include "util/ascii.hh"
+#include "engine/state_keys.hh"
 
 namespace mailwarden::engine {
-
-std::string greylist_key(std::string_view client_ip, std::string_view sender,
-                         std::string_view recipient) {
-    const std::string network = client_subnet(client_ip);
-    return state::state_key(state::KeyKind::greylist, "triplet",
-                            (network.empty() ? std::string(client_ip) : network) + "\n" +
-                                util::ascii_lowered(sender) + "\n" +
-                                util::ascii_lowered(recipient));
-}
 
 std::string greylist_word(state::GreylistOutcome outcome) {
     switch (outcome) {
@@ -36,9 +26,13 @@ Greylisting Greylisting::from_config(const config::Config& config) {
             .pass_lifetime = config.duration("greylist_pass_lifetime").count()};
 }
 
-state::Operation Greylisting::check(std::string_view client_ip, std::string_view sender,
-                                    std::string_view recipient) const {
-    return state::GreylistCheck{.key = greylist_key(client_ip, sender, recipient),
+std::optional<state::Operation> Greylisting::check(std::string_view client_ip,
+                                                   std::string_view sender,
+                                                   std::string_view recipient) const {
+    std::string key = greylist_key(client_ip, sender, recipient);
+    if (key.empty())
+        return std::nullopt;
+    return state::GreylistCheck{.key = std::move(key),
                                 .delay = delay,
                                 .retry_window = retry_window,
                                 .pass_lifetime = pass_lifetime};

@@ -16,11 +16,6 @@
 
 namespace mailwarden::engine {
 
-// The store key of a triplet: the client's /24 or /64 (MTA pools retry from neighbours),
-// and the lowercased envelope addresses.
-std::string greylist_key(std::string_view client_ip, std::string_view sender,
-                         std::string_view recipient);
-
 // "first_seen", "too_early", "passed", "known".
 std::string greylist_word(state::GreylistOutcome outcome);
 
@@ -31,8 +26,11 @@ struct Greylisting {
     state::Millis pass_lifetime = 36LL * 86'400'000;
 
     static Greylisting from_config(const config::Config& config);
-    state::Operation check(std::string_view client_ip, std::string_view sender,
-                           std::string_view recipient) const;
+    // The check of a triplet (engine::greylist_key: the client's /24 or /64, since MTA pools
+    // retry from neighbours, and the lowercased addresses); nullopt when the client address
+    // does not parse (no triplet, no greylisting).
+    std::optional<state::Operation> check(std::string_view client_ip, std::string_view sender,
+                                          std::string_view recipient) const;
     // 451 4.7.1 for a refused attempt; nullopt when it passes.
     std::optional<Verdict> verdict(state::GreylistOutcome outcome) const;
 };

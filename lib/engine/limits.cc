@@ -13,28 +13,50 @@ namespace {
 
 using config::RateKey;
 
-// The raw text a rule counts by, "" when the message has none for it.
-std::string raw_key(const config::RateLimitRule& rule, const LimitSubject& subject) {
+// The text of the message a rule counts by, "" when the message has none for it.
+std::string_view subject_text(const config::RateLimitRule& rule, const LimitSubject& subject) {
     switch (rule.key) {
     case RateKey::client_ip:
-        return subject.inbound ? subject.client_ip : "";
     case RateKey::client_subnet:
-        return subject.inbound ? client_subnet(subject.client_ip) : "";
+        return subject.inbound ? std::string_view(subject.client_ip) : "";
     case RateKey::sasl_user:
         return subject.sasl_user;
     case RateKey::sender:
-        return util::ascii_lowered(subject.sender);
-    case RateKey::sender_domain: {
-        const std::size_t at = subject.sender.rfind('@');
-        return at == std::string::npos ? "" : util::ascii_lowered(subject.sender.substr(at + 1));
-    }
+        return subject.sender;
+    case RateKey::sender_domain: // a sender without a domain counts for no domain
+        return subject.sender.find('@') == std::string::npos ? ""
+                                                             : std::string_view(subject.sender);
     case RateKey::recipient:
-        return util::ascii_lowered(subject.recipient);
+        return subject.recipient;
+    }
+    return "";
+}
+
+// The normalized text a rule's key is made of, "" when there is none.
+std::string rate_key_text(const config::RateLimitRule& rule, std::string_view raw) {
+    switch (rule.key) {
+    case RateKey::client_ip:
+    case RateKey::sasl_user:
+        return std::string(raw);
+    case RateKey::client_subnet:
+        return client_subnet(raw);
+    case RateKey::sender:
+    case RateKey::recipient:
+        return util::ascii_lowered(raw);
+    case RateKey::sender_domain: {
+        const std::size_t at = raw.rfind('@');
+        return util::ascii_lowered(at == std::string_view::npos ? raw : raw.substr(at + 1));
+    }
     }
     return "";
 }
 
 } // namespace
+
+std::string rate_key(const config::RateLimitRule& rule, std::string_view raw) {
+    const std::string text = rate_key_text(rule, raw);
+    return text.empty() ? "" : state::state_key(state::KeyKind::rate, rule.name, text);
+}
 
 std::string client_subnet(std::string_view client_ip) {
     const auto address = util::parse_ip(client_ip);
@@ -73,18 +95,17 @@ RateLimits::Checks RateLimits::checks_at(config::RateStage stage,
     for (const auto& rule : rules_) {
         if (rule.stage() != stage)
             continue;
-        const std::string raw = raw_key(rule, subject);
-        if (raw.empty())
+        std::string key = rate_key(rule, subject_text(rule, subject));
+        if (key.empty())
             continue;
         const std::int64_t cost =
             rule.count == config::RateCount::recipients ? subject.recipients : 1;
         if (cost <= 0)
             continue;
-        checks.operations.push_back(
-            state::RateCheck{.key = state::state_key(state::KeyKind::rate, rule.name, raw),
-                             .interval = rule.interval().count(),
-                             .burst = rule.burst,
-                             .cost = cost});
+        checks.operations.push_back(state::RateCheck{.key = std::move(key),
+                                                     .interval = rule.interval().count(),
+                                                     .burst = rule.burst,
+                                                     .cost = cost});
         checks.rules.push_back(&rule);
     }
     return checks;

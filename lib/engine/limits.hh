@@ -31,10 +31,18 @@ struct LimitSubject {
 // "192.0.2.0/24" or "2001:db8:1:2::/64" for an address; "" when it does not parse.
 std::string client_subnet(std::string_view client_ip);
 
+// The stored key of `rule`'s bucket for the text it counts by: the client address (client_ip;
+// client_subnet computes the subnet), the SASL user, the sender or recipient address
+// (lowercased), or for sender_domain the domain of an address or a domain (lowercased). ""
+// when the text gives the rule nothing to count. The engine and `mailwarden ratelimit` both
+// use it, so that they cannot disagree on a key.
+std::string rate_key(const config::RateLimitRule& rule, std::string_view raw);
+
 class RateLimits {
 public:
     explicit RateLimits(const config::Config& config);
     bool empty() const { return rules_.empty(); }
+    const std::vector<config::RateLimitRule>& rules() const { return rules_; }
     bool any_at(config::RateStage stage) const;
 
     // The checks of a stage, and for each the rule it checks.

@@ -19,6 +19,8 @@ lib_libmailwarden_la_SOURCES += \
 	lib/engine/reputation.hh \
 	lib/engine/state_store.cc \
 	lib/engine/state_store.hh \
+	lib/engine/state_keys.cc \
+	lib/engine/state_keys.hh \
 	lib/engine/message_text.cc \
 	lib/engine/message_text.hh \
 	lib/engine/report.cc \

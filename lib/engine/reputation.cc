@@ -24,11 +24,6 @@ bool listed(const std::vector<std::string>& domains, std::string_view domain) {
 
 } // namespace
 
-std::string reputation_key(std::string_view kind, std::string_view raw) {
-    return state::state_key(state::KeyKind::reputation, kind,
-                            kind == "domain" ? util::ascii_lowered(raw) : std::string(raw));
-}
-
 std::optional<int> reputation_score(const state::Reputation& value, double min_messages) {
     const double total = value.good + value.bad;
     if (total < min_messages || total <= 0)

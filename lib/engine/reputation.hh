@@ -18,10 +18,6 @@
 
 namespace mailwarden::engine {
 
-// The store key of a reputation record: kind "ip", "net" or "domain"; raw as the message has
-// it (the domain is lowercased here).
-std::string reputation_key(std::string_view kind, std::string_view raw);
-
 // 100 * (good - bad) / (good + bad), or nullopt below min_messages outcomes.
 std::optional<int> reputation_score(const state::Reputation& value, double min_messages);
 

@@ -85,9 +85,7 @@ Applied greylist(const GreylistCheck& check, const std::optional<std::string_vie
         applied.expires_at = now + check.pass_lifetime;
         return applied;
     }
-    std::optional<Millis> first_seen;
-    if (stored && stored->starts_with("seen "))
-        first_seen = parse_millis(stored->substr(5));
+    const std::optional<Millis> first_seen = stored ? parse_greylist_seen(*stored) : std::nullopt;
     if (!first_seen || *first_seen > now) {
         applied.outcome = GreylistOutcome::first_seen;
         applied.value = "seen " + std::to_string(now);
@@ -120,6 +118,12 @@ std::optional<std::pair<Reputation, Millis>> parse_reputation(std::string_view v
     if (!good || !bad || !updated)
         return std::nullopt;
     return std::pair{Reputation{*good, *bad}, *updated};
+}
+
+std::optional<Millis> parse_greylist_seen(std::string_view value) {
+    if (!value.starts_with("seen "))
+        return std::nullopt;
+    return parse_millis(value.substr(5));
 }
 
 Reputation decayed(Reputation value, Millis updated, Millis now, Millis half_life) {

@@ -39,6 +39,8 @@ const std::string& key_of(const Operation& operation);
 // Parsed forms (for the admin tool); nullopt when the text does not parse.
 std::optional<Millis> parse_rate(std::string_view value);
 std::optional<std::pair<Reputation, Millis>> parse_reputation(std::string_view value);
+// FIRST of a greylist "seen FIRST"; nullopt for "pass" and for text that does not parse.
+std::optional<Millis> parse_greylist_seen(std::string_view value);
 
 // The counters decayed from `updated` to `now` with half_life.
 Reputation decayed(Reputation value, Millis updated, Millis now, Millis half_life);

@@ -6,6 +6,7 @@
 #include "engine/engine.hh"
 #include "engine/limits.hh"
 #include "engine/message_text.hh"
+#include "engine/state_keys.hh"
 #include "state/lmdb_store.hh"
 
 #include <boost/test/unit_test.hpp>
@@ -161,6 +162,59 @@ BOOST_AUTO_TEST_CASE(without_limits_or_without_a_store_rate_is_off) {
     BOOST_TEST(send(no_state, "192.0.2.7", "a@other.test").rate == "off");
 }
 
+BOOST_AUTO_TEST_CASE(rate_key_gives_one_key_for_the_texts_the_engine_counts_together) {
+    struct Case {
+        std::string rule, first, second;
+        bool same;
+    };
+    const std::vector<Case> cases{
+        {"n client_ip 1/1h", "192.0.2.7", "192.0.2.7", true},
+        {"n client_ip 1/1h", "192.0.2.7", "192.0.2.8", false},
+        {"n client_subnet 1/1h", "192.0.2.7", "192.0.2.200", true},
+        {"n client_subnet 1/1h", "2001:db8:1:2::1", "2001:db8:1:2:ffff::9", true},
+        {"n client_subnet 1/1h", "192.0.2.7", "192.0.3.7", false},
+        {"n sender 1/1h", "A@Other.TEST", "a@other.test", true},
+        {"n recipient 1/1h", "Bob@Example.NET", "bob@example.net", true},
+        {"n sender_domain 1/1h", "a@Other.TEST", "other.test", true},
+        {"n sender_domain 1/1h", "a@other.test", "b@other.test", true},
+        {"n sasl_user 1/1h", "alice", "Alice", false},
+    };
+    for (const auto& c : cases) {
+        const auto rule = config::parse_rate_limit(c.rule, nullptr);
+        BOOST_REQUIRE(rule);
+        BOOST_TEST((engine::rate_key(*rule, c.first) == engine::rate_key(*rule, c.second)) ==
+                       c.same,
+                   c.rule << ": " << c.first << " / " << c.second);
+        BOOST_TEST(engine::rate_key(*rule, c.first).starts_with("rate:n:"));
+    }
+    const auto subnet = config::parse_rate_limit("n client_subnet 1/1h", nullptr);
+    BOOST_TEST(engine::rate_key(*subnet, "not an address").empty());
+    BOOST_TEST(engine::rate_key(*subnet, "").empty());
+}
+
+BOOST_AUTO_TEST_CASE(reputation_and_greylist_keys_group_and_ignore_case_like_the_engine) {
+    BOOST_TEST(engine::reputation_ip_key("192.0.2.7").starts_with("rep:ip:"));
+    BOOST_TEST(engine::reputation_ip_key("192.0.2.7") != engine::reputation_ip_key("192.0.2.8"));
+    BOOST_TEST(engine::reputation_net_key("192.0.2.7").starts_with("rep:net:"));
+    BOOST_TEST(engine::reputation_net_key("192.0.2.7") == engine::reputation_net_key("192.0.2.8"));
+    BOOST_TEST(engine::reputation_domain_key("Example.ORG") ==
+               engine::reputation_domain_key("example.org"));
+    BOOST_TEST(engine::reputation_domain_key("example.org").starts_with("rep:domain:"));
+    BOOST_TEST(engine::reputation_ip_key("example.org").empty());
+    BOOST_TEST(engine::reputation_net_key("example.org").empty());
+    BOOST_TEST(engine::reputation_domain_key("").empty());
+
+    const std::string triplet = engine::greylist_key("192.0.2.7", "a@b.test", "c@d.test");
+    BOOST_TEST(triplet.starts_with("grey:triplet:"));
+    BOOST_TEST(triplet == engine::greylist_key("192.0.2.99", "A@B.test", "C@D.TEST"));
+    BOOST_TEST(triplet != engine::greylist_key("192.0.3.7", "a@b.test", "c@d.test"));
+    BOOST_TEST(triplet != engine::greylist_key("192.0.2.7", "", "c@d.test"));
+    // The separator keeps the parts apart: no sender/recipient split gives another's key.
+    BOOST_TEST(engine::greylist_key("192.0.2.7", "a", "bc") !=
+               engine::greylist_key("192.0.2.7", "ab", "c"));
+    BOOST_TEST(engine::greylist_key("not an address", "a@b.test", "c@d.test").empty());
+}
+
 BOOST_AUTO_TEST_CASE(two_limits_with_one_name_stop_the_engine) {
     const auto loaded = config::parse_config_text(
         "[limits]\nratelimit = x client_ip 1/1h\nratelimit = x sender 1/1h\n", "test");
@@ -171,8 +225,11 @@ BOOST_AUTO_TEST_CASE(two_limits_with_one_name_stop_the_engine) {
 // The stored counters of kind ("ip", "net", "domain") for raw, as the engine keeps them.
 state::Reputation stored_reputation(state::Store& store, std::string_view kind,
                                     std::string_view raw) {
-    const state::Operation read =
-        state::ReputationChange{.key = engine::reputation_key(kind, raw), .half_life = 1LL << 40};
+    const state::Operation read = state::ReputationChange{
+        .key = kind == "ip"    ? engine::reputation_ip_key(raw)
+               : kind == "net" ? state::state_key(state::KeyKind::reputation, "net", raw)
+                               : engine::reputation_domain_key(raw),
+        .half_life = 1LL << 40};
     return std::get<state::Reputation>(store.run({&read, 1}, 0).outcomes.at(0));
 }
 
@@ -199,10 +256,8 @@ BOOST_AUTO_TEST_CASE(outcomes_move_the_client_and_domain_counters) {
 }
 
 BOOST_AUTO_TEST_CASE(a_poor_score_with_enough_outcomes_refuses_the_client_at_mail) {
-    const state::Operation poor =
-        state::SetReputation{.key = engine::reputation_key("ip", "192.0.2.7"),
-                             .value = {5, 25},
-                             .half_life = 86'400'000};
+    const state::Operation poor = state::SetReputation{
+        .key = engine::reputation_ip_key("192.0.2.7"), .value = {5, 25}, .half_life = 86'400'000};
     const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
                          std::chrono::system_clock::now().time_since_epoch())
                          .count();

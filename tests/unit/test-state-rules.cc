@@ -156,6 +156,18 @@ BOOST_AUTO_TEST_CASE(admin_operations_forget_inspect_set_and_allow) {
                 GreylistOutcome::known));
 }
 
+BOOST_AUTO_TEST_CASE(the_admin_tool_parses_the_stored_texts_the_rules_write) {
+    BOOST_TEST((parse_rate(std::to_string(t0)) == t0));
+    BOOST_TEST(!parse_rate("x"));
+    const auto reputation = parse_reputation("3 1.5 " + std::to_string(t0));
+    BOOST_REQUIRE(reputation);
+    BOOST_TEST(reputation->first == (Reputation{3, 1.5}));
+    BOOST_TEST(reputation->second == t0);
+    BOOST_TEST((parse_greylist_seen("seen " + std::to_string(t0)) == t0));
+    for (const std::string other : {"pass", "seen", "seen x", "seen 12 ", "x 12"})
+        BOOST_TEST(!parse_greylist_seen(other), other);
+}
+
 BOOST_AUTO_TEST_CASE(state_keys_are_hashed_bounded_and_never_contain_the_raw_text) {
     const std::string raw = "alice@example.org\r\nDEL *";
     const std::string key = state_key(KeyKind::rate, "sender", raw);

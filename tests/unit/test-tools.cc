@@ -1,5 +1,6 @@
 // The admin tool as a process: exit codes and output of `config check` and `dns lookup`
-// (the latter through the configured resolver against the test DNS server).
+// (the latter through the configured resolver against the test DNS server), and of the state
+// commands (ratelimit, reputation, greylist) on an LMDB store in the test's directory.
 #include "child_process.hh"
 #include "dns_test_server.hh"
 
@@ -37,6 +38,21 @@ struct ToolFixture {
         const std::string path = dir + "/" + name;
         std::ofstream(path) << text;
         return path;
+    }
+
+    // A configuration whose state store is in the test's directory, with these [limits].
+    std::string state_config(const std::string& limits = "") {
+        const auto& server = mailwarden::test::DnsTestServer::instance();
+        return write("state.conf", "[general]\nuser = nobody\nauthserv_id = mx.test\n"
+                                   "[dns]\ndns_servers = " +
+                                       server.address() +
+                                       "\ndns_timeout = 1s\n"
+                                       "[state]\nstate_path = " +
+                                       dir + "/state/state.mdb\n[limits]\n" + limits);
+    }
+
+    static bool contains(const ToolRun& run, const std::string& text) {
+        return run.output.find(text) != std::string::npos;
     }
 
     std::string dir;
@@ -89,6 +105,134 @@ BOOST_AUTO_TEST_CASE(dns_lookup_reports_nxdomain_and_timeout_apart) {
         {"dns", "lookup", "timeout.example.test", "TXT", "-c", config, "--dns", server.address()});
     BOOST_TEST(slow.status == 2);
     BOOST_TEST(slow.output.find("status=timeout") != std::string::npos, slow.output);
+}
+
+BOOST_AUTO_TEST_CASE(state_commands_on_an_empty_store_find_no_record_and_exit_1) {
+    const auto config = state_config("ratelimit = per_client client_ip 3/1h\n"
+                                     "ratelimit = senders sender 5/1h\n");
+    const auto limit = run({"ratelimit", "show", "192.0.2.7", "-c", config});
+    BOOST_TEST(limit.status == 1, limit.output);
+    BOOST_TEST(contains(limit, "per_client client_ip: no record"), limit.output);
+    BOOST_TEST(!contains(limit, "senders"), limit.output); // an address is no sender
+    const auto reputation = run({"reputation", "show", "192.0.2.7", "-c", config});
+    BOOST_TEST(reputation.status == 1, reputation.output);
+    BOOST_TEST(contains(reputation, "ip 192.0.2.7: no record"), reputation.output);
+    BOOST_TEST(contains(reputation, "net 192.0.2.0/24: no record"), reputation.output);
+    const auto greylist = run({"greylist", "show", "192.0.2.7", "", "b@x.test", "-c", config});
+    BOOST_TEST(greylist.status == 1, greylist.output);
+    BOOST_TEST(contains(greylist, "192.0.2.0/24 <> <b@x.test>: no record"), greylist.output);
+    BOOST_TEST(run({"ratelimit", "show", "nobody", "192.0.2.7", "-c", config}).status == 1);
+}
+
+BOOST_AUTO_TEST_CASE(ratelimit_show_counts_what_check_consumed_and_reset_clears_it) {
+    const auto config = state_config("ratelimit = per_client client_ip 3/1h\n"
+                                     "ratelimit = nets client_subnet 10/1h\n"
+                                     "ratelimit = senders sender 5/1h\n");
+    const auto message = write("message.eml", "From: a@example.test\nSubject: x\n\nbody\n");
+    for (int i = 0; i < 2; ++i) {
+        const auto check = run({"check", "-c", config, "--client-ip", "192.0.2.7", "--mail-from",
+                                "Alice@Example.TEST", message});
+        BOOST_TEST(check.status == 0, check.output); // accepted, and counted
+        BOOST_TEST(contains(check, "Rate"), check.output);
+    }
+    const auto client = run({"ratelimit", "show", "192.0.2.7", "-c", config});
+    BOOST_TEST(client.status == 0, client.output);
+    BOOST_TEST(contains(client, "per_client client_ip: used 2 of 3, full again in "),
+               client.output);
+    BOOST_TEST(contains(client, "nets client_subnet: used 2 of 10, full again in "), client.output);
+    // The subnet limit by a neighbour's address; the sender whatever its case.
+    const auto neighbour = run({"ratelimit", "show", "nets", "192.0.2.200", "-c", config});
+    BOOST_TEST(contains(neighbour, "nets client_subnet: used 2 of 10"), neighbour.output);
+    BOOST_TEST(!contains(neighbour, "per_client"), neighbour.output);
+    const auto sender = run({"ratelimit", "show", "alice@example.test", "-c", config});
+    BOOST_TEST(contains(sender, "senders sender: used 2 of 5"), sender.output);
+
+    const auto reset = run({"ratelimit", "reset", "per_client", "192.0.2.7", "-c", config});
+    BOOST_TEST(reset.status == 0, reset.output);
+    BOOST_TEST(contains(reset, "per_client client_ip: removed"), reset.output);
+    const auto after = run({"ratelimit", "show", "192.0.2.7", "-c", config});
+    BOOST_TEST(contains(after, "per_client client_ip: no record"), after.output);
+    BOOST_TEST(contains(after, "nets client_subnet: used 2 of 10"), after.output);
+    BOOST_TEST(run({"ratelimit", "reset", "per_client", "192.0.2.7", "-c", config}).status == 1);
+}
+
+BOOST_AUTO_TEST_CASE(reputation_set_show_and_forget_an_address_and_a_domain) {
+    const auto config = state_config();
+    const auto set = run({"reputation", "set", "192.0.2.7", "3", "1", "-c", config});
+    BOOST_TEST(set.status == 0, set.output);
+    BOOST_TEST(contains(set, "ip 192.0.2.7: set good 3.00 bad 1.00 score +0.50"), set.output);
+    const auto address = run({"reputation", "show", "192.0.2.7", "-c", config});
+    BOOST_TEST(address.status == 0, address.output);
+    BOOST_TEST(contains(address, "ip 192.0.2.7: good 3.00 bad 1.00 score +0.50"), address.output);
+    BOOST_TEST(contains(address, "net 192.0.2.0/24: no record"), address.output);
+
+    BOOST_TEST(run({"reputation", "set", "Example.ORG", "0", "2.5", "-c", config}).status == 0);
+    const auto domain = run({"reputation", "show", "example.org", "-c", config});
+    BOOST_TEST(domain.status == 0, domain.output);
+    BOOST_TEST(contains(domain, "domain example.org: good 0.00 bad 2.50 score -1.00"),
+               domain.output);
+
+    const auto forget = run({"reputation", "forget", "192.0.2.7", "-c", config});
+    BOOST_TEST(forget.status == 0, forget.output);
+    BOOST_TEST(contains(forget, "ip 192.0.2.7: removed"), forget.output);
+    BOOST_TEST(run({"reputation", "show", "192.0.2.7", "-c", config}).status == 1);
+    BOOST_TEST(run({"reputation", "forget", "EXAMPLE.org", "-c", config}).status == 0);
+    BOOST_TEST(run({"reputation", "show", "example.org", "-c", config}).status == 1);
+}
+
+BOOST_AUTO_TEST_CASE(greylist_allow_then_show_the_triplet_by_subnet_and_any_case) {
+    const auto config = state_config();
+    const auto allow =
+        run({"greylist", "allow", "192.0.2.7", "A@Example.test", "b@x.test", "-c", config});
+    BOOST_TEST(allow.status == 0, allow.output);
+    BOOST_TEST(contains(allow, "192.0.2.0/24 <a@example.test> <b@x.test>: allowed for 36 days"),
+               allow.output);
+    const auto show =
+        run({"greylist", "show", "192.0.2.99", "a@example.test", "B@X.TEST", "-c", config});
+    BOOST_TEST(show.status == 0, show.output);
+    BOOST_TEST(contains(show, ": passed (known for 36 days after its last message)"), show.output);
+    BOOST_TEST(
+        run({"greylist", "show", "192.0.3.7", "a@example.test", "b@x.test", "-c", config}).status ==
+        1);
+}
+
+BOOST_AUTO_TEST_CASE(a_state_store_that_cannot_be_opened_exits_75) {
+    write("file", "a regular file, not a directory\n");
+    const auto config =
+        write("broken.conf", "[general]\nuser = nobody\n[state]\nstate_path = " + dir +
+                                 "/file/state/state.mdb\n[limits]\n"
+                                 "ratelimit = per_client client_ip 3/1h\n");
+    const auto limit = run({"ratelimit", "show", "192.0.2.7", "-c", config});
+    BOOST_TEST(limit.status == 75, limit.output);
+    BOOST_TEST(contains(limit, "cannot open the state store"), limit.output);
+    BOOST_TEST(run({"reputation", "set", "example.org", "1", "0", "-c", config}).status == 75);
+    BOOST_TEST(run({"greylist", "allow", "192.0.2.7", "", "b@x.test", "-c", config}).status == 75);
+}
+
+BOOST_AUTO_TEST_CASE(state_command_usage_and_configuration_errors) {
+    const auto config = state_config("ratelimit = per_client client_ip 3/1h\n");
+    for (const std::vector<std::string>& arguments : {
+             std::vector<std::string>{"ratelimit"},
+             {"ratelimit", "frob", "192.0.2.7"},
+             {"ratelimit", "show"},
+             {"ratelimit", "show", "a", "b", "c"},
+             {"ratelimit", "show", "per_client", "example.org"}, // not a client address
+             {"reputation", "show"},
+             {"reputation", "set", "192.0.2.7", "1"},
+             {"reputation", "set", "192.0.2.7", "x", "1"},
+             {"reputation", "set", "192.0.2.7", "1", "inf"},
+             {"reputation", "show", ""},
+             {"greylist", "show", "192.0.2.7", "a@b.test"},
+             {"greylist", "show", "not-an-ip", "a@b.test", "c@d.test"},
+             {"greylist", "allow", "192.0.2.7", "a@b.test", "c@d.test", "--bogus"},
+         }) {
+        auto with_config = arguments;
+        with_config.insert(with_config.end(), {"-c", config});
+        BOOST_TEST(run(with_config).status == 64, arguments.front() << " " << arguments.size());
+    }
+    const auto bad = write("bad.conf", "[limits]\nratelimit = x client_ip many\n");
+    BOOST_TEST(run({"ratelimit", "show", "192.0.2.7", "-c", bad}).status == 78);
+    BOOST_TEST(run({"reputation", "show", "192.0.2.7", "-c", bad}).status == 78);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

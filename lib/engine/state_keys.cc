@@ -1,0 +1,37 @@
+// See state_keys.hh.
+#include "engine/state_keys.hh"
+
+#include "engine/limits.hh"
+#include "util/ascii.hh"
+#include "util/cidr.hh"
+
+namespace mailwarden::engine {
+
+std::string reputation_ip_key(std::string_view client_ip) {
+    if (!util::parse_ip(client_ip))
+        return "";
+    return state::state_key(state::KeyKind::reputation, "ip", client_ip);
+}
+
+std::string reputation_net_key(std::string_view client_ip) {
+    const std::string subnet = client_subnet(client_ip);
+    return subnet.empty() ? "" : state::state_key(state::KeyKind::reputation, "net", subnet);
+}
+
+std::string reputation_domain_key(std::string_view domain) {
+    if (domain.empty())
+        return "";
+    return state::state_key(state::KeyKind::reputation, "domain", util::ascii_lowered(domain));
+}
+
+std::string greylist_key(std::string_view client_ip, std::string_view sender,
+                         std::string_view recipient) {
+    const std::string subnet = client_subnet(client_ip);
+    if (subnet.empty())
+        return "";
+    return state::state_key(state::KeyKind::greylist, "triplet",
+                            subnet + "\n" + util::ascii_lowered(sender) + "\n" +
+                                util::ascii_lowered(recipient));
+}
+
+} // namespace mailwarden::engine
