@@ -16,6 +16,7 @@
 #include "util/socket_spec.hh"
 
 #include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
@@ -117,8 +118,10 @@ int serve(const config::DaemonOptions& options) {
 
     int milter_status = MI_SUCCESS;
     util::start_signal_handling();
-    std::thread milter_thread =
-        util::spawn_thread_without_signals([&] { milter_status = smfi_main(); });
+    std::thread milter_thread = util::spawn_thread_without_signals([&] {
+        milter_status = smfi_main();
+        util::post_signal(SIGTERM); // libmilter stopped by itself: main must not wait on
+    });
     util::LogRecord(util::Severity::notice)
         .text("started")
         .kv("socket", spec)

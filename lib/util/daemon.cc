@@ -73,6 +73,10 @@ void start_signal_handling() {
         throw system_error("pthread_sigmask");
 }
 
+void post_signal(int signal_number) {
+    forward_signal(signal_number);
+}
+
 std::thread spawn_thread_without_signals(std::function<void()> fn) {
     sigset_t set = daemon_signal_set();
     sigset_t previous;

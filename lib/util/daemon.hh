@@ -21,6 +21,11 @@ void block_daemon_signals();
 // own sigwait() thread, which would treat SIGHUP as "stop".
 void start_signal_handling();
 
+// Hands signal_number to wait_for_signal() as if it had arrived (after start_signal_handling).
+// For a server thread that ends on its own, e.g. when libmilter's own signal thread took a
+// SIGTERM meant for main: the main thread then stops instead of waiting forever.
+void post_signal(int signal_number);
+
 // Starts fn in a thread that has the three signals blocked (so that only main sees them).
 std::thread spawn_thread_without_signals(std::function<void()> fn);
 
