@@ -46,16 +46,17 @@ public:
     // updates are ignored.
     std::string finish();
     // Bytes of canonical body hashed so far (for the tests).
-    std::size_t canonical_bytes() const { return hashed_ + used_; }
+    std::size_t canonical_bytes() const { return hashed_ + used_ + span_size_; }
 
     Canon canon() const { return canon_; }
 
 private:
     void content(std::string_view bytes); // line content: empty lines held back go first
-    void line_end();
+    void line_end(std::string_view ending);
     void bare_cr(char next); // a CR followed by `next`, which is not LF
     void flush_empty_lines();
     void emit(std::string_view bytes);
+    void store_span();
     void flush();
 
     struct ContextFree {
@@ -73,6 +74,8 @@ private:
     bool failed_ = false; // an EVP_DigestUpdate failed
     std::size_t hashed_ = 0;
     std::size_t used_ = 0;
+    const char* span_begin_ = nullptr; // output not yet hashed nor copied: the chunk's own
+    std::size_t span_size_ = 0;        // bytes, or a constant
     std::array<char, 4096> buffer_{};
 };
 
