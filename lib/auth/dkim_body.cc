@@ -96,8 +96,13 @@ void DkimBodyHash::ContextFree::operator()(evp_md_ctx_st* context) const noexcep
     EVP_MD_CTX_free(context);
 }
 
+const evp_md_st* sha256_method() {
+    static const EVP_MD* const fetched = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+    return fetched != nullptr ? fetched : EVP_sha256();
+}
+
 DkimBodyHash::DkimBodyHash(Canon canon) : canon_(canon), context_(EVP_MD_CTX_new()) {
-    if (!context_ || EVP_DigestInit_ex(context_.get(), EVP_sha256(), nullptr) != 1)
+    if (!context_ || EVP_DigestInit_ex(context_.get(), sha256_method(), nullptr) != 1)
         throw std::runtime_error("OpenSSL: cannot start a SHA-256 context");
 }
 

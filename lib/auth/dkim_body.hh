@@ -28,8 +28,13 @@
 #include <string_view>
 
 struct evp_md_ctx_st;
+struct evp_md_st;
 
 namespace mailwarden::auth {
+
+// SHA-256 for EVP digests, fetched from the provider once: EVP_sha256() makes every
+// EVP_DigestInit_ex look it up again (a lock and a table lookup in OpenSSL 3.0).
+const evp_md_st* sha256_method();
 
 class DkimBodyHash {
 public:

@@ -15,7 +15,7 @@
 #include "auth/dkim_key.hh"
 #include "util/ascii.hh"
 
-#include <openssl/sha.h>
+#include <openssl/evp.h>
 
 #include <algorithm>
 
@@ -185,14 +185,14 @@ unsigned tag_of(std::string_view name) {
 // the fast path does not take it.
 bool take_tag(unsigned tag, std::string_view raw, std::string_view text, std::uint64_t now,
               FastSignature& signature, std::string_view& identity) {
-    const bool spaced = std::any_of(text.begin(), text.end(), is_fws_byte);
+    const auto spaced = [text] { return std::any_of(text.begin(), text.end(), is_fws_byte); };
     switch (tag) {
     case tag_v:
         return text == "1";
     case tag_a:
         return text == "rsa-sha256";
     case tag_c:
-        return !spaced && set_canons(text, signature);
+        return !spaced() && set_canons(text, signature);
     case tag_d:
         signature.domain = text;
         return plain_name(text, 253);
@@ -207,7 +207,7 @@ bool take_tag(unsigned tag, std::string_view raw, std::string_view text, std::ui
         return text == "dns/txt";
     case tag_i:
         identity = text; // checked against d= at the end
-        return !spaced;
+        return !spaced();
     case tag_bh: {
         auto decoded = decode_canonical_base64(raw);
         if (!decoded || decoded->empty())
@@ -242,16 +242,20 @@ void canonical_field(std::string& out, DkimBodyHash::Canon canon, std::string_vi
     while (at < value.size() && is_fws_byte(value[at]))
         ++at;
     bool space = false;
-    for (; at < value.size(); ++at) {
-        const char c = value[at];
-        if (is_c_space(c)) {
+    while (at < value.size()) {
+        if (is_c_space(value[at])) {
             space = true;
+            ++at;
             continue;
         }
+        std::size_t end = at; // a word, appended whole
+        while (end < value.size() && !is_c_space(value[end]))
+            ++end;
         if (space)
             out += ' ';
         space = false;
-        out += c;
+        out.append(value.data() + at, end - at);
+        at = end;
     }
 }
 
@@ -330,8 +334,10 @@ std::optional<std::array<unsigned char, 32>> dkim_header_hash(std::span<const He
     emptied += own.value.substr(std::min(signature.b_value_end, own.value.size()));
     canonical_field(canonical, signature.header_canon, own.name, emptied);
     std::array<unsigned char, 32> digest{};
-    if (SHA256(reinterpret_cast<const unsigned char*>(canonical.data()), canonical.size(),
-               digest.data()) == nullptr)
+    unsigned length = 0;
+    if (EVP_Digest(canonical.data(), canonical.size(), digest.data(), &length, sha256_method(),
+                   nullptr) != 1 ||
+        length != digest.size())
         return std::nullopt;
     return digest;
 }
