@@ -243,6 +243,19 @@ BOOST_AUTO_TEST_CASE(feed_message_splits_folded_headers_and_normalizes_line_ends
             BOOST_TEST(report.dkim[0].result == "pass", "chunk " << chunk);
         }
     }
+    // One bare LF anywhere in an otherwise CRLF body is still found and normalized (the
+    // body is handed over uncopied only when every LF follows a CR).
+    const std::size_t body_start = crlf.find("\r\n\r\n") + 4;
+    for (std::size_t cr = crlf.find('\r', body_start); cr != std::string::npos;
+         cr = crlf.find('\r', cr + 1)) {
+        const std::string one_bare_lf = crlf.substr(0, cr) + crlf.substr(cr + 1);
+        for (const std::size_t chunk : {7, 65535}) {
+            const Report report = run(one_bare_lf, "alice@example.test", "", "mail.example.test",
+                                      sender_ip, "", chunk);
+            BOOST_REQUIRE_EQUAL(report.dkim.size(), 1u);
+            BOOST_TEST(report.dkim[0].result == "pass", "CR at " << cr << ", chunk " << chunk);
+        }
+    }
     // A line that is not a header field ends the header section (it is body text).
     const Report report =
         run("From: a@example.test\nnot a header\nFrom: b@bank.test\n\nx\n", "a@example.test");
