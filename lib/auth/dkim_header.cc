@@ -54,15 +54,20 @@ bool plain_name(std::string_view text, std::size_t max_bytes) {
 
 // Printable ASCII, SP and HTAB, and CR only in CRLF followed by SP or HTAB (folding).
 bool plain_header_value(std::string_view value) {
+    static constexpr auto plain = [] {
+        std::array<bool, 256> table{};
+        for (int byte = 0x20; byte < 0x7f; ++byte)
+            table[byte] = true;
+        table['\t'] = true;
+        return table;
+    }();
     for (std::size_t at = 0; at < value.size(); ++at) {
-        const auto byte = static_cast<unsigned char>(value[at]);
-        if (byte == '\r') {
-            if (at + 2 >= value.size() || value[at + 1] != '\n' || !is_wsp(value[at + 2]))
-                return false;
-            ++at; // the LF
-        } else if (byte != '\t' && (byte < 0x20 || byte > 0x7e)) {
+        if (plain[static_cast<unsigned char>(value[at])])
+            continue;
+        if (value[at] != '\r' || at + 2 >= value.size() || value[at + 1] != '\n' ||
+            !is_wsp(value[at + 2]))
             return false;
-        }
+        ++at; // the LF
     }
     return true;
 }
