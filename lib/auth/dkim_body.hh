@@ -81,7 +81,7 @@ private:
     std::size_t used_ = 0;
     const char* span_begin_ = nullptr; // output not yet hashed nor copied: the chunk's own
     std::size_t span_size_ = 0;        // bytes, or a constant
-    std::array<char, 4096> buffer_{};
+    std::array<char, 4096> buffer_;    // not zeroed: only the first used_ bytes are read
 };
 
 } // namespace mailwarden::auth
