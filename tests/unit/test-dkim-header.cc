@@ -222,7 +222,7 @@ Layout random_signed_message(std::mt19937& random) {
         const std::size_t signed_count = std::uniform_int_distribution<std::size_t>(1, 6)(random);
         std::vector<std::string> signed_names{"from"};
         for (std::size_t i = 0; i < signed_count; ++i)
-            signed_names.push_back(pick(random, names));
+            signed_names.push_back(chance(random, 0.05) ? "DKIM-Signature" : pick(random, names));
         std::shuffle(signed_names.begin(), signed_names.end(), random);
         for (const auto& name : signed_names)
             h += (h.empty() ? "" : fws(random) + ":" + fws(random)) + odd_case(random, name);
@@ -231,8 +231,9 @@ Layout random_signed_message(std::mt19937& random) {
         const bool sub = chance(random, 0.1);
         const std::string selector =
             chance(random, 0.9) ? "rsa" : pick<std::string>(random, {"small", "testing", "absent"});
-        tags.push_back("d=" + std::string(sub ? "sub.example.test" : "example.test"));
-        tags.push_back("s=" + selector);
+        const std::string domain = sub ? "sub.example.test" : "example.test";
+        tags.push_back("d=" + (chance(random, 0.1) ? odd_case(random, domain) : domain));
+        tags.push_back("s=" + (chance(random, 0.1) ? odd_case(random, selector) : selector));
         if (header_canon != DkimBodyHash::Canon::simple ||
             body_canon != DkimBodyHash::Canon::simple || chance(random, 0.5)) {
             std::string c = canon_name(header_canon);
