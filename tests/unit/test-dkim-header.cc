@@ -338,6 +338,49 @@ BOOST_AUTO_TEST_CASE(reads_plain_signatures_and_refuses_the_rest) {
         BOOST_TEST(auth::read_fast_signature(text, now).has_value() == accepted, visible(text));
 }
 
+// Random text of tag-list bytes: the reader never fails in any other way than nullopt,
+// and what it accepts has a b= range inside the value and the required tags.
+BOOST_AUTO_TEST_CASE(random_text_never_breaks_the_reader) {
+    std::mt19937 random(99);
+    const std::vector<std::string> pieces{"v=1",
+                                          "a=rsa-sha256",
+                                          "d=example.test",
+                                          "s=rsa",
+                                          "h=from:to",
+                                          "bh=",
+                                          "b=",
+                                          "AAAA",
+                                          "c=relaxed",
+                                          "t=1700000000",
+                                          ";",
+                                          " ",
+                                          "\r\n ",
+                                          "=",
+                                          ":",
+                                          "\r",
+                                          "\n",
+                                          "\0",
+                                          "\xff",
+                                          "i=@example.test"};
+    const std::string bh = "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=";
+    for (int i = 0; i < 20000; ++i) {
+        std::string text;
+        const int count = std::uniform_int_distribution<int>(0, 30)(random);
+        for (int n = 0; n < count; ++n) {
+            text += pick(random, pieces);
+            if (text.ends_with("bh="))
+                text += bh;
+        }
+        const auto read = auth::read_fast_signature(text, 1'800'000'000);
+        if (!read)
+            continue;
+        BOOST_TEST(read->b_value_begin <= read->b_value_end);
+        BOOST_TEST(read->b_value_end <= text.size());
+        BOOST_TEST(!read->domain.empty());
+        BOOST_TEST(!read->signature.empty());
+    }
+}
+
 BOOST_AUTO_TEST_CASE(plain_messages_are_judged_without_libopendkim) {
     Oracle oracle;
     auto message = dkim_test::sample_message();
