@@ -1,9 +1,10 @@
 // DKIM verification (RFC 6376, RFC 8463 ed25519-sha256) on libopendkim, with every key
 // lookup answered by our dns::Resolver through libopendkim's dkim_dns_set_query_* hooks.
 // Headers and body are fed as they arrive; the body is hashed in the chunks given, never
-// buffered whole. Options (DkimOptions): max_signatures evaluated per message,
-// min_key_bits for RSA keys, what rsa-sha1 yields, how an l= tag that leaves part of the
-// body unsigned is judged, and the DNS timeout per key lookup.
+// buffered whole; header fields are kept (at most 128 KB, dkim_verify.cc) until the end of
+// the headers, where the fast path decides whether libopendkim is needed. Options (DkimOptions):
+// max_signatures evaluated per message, min_key_bits for RSA keys, what rsa-sha1 yields, how an l=
+// tag that leaves part of the body unsigned is judged, and the DNS timeout per key lookup.
 //
 // Failure is a value: each signature gets one RFC 8601 result word with a reason.
 //   pass       signature and body hash verify (and no local policy objects)
