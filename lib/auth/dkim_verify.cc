@@ -104,6 +104,9 @@ struct DkimSession::Context {
 
 namespace {
 
+// See DkimSession::end_of_headers.
+constexpr std::string_view unselectable_field_name = "Mailwarden Padding";
+
 // Header bytes kept per message for the fast path; a message with more goes to libopendkim
 // as its header fields arrive.
 constexpr std::size_t max_kept_header_bytes = 128 * 1024;
@@ -655,6 +658,11 @@ void DkimSession::end_of_headers() {
         if (!hashing_)
             return;
     }
+    // libopendkim's header selection (dkim_canon_selecthdrs, 2.11) writes one pointer past
+    // an array of one per header field when an h= names every field and then more. A field
+    // whose name holds a space can never be named (libopendkim removes white space from h=)
+    // and changes no hash: with it the array always has room.
+    feed_library(unselectable_field_name, "");
     const ActiveSession active(*context_); // key lookups start here
     const DKIM_STAT status = dkim_eoh(handle_.get());
     if (status == DKIM_STAT_NOSIG)
