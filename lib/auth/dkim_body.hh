@@ -28,8 +28,13 @@
 #include <string_view>
 
 struct evp_md_ctx_st;
+struct evp_md_st;
 
 namespace mailwarden::auth {
+
+// SHA-256 for EVP digests, fetched from the provider once: EVP_sha256() makes every
+// EVP_DigestInit_ex look it up again (a lock and a table lookup in OpenSSL 3.0).
+const evp_md_st* sha256_method();
 
 class DkimBodyHash {
 public:
@@ -46,16 +51,17 @@ public:
     // updates are ignored.
     std::string finish();
     // Bytes of canonical body hashed so far (for the tests).
-    std::size_t canonical_bytes() const { return hashed_ + used_; }
+    std::size_t canonical_bytes() const { return hashed_ + used_ + span_size_; }
 
     Canon canon() const { return canon_; }
 
 private:
     void content(std::string_view bytes); // line content: empty lines held back go first
-    void line_end();
+    void line_end(std::string_view ending);
     void bare_cr(char next); // a CR followed by `next`, which is not LF
     void flush_empty_lines();
     void emit(std::string_view bytes);
+    void store_span();
     void flush();
 
     struct ContextFree {
@@ -73,7 +79,9 @@ private:
     bool failed_ = false; // an EVP_DigestUpdate failed
     std::size_t hashed_ = 0;
     std::size_t used_ = 0;
-    std::array<char, 4096> buffer_{};
+    const char* span_begin_ = nullptr; // output not yet hashed nor copied: the chunk's own
+    std::size_t span_size_ = 0;        // bytes, or a constant
+    std::array<char, 4096> buffer_;    // not zeroed: only the first used_ bytes are read
 };
 
 } // namespace mailwarden::auth

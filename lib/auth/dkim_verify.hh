@@ -1,9 +1,10 @@
 // DKIM verification (RFC 6376, RFC 8463 ed25519-sha256) on libopendkim, with every key
 // lookup answered by our dns::Resolver through libopendkim's dkim_dns_set_query_* hooks.
 // Headers and body are fed as they arrive; the body is hashed in the chunks given, never
-// buffered whole. Options (DkimOptions): max_signatures evaluated per message,
-// min_key_bits for RSA keys, what rsa-sha1 yields, how an l= tag that leaves part of the
-// body unsigned is judged, and the DNS timeout per key lookup.
+// buffered whole; header fields are kept (at most 128 KB, dkim_verify.cc) until the end of
+// the headers, where the fast path decides whether libopendkim is needed. Options (DkimOptions):
+// max_signatures evaluated per message, min_key_bits for RSA keys, what rsa-sha1 yields, how an l=
+// tag that leaves part of the body unsigned is judged, and the DNS timeout per key lookup.
 //
 // Failure is a value: each signature gets one RFC 8601 result word with a reason.
 //   pass       signature and body hash verify (and no local policy objects)
@@ -22,6 +23,7 @@
 #include "auth/dkim_key.hh"
 #include "dns/resolver.hh"
 
+#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <memory>
@@ -92,14 +94,28 @@ private:
     struct Free {
         void operator()(struct dkim* handle) const noexcept;
     };
-    DkimSession(std::unique_ptr<struct dkim, Free> handle, std::unique_ptr<Context> context);
+    DkimSession(std::unique_ptr<struct dkim, Free> handle, std::unique_ptr<Context> context,
+                bool buffering);
     DkimSignatureResult judge(struct dkim_siginfo* signature) const;
     void choose_body_hashing();
+    bool open_library();
+    void feed_library(std::string_view name, std::string_view value);
+    void replay_headers();
+    bool take_own_headers();
+    std::vector<DkimSignatureResult> judge_own_headers();
 
-    std::unique_ptr<struct dkim, Free> handle_;
-    std::unique_ptr<Context> context_; // heap-held: libopendkim keeps its address
-    bool hashing_ = true;              // false once there is nothing (more) to verify
+    std::unique_ptr<struct dkim, Free> handle_; // opened when libopendkim is needed
+    std::unique_ptr<Context> context_;          // heap-held: libopendkim keeps its address
+    bool hashing_ = true;                       // false once there is nothing (more) to verify
     std::string header_line_;
+    // Fast path: the header fields, kept (bounded) until the end of the headers shows
+    // whether libopendkim is needed; then given to it in order, or never.
+    struct HeaderSpan {
+        std::size_t offset, name_length, length; // "name:value" in header_text_
+    };
+    bool buffering_ = false;
+    std::string header_text_;
+    std::vector<HeaderSpan> header_spans_;
 };
 
 // One per process; session() may be called from many threads at once. The resolver must
@@ -119,6 +135,9 @@ public:
     struct DnsService; // what the libopendkim DNS hooks see (resolver, timeout)
     // Decoded keys of the rsa-sha256 fast path (dkim_key.hh); exposed for the tests.
     std::size_t cached_keys() const;
+    // Messages whose signatures the fast path judged without libopendkim at all (for the
+    // tests).
+    std::size_t messages_without_library() const;
 
 private:
     struct Close {
@@ -128,6 +147,7 @@ private:
     std::unique_ptr<DkimOptions> options_;
     std::unique_ptr<DnsService> dns_service_;
     std::unique_ptr<PublicKeyCache> keys_;
+    std::unique_ptr<std::atomic<std::size_t>> without_library_;
     std::unique_ptr<struct dkim_lib, Close> library_;
 };
 

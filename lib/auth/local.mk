@@ -21,6 +21,8 @@ tests_unit_testrunner_SOURCES += tests/unit/test-public-suffix.cc
 lib_libmailwarden_la_SOURCES += \
 	lib/auth/dkim_body.cc \
 	lib/auth/dkim_body.hh \
+	lib/auth/dkim_header.cc \
+	lib/auth/dkim_header.hh \
 	lib/auth/dkim_key.cc \
 	lib/auth/dkim_key.hh \
 	lib/auth/dkim_verify.cc \
@@ -29,7 +31,8 @@ lib_libmailwarden_la_SOURCES += \
 tests_unit_testrunner_SOURCES += \
 	tests/unit/test-dkim.cc \
 	tests/unit/test-dkim-key.cc \
-	tests/unit/test-dkim-body.cc
+	tests/unit/test-dkim-body.cc \
+	tests/unit/test-dkim-header.cc
 
 # DMARC on libopendmarc: our DNS and our Public Suffix List, the library parses records.
 lib_libmailwarden_la_SOURCES += \

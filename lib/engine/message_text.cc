@@ -2,7 +2,12 @@
 #include "engine/message_text.hh"
 
 #include <algorithm>
+#include <cstring>
 #include <string>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 namespace mailwarden::engine {
 
@@ -31,6 +36,31 @@ std::size_t field_name_length(std::string_view line) {
     while (colon < line.size() && (line[colon] == ' ' || line[colon] == '\t'))
         ++colon; // obsolete "Name :" form
     return length > 0 && colon < line.size() && line[colon] == ':' ? length : 0;
+}
+
+// True when every LF of `body` follows a CR: the body can be handed over as it is.
+bool crlf_only(std::string_view body) {
+    if (body.empty())
+        return true;
+    if (body.front() == '\n')
+        return false;
+    std::size_t at = 1;
+#if defined(__SSE2__)
+    // Sixteen bytes at a time: an LF whose preceding byte is not a CR.
+    const __m128i lf = _mm_set1_epi8('\n'), cr = _mm_set1_epi8('\r');
+    for (; at + 16 <= body.size(); at += 16) {
+        const auto* here = reinterpret_cast<const __m128i*>(body.data() + at);
+        const auto* before = reinterpret_cast<const __m128i*>(body.data() + at - 1);
+        const int lfs = _mm_movemask_epi8(_mm_cmpeq_epi8(_mm_loadu_si128(here), lf));
+        const int crs = _mm_movemask_epi8(_mm_cmpeq_epi8(_mm_loadu_si128(before), cr));
+        if ((lfs & ~crs) != 0)
+            return false;
+    }
+#endif
+    for (; at < body.size(); ++at)
+        if (body[at] == '\n' && body[at - 1] != '\r')
+            return false;
+    return true;
 }
 
 } // namespace
@@ -74,6 +104,11 @@ void feed_message(MessageEvaluation& message, std::string_view text, std::size_t
     // The body: runs of bytes copied whole, a CR added before each bare LF; a chunk is sent
     // when it is full (never more than chunk_bytes, at least 2 so a CRLF fits).
     chunk_bytes = std::max<std::size_t>(chunk_bytes, 2);
+    if (crlf_only(text.substr(body_start))) { // the common case: no copy
+        for (std::size_t i = body_start; i < text.size(); i += chunk_bytes)
+            message.body(text.substr(i, std::min(chunk_bytes, text.size() - i)));
+        return;
+    }
     std::string chunk;
     chunk.reserve(std::min(chunk_bytes, text.size() - body_start) + 2);
     std::size_t newline = std::string_view::npos; // the next LF at or after i, or the end

@@ -243,6 +243,36 @@ BOOST_AUTO_TEST_CASE(feed_message_splits_folded_headers_and_normalizes_line_ends
             BOOST_TEST(report.dkim[0].result == "pass", "chunk " << chunk);
         }
     }
+    // One bare LF anywhere in an otherwise CRLF body is still found and normalized (the
+    // body is handed over uncopied only when every LF follows a CR).
+    const std::size_t body_start = crlf.find("\r\n\r\n") + 4;
+    for (std::size_t cr = crlf.find('\r', body_start); cr != std::string::npos;
+         cr = crlf.find('\r', cr + 1)) {
+        const std::string one_bare_lf = crlf.substr(0, cr) + crlf.substr(cr + 1);
+        for (const std::size_t chunk : {7, 65535}) {
+            const Report report = run(one_bare_lf, "alice@example.test", "", "mail.example.test",
+                                      sender_ip, "", chunk);
+            BOOST_REQUIRE_EQUAL(report.dkim.size(), 1u);
+            BOOST_TEST(report.dkim[0].result == "pass", "CR at " << cr << ", chunk " << chunk);
+        }
+    }
+    // The same in a body of several 4 KB pieces: a bare LF in a later piece, and at the
+    // edges of a piece.
+    dkim_test::Message long_message = dkim_test::sample_message("Alice <alice@example.test>");
+    long_message.body.clear();
+    for (int line = 0; long_message.body.size() < 12000; ++line)
+        long_message.body += "line " + std::to_string(line) + " of a long body\r\n";
+    dkim_test::sign(long_message, {.key = &dkim_test::rsa_2048(), .selector = "s1"});
+    const std::string long_text = dkim_test::to_text(long_message);
+    const std::size_t long_body = long_text.find("\r\n\r\n") + 4;
+    for (const std::size_t offset : {4095, 4096, 4097, 4098, 6000, 8191, 8192, 11000}) {
+        const std::size_t cr = long_text.find("\r\n", long_body + offset - 1);
+        BOOST_REQUIRE(cr != std::string::npos);
+        const std::string one_bare_lf = long_text.substr(0, cr) + long_text.substr(cr + 1);
+        const Report report = run(one_bare_lf, "alice@example.test");
+        BOOST_REQUIRE_EQUAL(report.dkim.size(), 1u);
+        BOOST_TEST(report.dkim[0].result == "pass", "CR at body offset " << cr - long_body);
+    }
     // A line that is not a header field ends the header section (it is body text).
     const Report report =
         run("From: a@example.test\nnot a header\nFrom: b@bank.test\n\nx\n", "a@example.test");
