@@ -14,6 +14,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <grp.h>
 #include <pwd.h>
 #include <sys/stat.h>
 
@@ -220,6 +221,34 @@ BOOST_AUTO_TEST_CASE(daemons_started_as_root_run_as_the_configured_user) {
             5s);
         BOOST_TEST(uid_line == expected, program);
     }
+    // The milter's unix socket: milter_socket_mode (0660) and, with milter_socket_owner empty,
+    // user's user and group, so that the MTA connects through the group.
+    struct stat socket_status {};
+    BOOST_TEST_REQUIRE(::stat((dir + "/milter.sock").c_str(), &socket_status) == 0);
+    BOOST_TEST((socket_status.st_mode & 0777) == 0660u);
+    BOOST_TEST(socket_status.st_uid == nobody->pw_uid);
+    BOOST_TEST(socket_status.st_gid == nobody->pw_gid);
+}
+
+BOOST_AUTO_TEST_CASE(milter_socket_owner_and_mode_follow_the_configuration) {
+    if (::geteuid() != 0) {
+        BOOST_TEST_MESSAGE("not root: socket ownership is set only when started as root");
+        return;
+    }
+    write_config("info"); // then two lines more in its [milter] section
+    std::ifstream in(config_path);
+    std::string text((std::istreambuf_iterator<char>(in)), {});
+    const auto line_end = text.find('\n', text.find("milter_socket ="));
+    text.insert(line_end + 1, "milter_socket_mode = 0640\nmilter_socket_owner = root:daemon\n");
+    std::ofstream(config_path, std::ios::trunc) << text;
+    auto milter = start("milter/mailwarden-milter", "milter.sock");
+    const group* daemon_group = ::getgrnam("daemon");
+    BOOST_TEST_REQUIRE(daemon_group != nullptr);
+    struct stat socket_status {};
+    BOOST_TEST_REQUIRE(::stat((dir + "/milter.sock").c_str(), &socket_status) == 0);
+    BOOST_TEST((socket_status.st_mode & 0777) == 0640u);
+    BOOST_TEST(socket_status.st_uid == 0u);
+    BOOST_TEST(socket_status.st_gid == daemon_group->gr_gid);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
