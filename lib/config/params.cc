@@ -418,8 +418,8 @@ const std::array table{
     ParamDef{.name = "redis_prefix", .section = "state", .type = ParamType::string,
         .default_text = "mailwarden:", .validator = check_redis_prefix, .reloadable = false,
         .help = "Put in front of every key mailwarden stores in Redis.",
-        .doc = "Keys are PREFIX + rate:, reputation: or greylist: + the limit's name + a hash of "
-               "the client data; no raw addresses are stored."},
+        .doc = "Keys are PREFIX + rate:, rep: or grey: + the limit's name + a hash of the "
+               "client data; no raw addresses are stored."},
     ParamDef{.name = "redis_connect_timeout", .section = "state", .type = ParamType::duration,
         .default_text = "250ms", .min = 10, .max = 10 * second, .reloadable = false,
         .help = "Longest wait for a connection to a Redis server or Sentinel.",
