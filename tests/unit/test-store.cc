@@ -11,6 +11,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include <atomic>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -42,19 +43,26 @@ struct Backend {
     std::function<std::unique_ptr<Store>(const std::string& scratch_dir)> make;
 };
 
-// One redis-server for the whole run; each store gets a prefix of its own, so it starts empty.
-std::unique_ptr<Store> make_redis_store() {
+// One redis-server for the whole run: the one contrib/quickstart started (MW_TEST_REDIS), or a
+// private one. Each store gets a prefix of its own, so it starts empty.
+std::string shared_redis_address() {
+    if (const char* external = std::getenv("MW_TEST_REDIS"); external != nullptr && *external)
+        return external;
     static mailwarden::test::RedisTestServer server;
+    return server.address();
+}
+
+std::unique_ptr<Store> make_redis_store() {
     static int stores = 0;
-    return std::make_unique<RedisStore>(
-        RedisOptions{.servers = {server.address()},
-                     .sentinels = {},
-                     .master_name = "",
-                     .password = "",
-                     .database = 0,
-                     .prefix = "mw-test-" + std::to_string(++stores) + ":",
-                     .connect_timeout = std::chrono::seconds(2),
-                     .command_timeout = std::chrono::seconds(2)});
+    return std::make_unique<RedisStore>(RedisOptions{
+        .servers = {shared_redis_address()},
+        .sentinels = {},
+        .master_name = "",
+        .password = "",
+        .database = 0,
+        .prefix = "mw-test-" + std::to_string(::getpid()) + "-" + std::to_string(++stores) + ":",
+        .connect_timeout = std::chrono::seconds(2),
+        .command_timeout = std::chrono::seconds(2)});
 }
 
 std::vector<Backend> store_backends() {
