@@ -145,34 +145,47 @@ BOOST_AUTO_TEST_CASE(spf_pass_prepends_received_spf_once_and_fail_is_rejected) {
                log());
 }
 
-BOOST_AUTO_TEST_CASE(rate_limits_greylisting_and_quotas_answer_at_their_stage) {
-    start("[limits]\nratelimit = per_client client_ip 2/1h\n"
-          "ratelimit = quota sasl_user 3/1d count=recipients\n");
-    Socket socket = connect();
-    BOOST_TEST(ask(socket, request("RCPT", "192.0.2.7", "a@pass.test", "b@x.test", "m1"))
-                   .starts_with("PREPEND"));
-    BOOST_TEST(ask(socket, request("RCPT", "192.0.2.7", "a@pass.test", "b@x.test", "m2"))
-                   .starts_with("PREPEND"));
-    const std::string third =
-        ask(socket, request("RCPT", "192.0.2.7", "a@pass.test", "b@x.test", "m3"));
-    BOOST_TEST(third == "451 4.7.1 rate limit per_client exceeded, try again in 1800 s");
-    // Outbound quota: 3 recipients a day for alice, counted at END-OF-MESSAGE.
-    const std::string sasl = "sasl_username=alice\nrecipient_count=2\n";
-    BOOST_TEST(ask(socket, request("RCPT", "192.0.2.8", "alice@pass.test", "x@y.test", "q1",
-                                   sasl)) == "DUNNO");
-    BOOST_TEST(ask(socket, request("END-OF-MESSAGE", "192.0.2.8", "alice@pass.test", "", "q1",
-                                   sasl)) == "DUNNO");
-    BOOST_TEST(
-        ask(socket, request("END-OF-MESSAGE", "192.0.2.8", "alice@pass.test", "", "q2", sasl))
-            .starts_with("451 4.7.1 rate limit quota exceeded"));
-    policyd->signal(SIGTERM);
-    BOOST_TEST(policyd->wait_exit(10s).value_or(-1) == 0);
-    start("[limits]\ngreylisting = yes\n"); // same state file
-    Socket again = connect();
-    BOOST_TEST(ask(again, request("RCPT", "192.0.2.9", "a@pass.test", "g@x.test", "g1")) ==
-               "451 4.7.1 greylisted, please try again in 300 s");
-    BOOST_TEST(ask(again, request("RCPT", "192.0.2.9", "a@pass.test", "g@x.test", "g2")) ==
-               "451 4.7.1 greylisted, please try again in 300 s");
+// Every decision that uses state, on each backend: LMDB, then a private redis-server.
+BOOST_AUTO_TEST_CASE(rate_limits_greylisting_and_quotas_answer_at_their_stage_on_each_backend) {
+    const auto limits_at_their_stage = [this](const std::string& state) {
+        start(state + "[limits]\nratelimit = per_client client_ip 2/1h\n"
+                      "ratelimit = quota sasl_user 3/1d count=recipients\n");
+        Socket socket = connect();
+        BOOST_TEST(ask(socket, request("RCPT", "192.0.2.7", "a@pass.test", "b@x.test", "m1"))
+                       .starts_with("PREPEND"));
+        BOOST_TEST(ask(socket, request("RCPT", "192.0.2.7", "a@pass.test", "b@x.test", "m2"))
+                       .starts_with("PREPEND"));
+        const std::string third =
+            ask(socket, request("RCPT", "192.0.2.7", "a@pass.test", "b@x.test", "m3"));
+        BOOST_TEST(third == "451 4.7.1 rate limit per_client exceeded, try again in 1800 s");
+        // Outbound quota: 3 recipients a day for alice, counted at END-OF-MESSAGE.
+        const std::string sasl = "sasl_username=alice\nrecipient_count=2\n";
+        BOOST_TEST(ask(socket, request("RCPT", "192.0.2.8", "alice@pass.test", "x@y.test", "q1",
+                                       sasl)) == "DUNNO");
+        BOOST_TEST(ask(socket, request("END-OF-MESSAGE", "192.0.2.8", "alice@pass.test", "", "q1",
+                                       sasl)) == "DUNNO");
+        BOOST_TEST(
+            ask(socket, request("END-OF-MESSAGE", "192.0.2.8", "alice@pass.test", "", "q2", sasl))
+                .starts_with("451 4.7.1 rate limit quota exceeded"));
+        policyd->signal(SIGTERM);
+        BOOST_TEST(policyd->wait_exit(10s).value_or(-1) == 0);
+        start(state + "[limits]\ngreylisting = yes\n"); // same state
+        Socket again = connect();
+        BOOST_TEST(ask(again, request("RCPT", "192.0.2.9", "a@pass.test", "g@x.test", "g1")) ==
+                   "451 4.7.1 greylisted, please try again in 300 s");
+        BOOST_TEST(ask(again, request("RCPT", "192.0.2.9", "a@pass.test", "g@x.test", "g2")) ==
+                   "451 4.7.1 greylisted, please try again in 300 s");
+    };
+    mailwarden::test::RedisTestServer redis;
+    for (const std::string& state :
+         {std::string(),
+          "[state]\nstate_backend = redis\nredis_servers = " + redis.address() + "\n"}) {
+        BOOST_TEST_CONTEXT((state.empty() ? "lmdb" : "redis")) {
+            limits_at_their_stage(state);
+        }
+        policyd->signal(SIGTERM);
+        BOOST_TEST(policyd->wait_exit(10s).value_or(-1) == 0);
+    }
 }
 
 std::size_t count(const std::string& text, const std::string& what) {
