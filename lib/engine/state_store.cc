@@ -35,15 +35,15 @@ std::unique_ptr<state::Store> open_lmdb(const config::Config& config) {
 
 std::unique_ptr<state::Store> open_redis(const config::Config& config) {
     try {
-        return std::make_unique<state::RedisStore>(state::RedisOptions{
-            .servers = config.list("redis_servers"),
-            .sentinels = config.list("redis_sentinels"),
-            .master_name = config.string("redis_master_name"),
-            .password = config.string("redis_password"),
-            .database = static_cast<int>(config.integer("redis_db")),
-            .prefix = config.string("redis_prefix"),
-            .connect_timeout = config.duration("redis_connect_timeout"),
-            .command_timeout = config.duration("redis_timeout")});
+        return std::make_unique<state::RedisStore>(
+            state::RedisOptions{.servers = config.list("redis_servers"),
+                                .sentinels = config.list("redis_sentinels"),
+                                .master_name = config.string("redis_master_name"),
+                                .password = config.string("redis_password"),
+                                .database = static_cast<int>(config.integer("redis_db")),
+                                .prefix = config.string("redis_prefix"),
+                                .connect_timeout = config.duration("redis_connect_timeout"),
+                                .command_timeout = config.duration("redis_timeout")});
     } catch (const std::invalid_argument& error) {
         throw std::runtime_error(std::string("state_backend = redis: ") + error.what());
     }

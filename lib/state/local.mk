@@ -33,7 +33,7 @@ dist_redisscripts_DATA = \
 nodist_lib_libmailwarden_la_SOURCES = lib/state/redis_scripts.inc
 BUILT_SOURCES += lib/state/redis_scripts.inc
 # Also for a make of a single target, which BUILT_SOURCES does not cover.
-lib/state/libmailwarden_la-redis_store.lo: lib/state/redis_scripts.inc
+$(lib_libmailwarden_la_OBJECTS): lib/state/redis_scripts.inc
 CLEANFILES += lib/state/redis_scripts.inc
 lib/state/redis_scripts.inc: $(dist_redisscripts_DATA) $(srcdir)/lib/state/local.mk
 	$(AM_V_GEN)$(MKDIR_P) lib/state && { \
