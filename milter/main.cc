@@ -15,6 +15,7 @@
 #include "util/log.hh"
 #include "util/socket_spec.hh"
 
+#include <cerrno>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
@@ -26,6 +27,27 @@
 #include <sys/stat.h>
 #include <thread>
 #include <unistd.h>
+
+// libmilter's signal thread sigwait()s for SIGHUP, SIGTERM and SIGINT and takes SIGHUP for
+// "stop". The main thread keeps the three unblocked (util/daemon.cc) so that Linux hands them
+// to it, but a SIGHUP that finds main momentarily not wanting it (another signal pending and
+// main not on a CPU) goes to libmilter's thread instead, and a reload request stops the milter.
+// This sigwait(), which the dynamic linker binds libmilter's call to (the executable comes
+// first), waits for the same set without SIGHUP: SIGHUP is only ever ours. Nothing else in the
+// program calls sigwait().
+extern "C" int sigwait(const sigset_t* set, int* signal_number) {
+    sigset_t without_hup = *set;
+    sigdelset(&without_hup, SIGHUP);
+    for (;;) {
+        const int got = ::sigwaitinfo(&without_hup, nullptr);
+        if (got > 0) {
+            *signal_number = got;
+            return 0;
+        }
+        if (errno != EINTR)
+            return errno;
+    }
+}
 
 namespace {
 
