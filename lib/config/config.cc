@@ -246,7 +246,9 @@ std::string dump_config(const Config& config, bool non_default_only) {
         for (const ParamDef& param : parameters()) {
             if (param.section != section)
                 continue;
-            const std::string text = config.text(param.name);
+            const std::string text = param.secret && !config.text(param.name).empty()
+                                         ? std::string("********")
+                                         : config.text(param.name);
             if (non_default_only && text == defaults->text(param.name))
                 continue;
             if (param.type == ParamType::rules && !text.empty()) { // one line per rule

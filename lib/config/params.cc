@@ -98,6 +98,26 @@ std::string check_authserv_id(std::string_view value) {
     return "";
 }
 
+// HOST:PORT, HOST, [IPV6]:PORT or /PATH.
+std::string check_redis_server(std::string_view value) {
+    std::string error;
+    return util::parse_endpoint(value, 6379, &error) ? "" : error;
+}
+
+// Printable ASCII without spaces; the key names that follow it are the same.
+std::string check_redis_prefix(std::string_view value) {
+    if (value.size() > 64 || !all_of(value, [](char c) { return c > 0x20 && c < 0x7f; }))
+        return "expected at most 64 printable characters without spaces";
+    return "";
+}
+
+// Printable ASCII, spaces allowed (the value is sent as one AUTH argument).
+std::string check_secret(std::string_view value) {
+    if (value.size() > 512 || !all_of(value, [](char c) { return c >= 0x20 && c < 0x7f; }))
+        return "expected at most 512 printable characters";
+    return "";
+}
+
 // ADDR or ADDR@PORT, ADDR an IPv4 or IPv6 literal (unbound's forward-addr spelling).
 std::string check_dns_server(std::string_view value) {
     std::string error;
@@ -369,18 +389,61 @@ const std::array table{
         .help = "LMDB state file (state_backend = lmdb).",
         .doc = "Its directory must be writable by user. ${localstatedir} is the build-time "
                "variable-state directory, usually /var."},
+    ParamDef{.name = "redis_servers", .section = "state", .type = ParamType::list,
+        .default_text = "127.0.0.1:6379", .validator = check_redis_server, .reloadable = false,
+        .help = "Redis servers (state_backend = redis): HOST:PORT, [IPV6]:PORT or /PATH.",
+        .doc = "Tried in order; the first one that is a master is used, so a list may name a "
+               "master and its replicas. Not used when redis_sentinels is set. Prefer addresses "
+               "to host names: a name is resolved without a timeout."},
+    ParamDef{.name = "redis_sentinels", .section = "state", .type = ParamType::list,
+        .default_text = "", .validator = check_redis_server, .reloadable = false,
+        .help = "Redis Sentinels (HOST:PORT, default port 26379) that know the master.",
+        .doc = "When set, every new connection asks them (in order) for the current master of "
+               "redis_master_name, so a failover is followed without a restart: the batches in "
+               "flight during the failover get on_state_error."},
+    ParamDef{.name = "redis_master_name", .section = "state", .type = ParamType::string,
+        .default_text = "mailwarden", .validator = check_authserv_id, .reloadable = false,
+        .help = "The master's name in the Sentinels' configuration (sentinel monitor NAME ...).",
+        .doc = "Used with redis_sentinels only."},
+    ParamDef{.name = "redis_password", .section = "state", .type = ParamType::string,
+        .default_text = "", .validator = check_secret, .secret = true, .reloadable = false,
+        .help = "Password sent with AUTH (Redis requirepass); empty sends none.",
+        .doc = "Never logged, and shown as ******** by mailwarden config dump. Keep the file "
+               "readable by root and the daemons' group only (mode 0640)."},
+    ParamDef{.name = "redis_db", .section = "state", .type = ParamType::integer,
+        .default_text = "0", .min = 0, .max = 65535, .reloadable = false,
+        .help = "Redis database index (SELECT).",
+        .doc = "Several mailwarden fleets can share one Redis with different databases or, "
+               "better (Redis Cluster has only database 0), different redis_prefix."},
+    ParamDef{.name = "redis_prefix", .section = "state", .type = ParamType::string,
+        .default_text = "mailwarden:", .validator = check_redis_prefix, .reloadable = false,
+        .help = "Put in front of every key mailwarden stores in Redis.",
+        .doc = "Keys are PREFIX + rate:, rep: or grey: + the limit's name + a hash of the "
+               "client data; no raw addresses are stored."},
+    ParamDef{.name = "redis_connect_timeout", .section = "state", .type = ParamType::duration,
+        .default_text = "250ms", .min = 10, .max = 10 * second, .reloadable = false,
+        .help = "Longest wait for a connection to a Redis server or Sentinel.",
+        .doc = "Connections are kept and reused, so this is paid after an error only."},
+    ParamDef{.name = "redis_timeout", .section = "state", .type = ParamType::duration,
+        .default_text = "250ms", .min = 10, .max = 10 * second, .reloadable = false,
+        .help = "Longest wait for each Redis read or write.",
+        .doc = "A stage's state operations are one round trip. After a timeout the stage gets "
+               "on_state_error; after three failures in a row the store is left alone for 5 "
+               "seconds (every message gets on_state_error at once) before it is tried again."},
     // [limits]
     ParamDef{.name = "ratelimit", .section = "limits", .type = ParamType::rules,
         .default_text = "", .validator = check_rate_limit, .reloadable = true,
-        .help = "A rate limit: NAME KEY RATE/PERIOD [burst=N] [action=tempfail|reject] [count=messages|recipients].",
+        .help = "A rate limit: NAME KEY RATE/PERIOD [burst=N] [action=tempfail|reject] [count=messages|recipients] [stage=mail|rcpt|eom].",
         .doc = "Repeat the key, one limit per line. KEY is client_ip, client_subnet (/24, /64), "
                "sasl_user, sender, sender_domain or recipient; RATE/PERIOD is like 100/1h; burst "
                "(default RATE) is how many may come at once; over the limit the message gets "
                "action (default tempfail, 451 4.7.1; reject is 550 5.7.1) with the limit's name. "
                "count=recipients counts a message for each of its recipients, checked at end of "
                "message (an outbound quota: ratelimit = quota sasl_user 1000/1d "
-               "count=recipients). Recipient limits are checked at RCPT, the others at MAIL. "
-               "Counters live in the state store, under hashed keys."},
+               "count=recipients). Recipient limits are checked at RCPT, the others at MAIL, "
+               "unless stage= says otherwise: stage=rcpt counts a client or sender once per "
+               "recipient, stage=eom counts only messages sent whole. Counters live in the "
+               "state store, under hashed keys."},
     ParamDef{.name = "reputation_half_life", .section = "limits", .type = ParamType::duration,
         .default_text = "7d", .min = 3600LL * 1000, .max = 365LL * 86400 * 1000, .reloadable = true,
         .help = "Time after which a good or bad outcome counts half as much.",

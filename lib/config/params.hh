@@ -41,6 +41,7 @@ struct ParamDef {
     long long max = 0; // min == max == 0: unbounded
     std::span<const std::string_view> allowed = {}; // choice and action values
     Validator validator = nullptr;
+    bool secret = false; // a password: config dump shows ******** instead
     bool reloadable = false;
     std::string_view help; // one line
     std::string_view doc;  // a paragraph

@@ -30,6 +30,16 @@ bool valid_name(std::string_view name) {
     return true;
 }
 
+std::optional<RateStage> stage_named(std::string_view option) {
+    if (option == "stage=mail")
+        return RateStage::mail;
+    if (option == "stage=rcpt")
+        return RateStage::rcpt;
+    if (option == "stage=eom")
+        return RateStage::end_of_message;
+    return std::nullopt;
+}
+
 std::optional<RateLimitRule> fail(std::string* error, std::string message) {
     *error = std::move(message);
     return std::nullopt;
@@ -45,6 +55,8 @@ std::string_view rate_key_name(RateKey key) {
 }
 
 RateStage RateLimitRule::stage() const {
+    if (configured_stage)
+        return *configured_stage;
     if (count == RateCount::recipients)
         return RateStage::end_of_message;
     return key == RateKey::recipient ? RateStage::rcpt : RateStage::mail;
@@ -54,7 +66,7 @@ std::optional<RateLimitRule> parse_rate_limit(std::string_view line, std::string
     const std::vector<std::string_view> words = util::split_words(line);
     if (words.size() < 3)
         return fail(error, "expected NAME KEY RATE/PERIOD [burst=N] [action=tempfail|reject] "
-                           "[count=messages|recipients]");
+                           "[count=messages|recipients] [stage=mail|rcpt|eom]");
     RateLimitRule rule;
     if (!valid_name(words[0]))
         return fail(error,
@@ -94,11 +106,18 @@ std::optional<RateLimitRule> parse_rate_limit(std::string_view line, std::string
             rule.reject = option == "action=reject";
         } else if (option == "count=messages" || option == "count=recipients") {
             rule.count = option == "count=recipients" ? RateCount::recipients : RateCount::messages;
+        } else if (const auto stage = stage_named(option)) {
+            rule.configured_stage = *stage;
         } else {
             return fail(error, "unknown option '" + std::string(option) +
-                                   "' (burst=N action=tempfail|reject count=messages|recipients)");
+                                   "' (burst=N action=tempfail|reject count=messages|recipients "
+                                   "stage=mail|rcpt|eom)");
         }
     }
+    if (rule.key == RateKey::recipient && rule.stage() != RateStage::rcpt)
+        return fail(error, "a recipient limit can only be checked at stage=rcpt");
+    if (rule.count == RateCount::recipients && rule.stage() != RateStage::end_of_message)
+        return fail(error, "count=recipients is known at stage=eom only");
     return rule;
 }
 

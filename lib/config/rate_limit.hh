@@ -1,6 +1,7 @@
 // One `ratelimit =` line of the configuration, parsed:
 //
 //   ratelimit = NAME KEY RATE/PERIOD [burst=N] [action=tempfail|reject] [count=messages|recipients]
+//               [stage=mail|rcpt|eom]
 //
 // NAME   [a-z0-9_]{1,32}, unique; it names the limit in replies and logs.
 // KEY    what is counted per bucket: client_ip, client_subnet (/24 for IPv4, /64 for IPv6),
@@ -11,8 +12,13 @@
 // count  messages (default): one per message (per recipient for the recipient key);
 //        recipients: a message counts for its number of recipients (an outbound quota).
 //
-// The stage follows from the key: recipient limits are checked at RCPT, recipient counts at
-// end of message (when the number is known), the others at MAIL. Never throws.
+// stage  where the limit is checked. By default it follows from the key: recipient limits at
+//        RCPT, recipient counts at end of message (when the number is known), the others at
+//        MAIL. stage=rcpt counts a sender or client once per recipient and refuses the
+//        recipient that goes over; stage=eom counts a message only once it was sent whole.
+//        A recipient key cannot be checked at MAIL or end of message, nor a recipient count
+//        before end of message.
+// Never throws.
 #pragma once
 
 #include <chrono>
@@ -35,6 +41,7 @@ struct RateLimitRule {
     std::int64_t burst = 1;
     bool reject = false; // else tempfail
     RateCount count = RateCount::messages;
+    std::optional<RateStage> configured_stage; // stage=; else the key's
 
     RateStage stage() const;
     std::chrono::milliseconds interval() const { return period / rate; } // between refills

@@ -3,6 +3,7 @@
 
 #include "state/breaker.hh"
 #include "state/lmdb_store.hh"
+#include "state/redis_store.hh"
 #include "util/daemon.hh"
 
 #include <filesystem>
@@ -32,13 +33,27 @@ std::unique_ptr<state::Store> open_lmdb(const config::Config& config) {
     return store;
 }
 
+std::unique_ptr<state::Store> open_redis(const config::Config& config) {
+    try {
+        return std::make_unique<state::RedisStore>(
+            state::RedisOptions{.servers = config.list("redis_servers"),
+                                .sentinels = config.list("redis_sentinels"),
+                                .master_name = config.string("redis_master_name"),
+                                .password = config.string("redis_password"),
+                                .database = static_cast<int>(config.integer("redis_db")),
+                                .prefix = config.string("redis_prefix"),
+                                .connect_timeout = config.duration("redis_connect_timeout"),
+                                .command_timeout = config.duration("redis_timeout")});
+    } catch (const std::invalid_argument& error) {
+        throw std::runtime_error(std::string("state_backend = redis: ") + error.what());
+    }
+}
+
 } // namespace
 
 std::shared_ptr<state::Store> open_state_store(const config::Config& config) {
-    if (config.string("state_backend") != "lmdb")
-        throw std::runtime_error("state_backend = " + config.string("state_backend") +
-                                 " is not available in this build");
-    return std::make_shared<state::BreakerStore>(open_lmdb(config));
+    return std::make_shared<state::BreakerStore>(
+        config.string("state_backend") == "redis" ? open_redis(config) : open_lmdb(config));
 }
 
 } // namespace mailwarden::engine

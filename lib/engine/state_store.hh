@@ -1,5 +1,6 @@
 // The state store of a configuration: state_backend = lmdb (state_path, state_max_size) or
-// redis, behind a BreakerStore so that a dead backend costs its timeout only a few times.
+// redis (redis_*), behind a BreakerStore so that a dead backend costs its timeout only a few
+// times.
 // Started as root (a daemon before its privilege drop, or the admin tool), the LMDB file and
 // its directory are given to `user`, so that the daemons can open them after dropping.
 //

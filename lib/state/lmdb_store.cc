@@ -179,7 +179,7 @@ int LmdbStore::run_transaction(std::span<const Operation> operations, Millis now
     outcomes.clear();
     for (const Operation& operation : operations) {
         const std::string& key = key_of(operation);
-        if (key.empty() || key.size() > 400) // LMDB's default key limit is 511 bytes
+        if (!usable_key(key)) // LMDB's default key limit is 511 bytes
             return MDB_BAD_VALSIZE;
         MDB_val key_val = val_of(key), value{};
         std::optional<std::string_view> current;

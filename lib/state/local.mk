@@ -4,11 +4,42 @@ lib_libmailwarden_la_SOURCES += \
 	lib/state/breaker.hh \
 	lib/state/lmdb_store.cc \
 	lib/state/lmdb_store.hh \
+	lib/state/redis_store.cc \
+	lib/state/redis_store.hh \
 	lib/state/rules.cc \
 	lib/state/rules.hh \
 	lib/state/state_key.cc \
 	lib/state/store.hh
 tests_unit_testrunner_SOURCES += \
+	tests/unit/redis_server.cc \
+	tests/unit/redis_server.hh \
 	tests/unit/test-breaker.cc \
+	tests/unit/test-redis-store.cc \
 	tests/unit/test-state-rules.cc \
 	tests/unit/test-store.cc
+
+# The Redis scripts: installed for admins to read (and to run with redis-cli --eval), and
+# compiled into the library, each with prelude.lua in front of it.
+redisscriptsdir = $(pkgdatadir)/redis
+redis_script_names = rate reputation greylist inspect forget put
+dist_redisscripts_DATA = \
+	lib/state/redis/prelude.lua \
+	lib/state/redis/rate.lua \
+	lib/state/redis/reputation.lua \
+	lib/state/redis/greylist.lua \
+	lib/state/redis/inspect.lua \
+	lib/state/redis/forget.lua \
+	lib/state/redis/put.lua
+nodist_lib_libmailwarden_la_SOURCES = lib/state/redis_scripts.inc
+BUILT_SOURCES += lib/state/redis_scripts.inc
+# Also for a make of a single target, which BUILT_SOURCES does not cover.
+$(lib_libmailwarden_la_OBJECTS): lib/state/redis_scripts.inc
+CLEANFILES += lib/state/redis_scripts.inc
+lib/state/redis_scripts.inc: $(dist_redisscripts_DATA) $(srcdir)/lib/state/local.mk
+	$(AM_V_GEN)$(MKDIR_P) lib/state && { \
+	  echo '// Generated from lib/state/redis/*.lua by lib/state/local.mk; do not edit.'; \
+	  for name in $(redis_script_names); do \
+	    echo "constexpr std::string_view $${name}_lua = R\"lua("; \
+	    cat $(srcdir)/lib/state/redis/prelude.lua $(srcdir)/lib/state/redis/$$name.lua; \
+	    echo ')lua";'; \
+	  done; } >$@-t && mv $@-t $@

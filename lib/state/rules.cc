@@ -138,6 +138,10 @@ const std::string& key_of(const Operation& operation) {
     return std::visit([](const auto& op) -> const std::string& { return op.key; }, operation);
 }
 
+bool usable_key(std::string_view key) {
+    return !key.empty() && key.size() <= 400;
+}
+
 Applied apply(const Operation& operation, const std::optional<std::string_view>& stored,
               Millis now) {
     return std::visit(

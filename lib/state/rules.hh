@@ -36,6 +36,10 @@ Applied apply(const Operation& operation, const std::optional<std::string_view>&
 // The key an operation works on.
 const std::string& key_of(const Operation& operation);
 
+// Whether a backend takes the key: not empty, at most 400 bytes (below LMDB's 511-byte limit
+// with room for a prefix). state_key() always makes one; anything else fails the batch.
+bool usable_key(std::string_view key);
+
 // Parsed forms (for the admin tool); nullopt when the text does not parse.
 std::optional<Millis> parse_rate(std::string_view value);
 std::optional<std::pair<Reputation, Millis>> parse_reputation(std::string_view value);

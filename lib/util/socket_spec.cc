@@ -1,6 +1,7 @@
 // See socket_spec.hh.
 #include "util/socket_spec.hh"
 
+#include <algorithm>
 #include <arpa/inet.h>
 #include <charconv>
 #include <netinet/in.h>
@@ -48,6 +49,59 @@ std::optional<ServerAddress> parse_server_address(std::string_view text, std::st
         server.port = *port;
     }
     return server;
+}
+
+std::string Endpoint::text() const {
+    if (!path.empty())
+        return path;
+    const bool v6 = host.find(':') != std::string::npos;
+    return (v6 ? "[" + host + "]" : host) + ":" + std::to_string(port);
+}
+
+std::optional<Endpoint> parse_endpoint(std::string_view text, std::uint16_t default_port,
+                                       std::string* error) {
+    Endpoint endpoint;
+    if (text.starts_with('/')) {
+        if (text.size() > sizeof(sockaddr_un{}.sun_path) - 1)
+            return fail(error, "unix socket path too long");
+        endpoint.path = std::string(text);
+        return endpoint;
+    }
+    std::string_view host = text;
+    std::string_view port_text;
+    if (text.starts_with('[')) {
+        const auto close = text.find(']');
+        if (close == std::string_view::npos || (close + 1 < text.size() && text[close + 1] != ':'))
+            return fail(error, "expected [IPV6]:PORT: '" + std::string(text) + "'");
+        host = text.substr(1, close - 1);
+        if (close + 1 < text.size())
+            port_text = text.substr(close + 2);
+        if (!is_ip_literal(AF_INET6, std::string(host)))
+            return fail(error, "not an IPv6 address: '" + std::string(host) + "'");
+    } else if (std::count(text.begin(), text.end(), ':') == 1) {
+        host = text.substr(0, text.find(':'));
+        port_text = text.substr(text.find(':') + 1);
+    } else if (text.find(':') != std::string_view::npos &&
+               !is_ip_literal(AF_INET6, std::string(text))) {
+        return fail(error, "not HOST:PORT, [IPV6]:PORT or /PATH: '" + std::string(text) + "'");
+    }
+    const bool host_ok = !host.empty() && host.size() <= 253 &&
+                         (host.find(':') != std::string_view::npos ||
+                          std::all_of(host.begin(), host.end(), [](char c) {
+                              return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                                     (c >= '0' && c <= '9') || c == '-' || c == '.';
+                          }));
+    if (!host_ok)
+        return fail(error, "not a host name or address: '" + std::string(host) + "'");
+    endpoint.host = std::string(host);
+    endpoint.port = default_port;
+    if (!port_text.empty() || text.ends_with(':')) {
+        const auto port = parse_port(port_text);
+        if (!port)
+            return fail(error, "port '" + std::string(port_text) + "' out of range 1..65535");
+        endpoint.port = *port;
+    }
+    return endpoint;
 }
 
 std::optional<SocketSpec> parse_socket_spec(std::string_view text, std::string* error) {

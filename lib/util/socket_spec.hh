@@ -30,4 +30,17 @@ struct ServerAddress {
 std::optional<ServerAddress> parse_server_address(std::string_view text,
                                                   std::string* error = nullptr);
 
+// A server to connect to, written as Redis clients write it: HOST:PORT, HOST alone (the
+// default port), [IPV6]:PORT, an IPv6 literal alone, or /path/of/a/unix.sock. HOST is an IP
+// literal or a host name (letters, digits, '-', '.').
+struct Endpoint {
+    std::string host; // empty for a unix socket
+    std::uint16_t port = 0;
+    std::string path;         // unix socket
+    std::string text() const; // "host:port", "[v6]:port" or the path, for logs
+};
+
+std::optional<Endpoint> parse_endpoint(std::string_view text, std::uint16_t default_port,
+                                       std::string* error = nullptr);
+
 } // namespace mailwarden::util

@@ -4,13 +4,17 @@
 //   3. round trips per message through the engine, counted by a wrapper around the store,
 //      with limits at MAIL (3), RCPT (1, two recipients) and end of message (1): at most one
 //      per stage that uses state.
+//   4. with --threads N, batches of four from N threads at once (Redis: N pooled connections).
+// With --redis ADDR (a redis-server to use; tests/bench/store-bench.sh starts one on loopback)
+// the Redis store is measured after LMDB, under a prefix of its own (keys expire by themselves).
 // Bounded in count and time; the LMDB file lives in a temporary directory, removed at exit.
 //
-// usage: bench-store [--seconds S] [--keys N]
+// usage: bench-store [--seconds S] [--keys N] [--threads N] [--redis HOST:PORT]
 #include "dns/fake_resolver.hh"
 #include "engine/engine.hh"
 #include "engine/message_text.hh"
 #include "state/lmdb_store.hh"
+#include "state/redis_store.hh"
 
 #include <atomic>
 #include <chrono>
@@ -19,6 +23,7 @@
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 using namespace mailwarden;
@@ -29,6 +34,8 @@ namespace {
 struct Options {
     double seconds = 3;
     std::size_t keys = 10'000;
+    std::size_t threads = 8;
+    std::string redis; // HOST:PORT; empty: LMDB only
 };
 
 Options parse_options(int argc, char** argv) {
@@ -37,6 +44,10 @@ Options parse_options(int argc, char** argv) {
         const std::string name = argv[i];
         if (name == "--seconds")
             options.seconds = std::min(30.0, std::max(0.5, std::stod(argv[i + 1])));
+        else if (name == "--threads")
+            options.threads = std::min<std::size_t>(64, std::max(1UL, std::stoul(argv[i + 1])));
+        else if (name == "--redis")
+            options.redis = argv[i + 1];
         else if (name == "--keys")
             options.keys = std::min<std::size_t>(1'000'000, std::max(1UL, std::stoul(argv[i + 1])));
         else
@@ -94,6 +105,29 @@ void bench_backend(const std::string& name, state::Store& store, const Options& 
     });
     std::printf("%s: %.0f operations/s one per batch; %.0f batches/s of 4 (%.0f operations/s)\n",
                 name.c_str(), single, batched, batched * 4);
+    std::atomic<std::size_t> concurrent{0};
+    std::vector<std::thread> threads;
+    const auto start = Clock::now();
+    for (std::size_t t = 0; t < options.threads; ++t)
+        threads.emplace_back([&, t] {
+            const double rate = calls_per_second(options.seconds, [&](std::size_t i) {
+                std::vector<state::Operation> batch;
+                for (std::size_t k = 0; k < 4; ++k)
+                    batch.push_back(
+                        state::RateCheck{.key = keys[(t * 7919 + i * 4 + k) % keys.size()],
+                                         .interval = 1,
+                                         .burst = 1'000'000});
+                if (!store.run(batch, now_ms()).ok)
+                    throw std::runtime_error("store failed");
+            });
+            concurrent += static_cast<std::size_t>(rate * options.seconds);
+        });
+    for (auto& thread : threads)
+        thread.join();
+    const double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
+    std::printf("%s: %zu threads: %.0f batches/s of 4 (%.0f operations/s)\n", name.c_str(),
+                options.threads, static_cast<double>(concurrent) / elapsed,
+                static_cast<double>(concurrent) * 4 / elapsed);
 }
 
 void bench_round_trips(std::shared_ptr<state::Store> backend) {
@@ -143,6 +177,20 @@ int main(int argc, char** argv) try {
     auto lmdb = std::make_shared<state::LmdbStore>(state::LmdbOptions{.path = dir + "/state.mdb"});
     bench_backend("lmdb", *lmdb, options);
     bench_round_trips(lmdb);
+    if (!options.redis.empty()) {
+        const std::string prefix = "mw-bench-" + std::to_string(::getpid()) + ":";
+        auto redis = std::make_shared<state::RedisStore>(
+            state::RedisOptions{.servers = {options.redis},
+                                .sentinels = {},
+                                .master_name = "",
+                                .password = "",
+                                .database = 0,
+                                .prefix = prefix,
+                                .connect_timeout = std::chrono::seconds(1),
+                                .command_timeout = std::chrono::seconds(1)});
+        bench_backend("redis", *redis, options);
+        bench_round_trips(redis);
+    }
     return 0;
 } catch (const std::exception& error) {
     std::fprintf(stderr, "bench-store: %s\n", error.what());

@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # policyd-bench: mailwarden-policyd under load. Starts the test DNS responder with one SPF
 # record, the daemon on a private unix socket with two rate limits (client and sender, never
-# reached) on the state backend given (lmdb, or redis at ADDR:PORT), runs bench-policyd with
-# 100 connections, stops everything by PID.
+# reached) on the state backend given (lmdb; redis at ADDR:PORT, or without ADDR:PORT a private
+# redis-server on loopback), runs bench-policyd with 100 connections, stops everything by PID.
 #
-# usage: tests/bench/policyd-bench.sh [BUILD_DIR] [SECONDS] [lmdb|redis ADDR:PORT]
+# usage: tests/bench/policyd-bench.sh [BUILD_DIR] [SECONDS] [lmdb|redis [ADDR:PORT]]
 set -euo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 build=$(cd "${1:-$top/_build}" && pwd)
@@ -21,6 +21,14 @@ echo 'pass.test TXT "v=spf1 ip4:192.0.2.0/24 -all"' >"$work/bench.zone"
 "$build/tests/dns/mw-testdnsd" -p 0 --port-file "$work/dns.port" -z "$work/bench.zone" >"$work/dns.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 50); do [ -s "$work/dns.port" ] && break; sleep 0.1; done
+
+if [ "$backend" = redis ] && [ -z "$redis" ]; then
+    # shellcheck source=private-redis.sh
+    . "$top/tests/bench/private-redis.sh"
+    start_private_redis "$work"
+    pids+=("$redis_pid")
+    redis=127.0.0.1:$redis_port
+fi
 
 state="state_backend = lmdb
 state_path = $work/state/state.mdb"
@@ -49,5 +57,5 @@ CONF
 pids+=($!)
 for _ in $(seq 100); do [ -S "$work/policy.sock" ] && break; sleep 0.1; done
 "$build/tests/bench/bench-policyd" --socket "$work/policy.sock" --connections 10 --seconds 1 >/dev/null # warm
-echo "state: $backend"
+echo "state: $backend${redis:+ at $redis}"
 "$build/tests/bench/bench-policyd" --socket "$work/policy.sock" --connections 100 --seconds "$seconds"

@@ -371,6 +371,23 @@ BOOST_AUTO_TEST_CASE(dump_round_trips_through_the_parser) {
                "[actions]\non_state_error = tempfail\n");
 }
 
+BOOST_AUTO_TEST_CASE(dump_shows_a_secret_as_stars_and_redis_values_are_checked) {
+    const auto parsed =
+        parse_config_text("[state]\nstate_backend = redis\nredis_password = hunter2 two\n"
+                          "redis_servers = [::1]:6380 /run/redis/redis.sock 10.0.0.7\n",
+                          "redis.conf");
+    BOOST_REQUIRE(parsed.ok());
+    BOOST_TEST(parsed.config->string("redis_password") == "hunter2 two");
+    const std::string dump = dump_config(*parsed.config, true);
+    BOOST_TEST(dump.find("hunter2") == std::string::npos, dump);
+    BOOST_TEST(dump.find("redis_password = ********\n") != std::string::npos, dump);
+    for (const char* bad :
+         {"redis_servers = 127.0.0.1:0\n", "redis_servers = a b:c:d\n",
+          "redis_prefix = two words\n", "redis_db = -1\n", "redis_timeout = 5ms\n"}) {
+        BOOST_TEST(!parse_config_text(std::string("[state]\n") + bad, "bad.conf").ok(), bad);
+    }
+}
+
 BOOST_AUTO_TEST_CASE(sample_conf_parses_to_the_defaults_commented_and_uncommented) {
     const std::string sample = read_source_file("conf/mailwarden.conf");
     const auto as_shipped = parse_config_text(sample, "conf/mailwarden.conf");

@@ -125,6 +125,26 @@ BOOST_AUTO_TEST_CASE(a_recipient_limit_refuses_that_recipient_at_rcpt) {
     BOOST_TEST(second.verdict.reason == "ratelimit_per_rcpt");
 }
 
+BOOST_AUTO_TEST_CASE(a_sender_limit_at_stage_rcpt_refuses_the_recipient_that_goes_over) {
+    const auto checks = make_engine("ratelimit = fanout sender 2/1h stage=rcpt\n");
+    BOOST_TEST(checks.limits_recipients());
+    auto message = checks.evaluate({.client_ip = "192.0.2.7", .client_name = "", .helo = "h.test"});
+    BOOST_TEST(!message.mail_from("a@other.test", "").is_final());
+    BOOST_TEST(!message.recipient("one@example.net").is_final());
+    BOOST_TEST(!message.recipient("two@example.net").is_final());
+    const engine::Verdict third = message.recipient("three@example.net");
+    BOOST_TEST(third.is_final());
+    BOOST_TEST(third.reason == "ratelimit_fanout");
+}
+
+BOOST_AUTO_TEST_CASE(a_client_limit_at_stage_eom_counts_only_messages_sent_whole) {
+    const auto checks = make_engine("ratelimit = sent client_ip 1/1h stage=eom\n");
+    auto dropped = checks.evaluate({.client_ip = "192.0.2.7", .client_name = "", .helo = "h.test"});
+    BOOST_TEST(!dropped.mail_from("a@other.test", "").is_final()); // nothing counted at MAIL
+    BOOST_TEST(send(checks, "192.0.2.7", "a@other.test").rate == "ok");
+    BOOST_TEST(send(checks, "192.0.2.7", "a@other.test").verdict.reason == "ratelimit_sent");
+}
+
 BOOST_AUTO_TEST_CASE(an_outbound_quota_counts_recipients_at_end_of_message) {
     const auto checks = make_engine("ratelimit = quota sasl_user 5/1d count=recipients\n"
                                     "ratelimit = per_client client_ip 1/1d\n");

@@ -2,9 +2,12 @@
 // server and an LMDB state file in a temporary directory, driven by a client speaking the
 // Postfix policy protocol: SPF answers (PREPEND Received-SPF, 550 5.7.23), rate limits at RCPT,
 // greylisting, quotas at END-OF-MESSAGE, pipelined requests, 500 concurrent connections, a
-// malformed request, a client gone mid-request, and the spawn(8) mode on stdin/stdout.
+// malformed request, a client gone mid-request, and the spawn(8) mode on stdin/stdout. With
+// state on a real redis-server: limits hold, a Redis outage mid-run gives on_state_error with
+// one warning, and service resumes by itself when Redis is back.
 #include "child_process.hh"
 #include "dns_test_server.hh"
+#include "redis_server.hh"
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
@@ -142,34 +145,101 @@ BOOST_AUTO_TEST_CASE(spf_pass_prepends_received_spf_once_and_fail_is_rejected) {
                log());
 }
 
-BOOST_AUTO_TEST_CASE(rate_limits_greylisting_and_quotas_answer_at_their_stage) {
-    start("[limits]\nratelimit = per_client client_ip 2/1h\n"
-          "ratelimit = quota sasl_user 3/1d count=recipients\n");
+// Every decision that uses state, on each backend: LMDB, then a private redis-server.
+BOOST_AUTO_TEST_CASE(rate_limits_greylisting_and_quotas_answer_at_their_stage_on_each_backend) {
+    const auto limits_at_their_stage = [this](const std::string& state) {
+        start(state + "[limits]\nratelimit = per_client client_ip 2/1h\n"
+                      "ratelimit = quota sasl_user 3/1d count=recipients\n");
+        Socket socket = connect();
+        BOOST_TEST(ask(socket, request("RCPT", "192.0.2.7", "a@pass.test", "b@x.test", "m1"))
+                       .starts_with("PREPEND"));
+        BOOST_TEST(ask(socket, request("RCPT", "192.0.2.7", "a@pass.test", "b@x.test", "m2"))
+                       .starts_with("PREPEND"));
+        const std::string third =
+            ask(socket, request("RCPT", "192.0.2.7", "a@pass.test", "b@x.test", "m3"));
+        BOOST_TEST(third == "451 4.7.1 rate limit per_client exceeded, try again in 1800 s");
+        // Outbound quota: 3 recipients a day for alice, counted at END-OF-MESSAGE.
+        const std::string sasl = "sasl_username=alice\nrecipient_count=2\n";
+        BOOST_TEST(ask(socket, request("RCPT", "192.0.2.8", "alice@pass.test", "x@y.test", "q1",
+                                       sasl)) == "DUNNO");
+        BOOST_TEST(ask(socket, request("END-OF-MESSAGE", "192.0.2.8", "alice@pass.test", "", "q1",
+                                       sasl)) == "DUNNO");
+        BOOST_TEST(
+            ask(socket, request("END-OF-MESSAGE", "192.0.2.8", "alice@pass.test", "", "q2", sasl))
+                .starts_with("451 4.7.1 rate limit quota exceeded"));
+        policyd->signal(SIGTERM);
+        BOOST_TEST(policyd->wait_exit(10s).value_or(-1) == 0);
+        start(state + "[limits]\ngreylisting = yes\n"); // same state
+        Socket again = connect();
+        BOOST_TEST(ask(again, request("RCPT", "192.0.2.9", "a@pass.test", "g@x.test", "g1")) ==
+                   "451 4.7.1 greylisted, please try again in 300 s");
+        BOOST_TEST(ask(again, request("RCPT", "192.0.2.9", "a@pass.test", "g@x.test", "g2")) ==
+                   "451 4.7.1 greylisted, please try again in 300 s");
+    };
+    mailwarden::test::RedisTestServer redis;
+    for (const std::string& state :
+         {std::string(),
+          "[state]\nstate_backend = redis\nredis_servers = " + redis.address() + "\n"}) {
+        BOOST_TEST_CONTEXT((state.empty() ? "lmdb" : "redis")) {
+            limits_at_their_stage(state);
+        }
+        policyd->signal(SIGTERM);
+        BOOST_TEST(policyd->wait_exit(10s).value_or(-1) == 0);
+    }
+}
+
+std::size_t count(const std::string& text, const std::string& what) {
+    std::size_t found = 0;
+    for (auto at = text.find(what); at != std::string::npos; at = text.find(what, at + 1))
+        ++found;
+    return found;
+}
+
+BOOST_AUTO_TEST_CASE(on_redis_limits_hold_an_outage_gives_on_state_error_and_service_resumes) {
+    mailwarden::test::RedisTestServer redis;
+    const std::string state = "[state]\nstate_backend = redis\nredis_servers = " + redis.address() +
+                              "\nredis_prefix = policyd-test:\n" +
+                              "[limits]\nratelimit = per_client client_ip 2/1h\n";
+    start(state);
     Socket socket = connect();
-    BOOST_TEST(ask(socket, request("RCPT", "192.0.2.7", "a@pass.test", "b@x.test", "m1"))
-                   .starts_with("PREPEND"));
-    BOOST_TEST(ask(socket, request("RCPT", "192.0.2.7", "a@pass.test", "b@x.test", "m2"))
-                   .starts_with("PREPEND"));
-    const std::string third =
-        ask(socket, request("RCPT", "192.0.2.7", "a@pass.test", "b@x.test", "m3"));
-    BOOST_TEST(third == "451 4.7.1 rate limit per_client exceeded, try again in 1800 s");
-    // Outbound quota: 3 recipients a day for alice, counted at END-OF-MESSAGE.
-    const std::string sasl = "sasl_username=alice\nrecipient_count=2\n";
-    BOOST_TEST(ask(socket, request("RCPT", "192.0.2.8", "alice@pass.test", "x@y.test", "q1",
-                                   sasl)) == "DUNNO");
-    BOOST_TEST(ask(socket, request("END-OF-MESSAGE", "192.0.2.8", "alice@pass.test", "", "q1",
-                                   sasl)) == "DUNNO");
-    BOOST_TEST(
-        ask(socket, request("END-OF-MESSAGE", "192.0.2.8", "alice@pass.test", "", "q2", sasl))
-            .starts_with("451 4.7.1 rate limit quota exceeded"));
+    auto rcpt = [&](const std::string& instance) {
+        return ask(socket, request("RCPT", "192.0.2.7", "a@pass.test", "b@x.test", instance));
+    };
+    BOOST_TEST(rcpt("m1").starts_with("PREPEND"));
+    BOOST_TEST(rcpt("m2").starts_with("PREPEND"));
+    BOOST_TEST(rcpt("m3") == "451 4.7.1 rate limit per_client exceeded, try again in 1800 s");
+    BOOST_TEST(redis.command({"KEYS", "policyd-test:rate:per_client:*"}).size() ==
+               std::string("policyd-test:rate:per_client:").size() + 32);
+
+    redis.stop(); // on_state_error = accept: limits are skipped, mail flows
+    for (int i = 0; i < 20; ++i) {
+        const auto begun = std::chrono::steady_clock::now();
+        BOOST_TEST(rcpt("down" + std::to_string(i)).starts_with("PREPEND"));
+        BOOST_TEST((std::chrono::steady_clock::now() - begun < 2s)); // a refused connect is quick
+    }
+    BOOST_TEST(count(log(), "warning: state store failed (redis): redis " + redis.address()) == 1,
+               log());
+    BOOST_TEST(log().find("rate=error action=PREPEND") != std::string::npos, log());
+
+    redis.start(); // empty again: the client starts over, once the breaker lets a probe through
+    int probes = 0;
+    BOOST_TEST(eventually(
+        [&] {
+            rcpt("probe" + std::to_string(++probes)); // a new message each time
+            return log().find("notice: state store is back backend=redis") != std::string::npos;
+        },
+        15s));
+    BOOST_TEST(rcpt("m4").starts_with("PREPEND")); // the probe was the first of two
+    BOOST_TEST(rcpt("m5").starts_with("451 4.7.1 rate limit per_client exceeded"));
+
+    // With on_state_error = tempfail the same outage defers the mail instead.
     policyd->signal(SIGTERM);
     BOOST_TEST(policyd->wait_exit(10s).value_or(-1) == 0);
-    start("[limits]\ngreylisting = yes\n"); // same state file
+    redis.stop();
+    start(state + "[actions]\non_state_error = tempfail\n");
     Socket again = connect();
-    BOOST_TEST(ask(again, request("RCPT", "192.0.2.9", "a@pass.test", "g@x.test", "g1")) ==
-               "451 4.7.1 greylisted, please try again in 300 s");
-    BOOST_TEST(ask(again, request("RCPT", "192.0.2.9", "a@pass.test", "g@x.test", "g2")) ==
-               "451 4.7.1 greylisted, please try again in 300 s");
+    BOOST_TEST(ask(again, request("RCPT", "192.0.2.8", "a@pass.test", "b@x.test", "t1")) ==
+               "451 4.3.0 temporary problem with the rate-limit store, try again later");
 }
 
 BOOST_AUTO_TEST_CASE(pipelined_requests_are_answered_in_order) {

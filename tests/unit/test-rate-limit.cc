@@ -38,6 +38,19 @@ BOOST_AUTO_TEST_CASE(defaults_are_burst_rate_tempfail_messages_and_the_stage_of_
     BOOST_TEST((recipient->stage() == RateStage::rcpt));
 }
 
+BOOST_AUTO_TEST_CASE(a_stage_given_overrides_the_stage_of_the_key) {
+    std::string error;
+    const auto per_recipient = parse_rate_limit("fanout sender 100/1h stage=rcpt", &error);
+    BOOST_REQUIRE_MESSAGE(per_recipient, error);
+    BOOST_TEST((per_recipient->stage() == RateStage::rcpt));
+    const auto whole = parse_rate_limit("sent client_ip 100/1h stage=eom", &error);
+    BOOST_REQUIRE_MESSAGE(whole, error);
+    BOOST_TEST((whole->stage() == RateStage::end_of_message));
+    const auto said = parse_rate_limit("per_rcpt recipient 10/1m stage=rcpt", &error);
+    BOOST_REQUIRE_MESSAGE(said, error);
+    BOOST_TEST((said->stage() == RateStage::rcpt));
+}
+
 BOOST_AUTO_TEST_CASE(bad_rules_are_refused_with_a_reason) {
     const std::vector<std::pair<std::string, std::string>> cases{
         {"", "expected NAME KEY RATE/PERIOD"},
@@ -55,6 +68,10 @@ BOOST_AUTO_TEST_CASE(bad_rules_are_refused_with_a_reason) {
         {"x client_ip 1/1s burst=-3", "burst"},
         {"x client_ip 1/1s action=discard", "unknown option"},
         {"x client_ip 1/1s color=red", "unknown option"},
+        {"x client_ip 1/1s stage=data", "unknown option"},
+        {"x recipient 1/1s stage=mail", "stage=rcpt"},
+        {"x recipient 1/1s stage=eom", "stage=rcpt"},
+        {"x sasl_user 1/1s count=recipients stage=rcpt", "stage=eom"},
     };
     for (const auto& [line, reason] : cases) {
         std::string error;

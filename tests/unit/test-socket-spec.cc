@@ -72,4 +72,36 @@ BOOST_AUTO_TEST_CASE(server_addresses_take_an_optional_port) {
     }
 }
 
+BOOST_AUTO_TEST_CASE(endpoints_are_host_port_bracketed_ipv6_or_a_path_with_a_default_port) {
+    using mailwarden::util::parse_endpoint;
+    struct Case {
+        std::string text, host;
+        unsigned port;
+        std::string path, shown;
+    };
+    const std::vector<Case> good{
+        {"127.0.0.1:6380", "127.0.0.1", 6380, "", "127.0.0.1:6380"},
+        {"redis.example", "redis.example", 6379, "", "redis.example:6379"},
+        {"[::1]:6390", "::1", 6390, "", "[::1]:6390"},
+        {"[2001:db8::7]", "2001:db8::7", 6379, "", "[2001:db8::7]:6379"},
+        {"::1", "::1", 6379, "", "[::1]:6379"},
+        {"/run/redis/redis.sock", "", 0, "/run/redis/redis.sock", "/run/redis/redis.sock"},
+    };
+    for (const Case& expected : good) {
+        const auto endpoint = parse_endpoint(expected.text, 6379);
+        BOOST_TEST_REQUIRE(endpoint.has_value(), expected.text);
+        BOOST_TEST(endpoint->host == expected.host);
+        BOOST_TEST(endpoint->port == expected.port);
+        BOOST_TEST(endpoint->path == expected.path);
+        BOOST_TEST(endpoint->text() == expected.shown);
+    }
+    for (const std::string& bad :
+         std::vector<std::string>{"", "host:", "host:0", "host:65536", "a b:1", "[::1", "[::1]x",
+                                  "[192.0.2.1]:1", "1:2:3:x", "/" + std::string(200, 'a')}) {
+        std::string error;
+        BOOST_TEST(!parse_endpoint(bad, 6379, &error).has_value(), bad);
+        BOOST_TEST(!error.empty(), bad);
+    }
+}
+
 BOOST_AUTO_TEST_SUITE_END()

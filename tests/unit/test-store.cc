@@ -1,13 +1,17 @@
-// The Store contract, run against every backend (store_backends()): outcomes equal the rules
-// of lib/state/rules.cc on the same operations and clock, operations are atomic under
-// concurrent threads, batches keep their order. LMDB-specific cases follow: sharing the file
-// between processes, expiry sweeping, a full map, a damaged file.
+// The Store contract, run against every backend (store_backends(): LMDB, and Redis on a private
+// redis-server): outcomes equal the rules of lib/state/rules.cc on the same operations and
+// clock, operations are atomic under concurrent threads, batches keep their order, bad keys
+// fail the batch. LMDB-specific cases follow: sharing the file between processes, expiry
+// sweeping, a full map, a damaged file. Redis-specific ones are in test-redis-store.cc.
+#include "redis_server.hh"
 #include "state/lmdb_store.hh"
+#include "state/redis_store.hh"
 #include "state/rules.hh"
 
 #include <boost/test/unit_test.hpp>
 
 #include <atomic>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -39,10 +43,34 @@ struct Backend {
     std::function<std::unique_ptr<Store>(const std::string& scratch_dir)> make;
 };
 
+// One redis-server for the whole run: the one contrib/quickstart started (MW_TEST_REDIS), or a
+// private one. Each store gets a prefix of its own, so it starts empty.
+std::string shared_redis_address() {
+    if (const char* external = std::getenv("MW_TEST_REDIS"); external != nullptr && *external)
+        return external;
+    static mailwarden::test::RedisTestServer server;
+    return server.address();
+}
+
+std::unique_ptr<Store> make_redis_store() {
+    static int stores = 0;
+    return std::make_unique<RedisStore>(RedisOptions{
+        .servers = {shared_redis_address()},
+        .sentinels = {},
+        .master_name = "",
+        .password = "",
+        .database = 0,
+        .prefix = "mw-test-" + std::to_string(::getpid()) + "-" + std::to_string(++stores) + ":",
+        .connect_timeout = std::chrono::seconds(2),
+        .command_timeout = std::chrono::seconds(2)});
+}
+
 std::vector<Backend> store_backends() {
-    return {{"lmdb", [](const std::string& dir) -> std::unique_ptr<Store> {
+    return {{"lmdb",
+             [](const std::string& dir) -> std::unique_ptr<Store> {
                  return std::make_unique<LmdbStore>(LmdbOptions{.path = dir + "/state.mdb"});
-             }}};
+             }},
+            {"redis", [](const std::string&) { return make_redis_store(); }}};
 }
 
 // What a store must answer: rules.cc applied to an in-memory map with the same expiry rule.
@@ -94,6 +122,11 @@ void check_same(const Outcome& got, const Outcome& expected, std::size_t step) {
                        boost::test_tools::tolerance(1e-9));
             BOOST_TEST(reputation->bad == std::get<Reputation>(expected).bad,
                        boost::test_tools::tolerance(1e-9));
+        } else if (const auto* text = std::get_if<std::string>(&got)) {
+            BOOST_TEST(*text == std::get<std::string>(expected));
+        } else if (const auto* rate = std::get_if<RateOutcome>(&got)) {
+            BOOST_TEST(rate->limited == std::get<RateOutcome>(expected).limited);
+            BOOST_TEST(rate->retry_after == std::get<RateOutcome>(expected).retry_after);
         } else {
             BOOST_TEST((got == expected));
         }
@@ -238,16 +271,20 @@ BOOST_AUTO_TEST_CASE(an_unopenable_lmdb_path_is_a_clear_error) {
         });
 }
 
-BOOST_AUTO_TEST_CASE(oversized_or_empty_keys_fail_the_batch_without_harm) {
-    TempDir dir;
-    LmdbStore store({.path = dir.path + "/state.mdb"});
-    for (const std::string& key : {std::string(), std::string(1000, 'k')}) {
-        const Operation check = RateCheck{.key = key};
-        const BatchResult result = store.run({&check, 1}, t0);
-        BOOST_TEST(!result.ok);
+BOOST_AUTO_TEST_CASE(every_backend_fails_a_batch_with_an_oversized_or_empty_key_without_harm) {
+    for (const Backend& backend : store_backends()) {
+        BOOST_TEST_CONTEXT(backend.name) {
+            TempDir dir;
+            const auto store = backend.make(dir.path);
+            for (const std::string& key : {std::string(), std::string(1000, 'k')}) {
+                const Operation check = RateCheck{.key = key};
+                const BatchResult result = store->run({&check, 1}, t0);
+                BOOST_TEST(!result.ok);
+            }
+            const Operation fine = RateCheck{.key = "rate:ok"};
+            BOOST_TEST(store->run({&fine, 1}, t0).ok);
+        }
     }
-    const Operation fine = RateCheck{.key = "rate:ok"};
-    BOOST_TEST(store.run({&fine, 1}, t0).ok);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

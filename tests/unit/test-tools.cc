@@ -1,8 +1,10 @@
 // The admin tool as a process: exit codes and output of `config check` and `dns lookup`
 // (the latter through the configured resolver against the test DNS server), and of the state
-// commands (ratelimit, reputation, greylist) on an LMDB store in the test's directory.
+// commands (ratelimit, reputation, greylist) on an LMDB store in the test's directory, and on
+// a private redis-server.
 #include "child_process.hh"
 #include "dns_test_server.hh"
+#include "redis_server.hh"
 
 #include <boost/test/unit_test.hpp>
 #include <filesystem>
@@ -207,6 +209,28 @@ BOOST_AUTO_TEST_CASE(a_state_store_that_cannot_be_opened_exits_75) {
     BOOST_TEST(contains(limit, "cannot open the state store"), limit.output);
     BOOST_TEST(run({"reputation", "set", "example.org", "1", "0", "-c", config}).status == 75);
     BOOST_TEST(run({"greylist", "allow", "192.0.2.7", "", "b@x.test", "-c", config}).status == 75);
+}
+
+BOOST_AUTO_TEST_CASE(state_commands_work_on_redis_and_exit_75_when_it_is_down) {
+    mailwarden::test::RedisTestServer redis;
+    const auto config = write("redis.conf", "[general]\nuser = nobody\n[state]\n"
+                                            "state_backend = redis\nredis_servers = " +
+                                                redis.address() + "\n");
+    const auto set = run({"reputation", "set", "192.0.2.7", "3", "1", "-c", config});
+    BOOST_TEST(set.status == 0, set.output);
+    const auto show = run({"reputation", "show", "192.0.2.7", "-c", config});
+    BOOST_TEST(contains(show, "ip 192.0.2.7: good 3.00 bad 1.00 score +0.50"), show.output);
+    BOOST_TEST(redis.command({"KEYS", "mailwarden:rep:*"}).size() > 0);
+    BOOST_TEST(
+        run({"greylist", "allow", "192.0.2.7", "a@x.test", "b@x.test", "-c", config}).status == 0);
+    BOOST_TEST(contains(
+        run({"greylist", "show", "192.0.2.8", "a@x.test", "b@x.test", "-c", config}), ": passed"));
+    BOOST_TEST(run({"reputation", "forget", "192.0.2.7", "-c", config}).status == 0);
+    BOOST_TEST(run({"reputation", "show", "192.0.2.7", "-c", config}).status == 1);
+    redis.stop();
+    const auto down = run({"reputation", "show", "192.0.2.7", "-c", config});
+    BOOST_TEST(down.status == 75, down.output);
+    BOOST_TEST(contains(down, "state store (redis): redis " + redis.address()), down.output);
 }
 
 BOOST_AUTO_TEST_CASE(state_command_usage_and_configuration_errors) {
