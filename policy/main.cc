@@ -1,4 +1,5 @@
-// mailwarden-policyd: binds policy_socket, drops privileges, serves policy requests on two
+// mailwarden-policyd: detaches (unless -f), binds policy_socket, drops privileges, serves
+// policy requests on two
 // Asio threads (decisions on the server's pool) while main() waits for signals (SIGHUP
 // reload, SIGTERM/SIGINT stop); with --stdio it answers on stdin/stdout for Postfix spawn(8).
 // Reads: policy_socket, policy_pid_file, policy_default_action, user, allow_root, logging,
@@ -50,10 +51,12 @@ int serve(const config::DaemonOptions& options) {
     if (!spec)
         throw std::runtime_error("invalid policy socket " + spec_text + ": " + error);
 
-    boost::asio::io_context io;
-    policy::Server server(io, *spec, engines);
+    // Detach before the server exists: it starts its decision threads, which fork would leave
+    // behind in the parent (the detached server then never answered and crashed on SIGTERM).
     if (!options.foreground && ::daemon(0, 0) != 0)
         throw std::runtime_error("cannot detach");
+    boost::asio::io_context io;
+    policy::Server server(io, *spec, engines);
     util::PidFile pid_file(startup->string("policy_pid_file"));
     if (util::running_as_root() && !startup->boolean("allow_root"))
         util::drop_privileges(startup->string("user"));

@@ -22,5 +22,6 @@ tests_unit_testrunner_SOURCES += \
 	tests/unit/test-spf-suite.cc \
 	tests/unit/test-spf-check.cc \
 	tests/unit/test-daemons.cc \
+	tests/unit/test-postfix.cc \
 	tests/unit/test-tools.cc \
 	tests/unit/test-socket-spec.cc
