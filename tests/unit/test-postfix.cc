@@ -23,6 +23,7 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/local/stream_protocol.hpp>
 #include <boost/test/unit_test.hpp>
 
 #include <filesystem>
@@ -106,6 +107,14 @@ std::vector<unsigned short> free_ports(std::size_t count) {
         ports.push_back(acceptors.back().local_endpoint().port());
     }
     return ports;
+}
+
+bool accepts_unix_connections(const std::string& path) {
+    asio::io_context io;
+    asio::local::stream_protocol::socket socket(io);
+    boost::system::error_code error;
+    socket.connect(asio::local::stream_protocol::endpoint(path), error);
+    return !error;
 }
 
 bool accepts_connections(unsigned short port) {
@@ -201,16 +210,21 @@ struct PostfixFixture {
             << limits;
     }
 
+    // Waits until the milter accepts connections: a stopped milter may leave its socket file
+    // behind, and the file exists a moment before the new one listens on it.
     void start_milter() {
         milter.reset();
+        std::error_code ignored;
+        fs::remove(dir + "/milter.sock", ignored);
         milter = std::make_unique<ChildProcess>(
             std::vector<std::string>{
                 (test::build_directory() / "milter/mailwarden-milter").string(), "-f", "-c",
                 dir + "/milter.conf"},
             dir + "/milter.log." + std::to_string(++milter_starts));
-        BOOST_REQUIRE_MESSAGE(eventually([&] { return fs::exists(dir + "/milter.sock"); }, 20s),
-                              "mailwarden-milter did not create its socket:\n"
-                                  << milter->output());
+        BOOST_REQUIRE_MESSAGE(
+            eventually([&] { return accepts_unix_connections(dir + "/milter.sock"); }, 20s),
+            "mailwarden-milter does not listen on its socket:\n"
+                << milter->output());
     }
 
     void start_policyd() {
