@@ -2,9 +2,9 @@
 #include "state/redis_store.hh"
 
 #include "state/rules.hh"
+#include "util/digest.hh"
 
 #include <hiredis/hiredis.h>
-#include <openssl/evp.h>
 
 #include <array>
 #include <cerrno>
@@ -36,20 +36,6 @@ using ReplyPtr = std::unique_ptr<redisReply, ReplyFree>;
 
 constexpr std::size_t max_idle_connections = 256;
 
-std::string sha1_hex(std::string_view text) {
-    unsigned char digest[EVP_MAX_MD_SIZE];
-    unsigned int size = 0;
-    if (EVP_Digest(text.data(), text.size(), digest, &size, EVP_sha1(), nullptr) != 1)
-        throw std::runtime_error("SHA-1 failed");
-    static constexpr char hex[] = "0123456789abcdef";
-    std::string sha;
-    for (unsigned int i = 0; i < size; ++i) {
-        sha += hex[digest[i] >> 4];
-        sha += hex[digest[i] & 15];
-    }
-    return sha;
-}
-
 } // namespace
 
 struct RedisStore::Script {
@@ -68,7 +54,7 @@ const RedisStore::Script& script(ScriptId id) {
                                                {forget_lua, ""},
                                                {put_lua, ""}}};
         for (auto& one : all)
-            one.sha1 = sha1_hex(one.text);
+            one.sha1 = util::hex_digest(util::DigestKind::sha1, one.text);
         return all;
     }();
     return scripts[static_cast<std::size_t>(id)];

@@ -6,6 +6,8 @@ lib_libmailwarden_la_SOURCES += \
 	lib/util/cidr.hh \
 	lib/util/daemon.cc \
 	lib/util/daemon.hh \
+	lib/util/digest.cc \
+	lib/util/digest.hh \
 	lib/util/escape.cc \
 	lib/util/escape.hh \
 	lib/util/lock_guarded.hh \

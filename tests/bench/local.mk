@@ -14,4 +14,4 @@ tests_bench_bench_store_LDADD = $(MW_LIBS)
 noinst_PROGRAMS += tests/bench/bench-policyd
 tests_bench_bench_policyd_SOURCES = tests/bench/bench-policyd.cc
 tests_bench_bench_policyd_LDADD = $(PTHREAD_LIBS)
-EXTRA_DIST += tests/bench/policyd-bench.sh tests/bench/store-bench.sh tests/bench/private-redis.sh
+EXTRA_DIST += tests/bench/policyd-bench.sh tests/bench/store-bench.sh tests/private-redis.sh

@@ -23,8 +23,8 @@ pids+=($!)
 for _ in $(seq 50); do [ -s "$work/dns.port" ] && break; sleep 0.1; done
 
 if [ "$backend" = redis ] && [ -z "$redis" ]; then
-    # shellcheck source=private-redis.sh
-    . "$top/tests/bench/private-redis.sh"
+    # shellcheck source=../private-redis.sh
+    . "$top/tests/private-redis.sh"
     start_private_redis "$work"
     pids+=("$redis_pid")
     redis=127.0.0.1:$redis_port

@@ -11,8 +11,8 @@ cleanup() {
     rm -rf "$work"
 }
 trap cleanup EXIT
-# shellcheck source=private-redis.sh
-. "$(dirname "$0")/private-redis.sh"
+# shellcheck source=../private-redis.sh
+. "$(dirname "$0")/../private-redis.sh"
 start_private_redis "$work"
 echo "redis-server $(redis-server --version | sed 's/.*v=\([^ ]*\).*/\1/') on 127.0.0.1:$redis_port"
 "$build/tests/bench/bench-store" --seconds "$seconds" --redis "127.0.0.1:$redis_port"

@@ -1,6 +1,7 @@
-# private-redis.sh: sourced by the benchmark scripts. start_private_redis DIR starts a
-# redis-server on 127.0.0.1 on a free port without persistence, logging to DIR/redis.log, and
-# sets redis_pid and redis_port; the caller stops it by PID.
+# private-redis.sh: sourced by contrib/quickstart and the benchmark scripts.
+# start_private_redis DIR starts a redis-server on 127.0.0.1 on a free port without
+# persistence, logging to DIR/redis.log, and sets redis_pid and redis_port; the caller stops it
+# by PID.
 start_private_redis() {
     local dir=$1 attempt
     redis_pid=
