@@ -550,7 +550,7 @@ DkimVerifier::DkimVerifier(DkimVerifier&&) noexcept = default;
 DkimVerifier& DkimVerifier::operator=(DkimVerifier&&) noexcept = default;
 DkimVerifier::~DkimVerifier() = default;
 
-DkimSession DkimVerifier::session() {
+DkimSession DkimVerifier::session() const {
     auto context = std::make_unique<DkimSession::Context>();
     context->options = options_.get();
     context->dns = dns_service_.get();

@@ -135,6 +135,14 @@ std::string Report::explanation() const {
     return text + ", " + spf_part(*this) + ", " + dkim_part(*this);
 }
 
+std::string Report::authenticated_domain() const {
+    if (!dmarc || dmarc->result != "pass")
+        return "";
+    if (dmarc->dkim_aligned)
+        return dmarc->aligned_dkim_domain;
+    return spf_mailfrom ? spf_mailfrom->domain : "";
+}
+
 std::string report_json(const Report& report) {
     std::string trusted = "[";
     for (const auto& value : report.trusted_authentication_results) {
