@@ -45,5 +45,6 @@ lib_libmailwarden_la_SOURCES += \
 tests_unit_testrunner_SOURCES += \
 	tests/unit/test-decision.cc \
 	tests/unit/test-engine.cc \
+	tests/unit/test-engine-hooks.cc \
 	tests/unit/test-engine-limits.cc \
 	tests/unit/test-check.cc
