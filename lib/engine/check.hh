@@ -83,6 +83,10 @@ struct ConnectionFacts {
     std::string helo;
 };
 
+// Which mail a check is for, from MAIL on: inbound, outbound (SASL-authenticated or from
+// internal_networks, Report::outbound) or both. Before MAIL every connect and HELO hook runs.
+enum class Direction : std::uint8_t { inbound = 1, outbound = 2, both = 3 };
+
 // What the MAIL and RCPT stages know beyond the Report's sender and outbound.
 struct Envelope {
     std::string sasl_user;      // "" = not authenticated
@@ -205,6 +209,9 @@ public:
     std::string_view name() const { return name_; }
     Hooks hooks() const { return hooks_; }
     bool has(Hook hook) const { return (hooks_ & hook_bit(hook)) != 0; }
+    // Its hooks from MAIL on are called only for this direction of mail (the others, and
+    // their time, are not).
+    Direction direction() const { return direction_; }
     // The header fields the header hook is given (case-insensitive); empty: all of them.
     const std::vector<std::string_view>& header_names() const { return header_names_; }
 
@@ -228,12 +235,15 @@ public:
 
 protected:
     // name: a string literal.
-    Check(std::string_view name, Hooks hooks, std::vector<std::string_view> header_names = {})
-        : name_(name), hooks_(hooks), header_names_(std::move(header_names)) {}
+    Check(std::string_view name, Hooks hooks, Direction direction = Direction::both,
+          std::vector<std::string_view> header_names = {})
+        : name_(name), hooks_(hooks), direction_(direction),
+          header_names_(std::move(header_names)) {}
 
 private:
     std::string_view name_;
     Hooks hooks_;
+    Direction direction_;
     std::vector<std::string_view> header_names_;
 };
 

@@ -89,6 +89,11 @@ void Engine::index_checks() {
                 at_[hook].push_back(static_cast<std::uint8_t>(index));
                 masks_[hook] |= 1U << index;
             }
+        const auto direction = static_cast<unsigned>(check.direction());
+        if ((direction & static_cast<unsigned>(Direction::inbound)) != 0)
+            inbound_checks_ |= 1U << index;
+        if ((direction & static_cast<unsigned>(Direction::outbound)) != 0)
+            outbound_checks_ |= 1U << index;
         check.prepare(blank_report_);
     }
 }
@@ -196,6 +201,10 @@ Verdict MessageEvaluation::mail_from(std::string_view sender, std::string_view a
     report.sender = std::string(sender);
     report.outbound = engine_->is_outbound(connection_->facts_.client_ip, auth_user);
     envelope_.sasl_user = std::string(auth_user);
+    const std::uint32_t for_this_mail =
+        report.outbound ? engine_->outbound_checks_ : engine_->inbound_checks_;
+    for (std::size_t hook = slot(Hook::mail); hook < hook_count; ++hook)
+        scope_.active[hook] &= for_this_mail;
     Verdict verdict = run(Hook::mail);
     if (verdict.is_final())
         stop_streaming(scope_);

@@ -160,7 +160,9 @@ private:
     CheckList checks_;
     std::array<std::vector<std::uint8_t>, hook_count> at_;
     std::array<std::uint32_t, hook_count> masks_{}; // per hook: a bit per check having it
-    Report blank_report_;                           // as each check's prepare() left it
+    std::uint32_t inbound_checks_ = 0;              // a bit per check for inbound mail
+    std::uint32_t outbound_checks_ = 0;
+    Report blank_report_; // as each check's prepare() left it
 };
 
 // This host's name for authserv_id when the parameter is empty.

@@ -25,7 +25,7 @@ class Probe final : public engine::Check {
 public:
     Probe(std::string_view name, engine::Hooks hooks, Calls& calls,
           std::vector<std::string_view> header_names = {})
-        : Check(name, hooks, std::move(header_names)), calls_(&calls) {}
+        : Check(name, hooks, engine::Direction::both, std::move(header_names)), calls_(&calls) {}
 
     std::optional<engine::Verdict> propose_at[engine::hook_count];
     std::size_t operations_at[engine::hook_count] = {};
@@ -266,7 +266,7 @@ BOOST_AUTO_TEST_CASE(a_body_hook_stopped_at_end_of_headers_is_not_called_and_the
     auto* stops = new Probe("stops", all_hooks, calls);
     stops->stop_at_end_of_headers = engine::hook_bit(Hook::body);
     const auto checks = engine_with({stops}, false, "");
-    auto message = checks->evaluate(client("10.0.0.1")); // outbound: DKIM stops too
+    auto message = checks->evaluate(client("10.0.0.1")); // outbound: DKIM is not called
     message.mail_from("a@example.test", "");
     BOOST_TEST(message.wants_body());
     message.header("From", " a@example.test");

@@ -69,7 +69,7 @@ void add_dmarc(const Report& report, auth::AuthenticationResults& header) {
 class AuthenticationResultsCheck final : public Check {
 public:
     explicit AuthenticationResultsCheck(const CheckContext& context)
-        : Check("authres", hooks_of(Hook::header, Hook::end_of_message),
+        : Check("authres", hooks_of(Hook::header, Hook::end_of_message), Direction::both,
                 {"Authentication-Results"}),
           authserv_id_(context.authserv_id),
           trusted_authserv_ids_(context.config.list("trusted_authserv_ids")) {}

@@ -36,15 +36,10 @@ constexpr Hooks message_hooks =
 class DkimVerify final : public Check {
 public:
     explicit DkimVerify(const CheckContext& context)
-        : Check("dkim", hook_bit(Hook::mail) | message_hooks),
+        : Check("dkim", hook_bit(Hook::mail) | message_hooks, Direction::inbound),
           verifier_(dkim_options(context.config), context.resolver) {}
 
-    void mail(Stage& stage) const override {
-        if (stage.report().outbound)
-            stage.stop(message_hooks); // outbound mail is signed, not verified
-        else
-            stage.make_state<Session>(verifier_.session());
-    }
+    void mail(Stage& stage) const override { stage.make_state<Session>(verifier_.session()); }
 
     void header(Stage& stage, std::string_view name, std::string_view value) const override {
         if (Session* session = stage.find_state<Session>())

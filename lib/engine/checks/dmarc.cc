@@ -14,12 +14,12 @@ namespace {
 class Dmarc final : public Check {
 public:
     explicit Dmarc(const CheckContext& context)
-        : Check("dmarc", hooks_of(Hook::end_of_message)),
+        : Check("dmarc", hooks_of(Hook::end_of_message), Direction::inbound),
           evaluator_(context.resolver, context.public_suffixes) {}
 
     void end_of_message(Stage& stage) const override {
         Report& report = stage.report();
-        if (report.outbound || report.from.problem != auth::FromProblem::none)
+        if (report.from.problem != auth::FromProblem::none)
             return;
         auth::DmarcInput input;
         input.from_domain = report.from.domain;

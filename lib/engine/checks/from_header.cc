@@ -29,7 +29,8 @@ void accept_single_author_domain(auth::HeaderFrom& from) {
 
 class FromHeader final : public Check {
 public:
-    FromHeader() : Check("from", hooks_of(Hook::header, Hook::end_of_message), {"From"}) {}
+    FromHeader()
+        : Check("from", hooks_of(Hook::header, Hook::end_of_message), Direction::both, {"From"}) {}
 
     void header(Stage& stage, std::string_view, std::string_view value) const override {
         Authors& authors = stage.state<Authors>();

@@ -16,11 +16,11 @@ namespace {
 class GreylistCheck final : public Check {
 public:
     explicit GreylistCheck(Greylisting greylisting)
-        : Check("grey", hooks_of(Hook::recipient)), greylisting_(greylisting) {}
+        : Check("grey", hooks_of(Hook::recipient), Direction::inbound), greylisting_(greylisting) {}
 
     void recipient(Stage& stage) const override {
         const Report& report = stage.report();
-        if (report.outbound || report.client_allow_listed)
+        if (report.client_allow_listed)
             return;
         if (auto check = greylisting_.check(stage.connection().client_ip, report.sender,
                                             stage.envelope().recipient))

@@ -19,20 +19,19 @@ namespace {
 class ReputationCheck final : public Check {
 public:
     explicit ReputationCheck(ReputationPolicy policy)
-        : Check("rep", hooks_of(Hook::mail, Hook::end_of_message)), policy_(policy) {}
+        : Check("rep", hooks_of(Hook::mail, Hook::end_of_message), Direction::inbound),
+          policy_(policy) {}
 
     void prepare(Report& blank) const override { blank.reputation = "new"; }
 
     void mail(Stage& stage) const override {
         const Report& report = stage.report();
-        if (!report.outbound && !report.client_allow_listed && policy_.refuses())
+        if (!report.client_allow_listed && policy_.refuses())
             add_client_changes(stage, 0, 0); // a read: nothing moves
     }
 
     void end_of_message(Stage& stage) const override {
         const Report& report = stage.report();
-        if (report.outbound)
-            return;
         const Verdict& verdict = stage.verdict();
         const bool refused = verdict.is_final() || verdict.action == Action::quarantine;
         const bool dmarc_pass = report.dmarc && report.dmarc->result == "pass";

@@ -22,13 +22,11 @@ auth::SpfOptions spf_options(const config::Config& config, const std::string& au
 class Spf final : public Check {
 public:
     explicit Spf(const CheckContext& context)
-        : Check("spf", hooks_of(Hook::mail)),
+        : Check("spf", hooks_of(Hook::mail), Direction::inbound),
           verifier_(spf_options(context.config, context.authserv_id), context.resolver) {}
 
     void mail(Stage& stage) const override {
         Report& report = stage.report();
-        if (report.outbound)
-            return;
         const ConnectionFacts& connection = stage.connection();
         report.spf_helo = verifier_.check_helo(connection.client_ip, connection.helo);
         report.spf_mailfrom =
