@@ -107,7 +107,7 @@ void log_summary(SMFICTX* context, const Session& session, const engine::Report&
         .kv("from", "<" + session.sender + ">")
         .kv("rcpts", session.recipients);
     engine::add_summary_fields(record, report);
-    record.kv("ms", session.elapsed_ms());
+    record.kv("ms", engine::timing_field(session.elapsed_ms(), report.timing));
 }
 
 // Sends the reply of a reject or tempfail and returns its status.

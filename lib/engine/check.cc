@@ -105,6 +105,7 @@ void StageRun::answer_batch(bool refusing) {
     if (scope.operations.empty())
         return;
     state::BatchResult result;
+    TimingClock::time_point last = TimingClock::now();
     if (engine_.store_) {
         const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
             std::chrono::system_clock::now().time_since_epoch());
@@ -112,6 +113,10 @@ void StageRun::answer_batch(bool refusing) {
     } else {
         result = {.ok = false, .error = "no state store", .outcomes = {}};
     }
+    Timing& timing = scope.report.timing;
+    TimingClock::time_point now = TimingClock::now();
+    timing.add_state(now - last);
+    last = now;
     const std::size_t count = scope.operations.size();
     const std::size_t answered = result.ok ? std::min(count, result.outcomes.size()) : 0;
     stage_.answering_ = true;
@@ -127,7 +132,11 @@ void StageRun::answer_batch(bool refusing) {
             answer.tags = std::span(scope.operation_tags).subspan(begin, answer.outcomes.size());
         }
         stage_.check_ = index;
-        engine_.checks()[index]->state_answered(stage_, answer);
+        const Check& check = *engine_.checks()[index];
+        check.state_answered(stage_, answer);
+        now = TimingClock::now();
+        timing.add(index, check.name(), now - last);
+        last = now;
         begin = end;
         if (refusing && stage_.verdict_.is_final())
             break;

@@ -74,9 +74,6 @@ constexpr bool refuses_at(Hook hook) {
            hook == Hook::recipient || hook == Hook::end_of_data;
 }
 
-// At most this many checks in one Engine: per-message bookkeeping is a fixed array.
-inline constexpr std::size_t max_checks = 24;
-
 struct ConnectionFacts {
     std::string client_ip;   // literal address; "" = not a network client (local submission)
     std::string client_name; // reverse name as the MTA verified it; "" = unknown

@@ -147,6 +147,7 @@ MessageEvaluation Connection::message() {
 MessageEvaluation::MessageEvaluation(Connection& connection)
     : connection_(&connection), engine_(connection.engine_) {
     scope_.report = connection.scope_.report;
+    connection.scope_.report.timing = {}; // connect and HELO are timed in the first message
     start();
 }
 

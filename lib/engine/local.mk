@@ -40,6 +40,8 @@ lib_libmailwarden_la_SOURCES += \
 	lib/engine/report.cc \
 	lib/engine/report.hh \
 	lib/engine/stage_run.hh \
+	lib/engine/timing.cc \
+	lib/engine/timing.hh \
 	lib/engine/verdict.cc \
 	lib/engine/verdict.hh
 tests_unit_testrunner_SOURCES += \

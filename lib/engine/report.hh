@@ -11,6 +11,7 @@
 #include "auth/dmarc.hh"
 #include "auth/header_from.hh"
 #include "auth/spf.hh"
+#include "engine/timing.hh"
 #include "engine/verdict.hh"
 #include "util/log.hh"
 
@@ -47,6 +48,7 @@ struct Report {
     // or "error".
     std::string greylist = "off";
     Verdict verdict;
+    Timing timing; // of each check that ran, and the state round trips
 
     // One sentence for an admin, e.g. "DMARC fail: From example.com, p=reject, SPF pass for
     // other.org not aligned, no DKIM signature".

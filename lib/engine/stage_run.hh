@@ -46,11 +46,17 @@ template <typename Call, typename Wants> void StageRun::run(Call&& call, Wants&&
         return; // refused before this stage (connect, HELO)
     const std::uint32_t& active = scope.active[static_cast<std::size_t>(hook)];
     const CheckList& checks = engine_.checks();
+    TimingClock::time_point last{}; // one clock reading between two hooks
     for (const std::uint8_t index : engine_.checks_at(hook)) {
         if ((active & (1U << index)) == 0 || !wants(index))
             continue;
+        if (last == TimingClock::time_point{})
+            last = TimingClock::now();
         stage_.check_ = index;
         call(*checks[index], stage_);
+        const TimingClock::time_point now = TimingClock::now();
+        scope.report.timing.add(index, checks[index]->name(), now - last);
+        last = now;
         if (refusing && stage_.verdict_.is_final()) {
             discard_batch();
             return;

@@ -10,6 +10,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include <algorithm>
+#include <thread>
 
 using namespace mailwarden;
 using engine::Hook;
@@ -356,6 +357,99 @@ BOOST_AUTO_TEST_CASE(a_check_that_is_off_is_not_in_the_list) {
     BOOST_TEST(std::ranges::none_of(no_store.checks(), [](const auto& check) {
         return check->name() == "rate" || check->name() == "rep";
     }));
+}
+
+namespace {
+
+// Takes `spent` in its MAIL hook.
+class Slow final : public engine::Check {
+public:
+    explicit Slow(std::chrono::milliseconds spent)
+        : Check("slow", engine::hook_bit(Hook::mail)), spent_(spent) {}
+    void mail(Stage&) const override { std::this_thread::sleep_for(spent_); }
+
+private:
+    std::chrono::milliseconds spent_;
+};
+
+std::vector<std::string_view> timed_checks(const engine::Timing& timing) {
+    std::vector<std::string_view> names;
+    timing.for_each_check(
+        [&](const engine::Timing::Entry& entry) { names.push_back(entry.check); });
+    return names;
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_CASE(each_check_that_ran_is_timed_in_order_and_the_state_round_trips_apart) {
+    auto* stateful = new Probe("probe", engine::hook_bit(Hook::recipient), calls);
+    stateful->operations_at[static_cast<std::size_t>(Hook::recipient)] = 1;
+    const engine::Engine checks(test_config(), resolver, suffixes, store,
+                                [&](engine::CheckList& list, const engine::CheckContext&) {
+                                    list.push_back(
+                                        std::make_unique<Slow>(std::chrono::milliseconds(3)));
+                                    list.push_back(std::unique_ptr<const engine::Check>(stateful));
+                                });
+    auto message = checks.evaluate(client("192.0.2.1"));
+    message.mail_from("a@example.test", "");
+    const engine::Timing& at_mail = message.report_so_far().timing;
+    BOOST_TEST(timed_checks(at_mail) ==
+                   (std::vector<std::string_view>{"spf", "dkim", "decision", "rep", "slow"}),
+               boost::test_tools::per_element());
+    at_mail.for_each_check([](const engine::Timing::Entry& entry) {
+        if (entry.check == "slow")
+            BOOST_TEST(entry.nanoseconds >= 3'000'000);
+    });
+    BOOST_TEST(at_mail.state_round_trips() == 0u);
+    message.recipient("b@example.net");
+    BOOST_TEST(message.report_so_far().timing.state_round_trips() == 1u);
+    engine::feed_message(message, message_text);
+    const engine::Report report = message.end_of_message();
+    BOOST_TEST(timed_checks(report.timing) ==
+                   (std::vector<std::string_view>{"from", "spf", "dkim", "dmarc", "decision", "rep",
+                                                  "authres", "slow", "probe"}),
+               boost::test_tools::per_element());
+    // Outbound mail: the checks for inbound mail are not called, so not timed either.
+    auto outbound = checks.evaluate(client("10.0.0.1"));
+    outbound.mail_from("a@example.test", "");
+    outbound.recipient("b@example.net");
+    engine::feed_message(outbound, message_text);
+    BOOST_TEST(timed_checks(outbound.end_of_message().timing) ==
+                   (std::vector<std::string_view>{"from", "decision", "authres", "slow", "probe"}),
+               boost::test_tools::per_element());
+    const std::string field = engine::timing_field(4.25, report.timing);
+    BOOST_TEST(field.starts_with("4.2,from:0.0"), field); // the total as before: one decimal
+    BOOST_TEST(field.find(",slow:") != std::string::npos, field);
+    BOOST_TEST(field.find(",authres:0.") != std::string::npos, field);
+    BOOST_TEST(field.find(",state:") != std::string::npos, field);
+}
+
+BOOST_AUTO_TEST_CASE(connect_and_helo_are_timed_in_the_first_message_of_a_connection) {
+    auto* every = new Probe("every", all_hooks, calls);
+    const auto checks = engine_with({every});
+    engine::Connection connection = checks->connect(client("192.0.2.1"));
+    connection.helo("h.test");
+    auto first = connection.message();
+    auto second = connection.message();
+    const auto ran = [](const engine::MessageEvaluation& message) {
+        return timed_checks(message.report_so_far().timing);
+    };
+    BOOST_TEST(ran(first) == (std::vector<std::string_view>{"every"}),
+               boost::test_tools::per_element());
+    BOOST_TEST(ran(second).empty());
+}
+
+BOOST_AUTO_TEST_CASE(a_timing_field_is_the_total_alone_when_no_check_ran) {
+    BOOST_TEST(engine::timing_field(3.14, engine::Timing{}) == "3.1");
+    engine::Timing timing;
+    timing.add(2, "spf", std::chrono::microseconds(412));
+    timing.add(0, "from", std::chrono::microseconds(3));
+    timing.add(2, "spf", std::chrono::microseconds(1));
+    timing.add_state(std::chrono::microseconds(300));
+    BOOST_TEST(engine::timing_field(3.14, timing) == "3.1,from:0.00,spf:0.41,state:0.30");
+    engine::Timing later = timing;
+    later.add(5, "rate", std::chrono::microseconds(20));
+    BOOST_TEST(engine::timing_field(1, later.since(timing)) == "1.0,rate:0.02");
 }
 
 BOOST_AUTO_TEST_SUITE_END()

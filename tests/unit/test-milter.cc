@@ -12,6 +12,7 @@
 #include <csignal>
 #include <filesystem>
 #include <fstream>
+#include <regex>
 #include <sstream>
 #include <string>
 #include <sys/stat.h>
@@ -191,6 +192,24 @@ BOOST_AUTO_TEST_CASE(dkim_pass_and_body_tampering_are_reported) {
         count_of(log(), "dkim=pass:example.test dmarc=pass rate=off rep=new action=accept") == 1);
     BOOST_TEST(
         count_of(log(), "dkim=fail:example.test dmarc=pass rate=off rep=new action=accept") == 1);
+}
+
+BOOST_AUTO_TEST_CASE(the_summary_line_gives_the_total_then_the_time_of_each_check_that_ran) {
+    BOOST_REQUIRE(have_miltertest());
+    dkim_test::Message message = signed_message("example.test");
+    write_message("signed", message);
+    message.body += "P.S. added on the way\r\n";
+    write_message("tampered", message);
+    start();
+    BOOST_TEST(run_script("milter-dkim.lua"));
+    const std::string figure = "[0-9]+\\.[0-9]{2}";
+    const std::regex timed("action=accept reason=ok ms=[0-9]+\\.[0-9],from:" + figure + ",spf:" +
+                           figure + ",dkim:" + figure + ",dmarc:" + figure + ",decision:" + figure +
+                           ",rep:" + figure + ",authres:" + figure + ",state:" + figure + "\n");
+    const std::string text = log();
+    BOOST_TEST(std::distance(std::sregex_iterator(text.begin(), text.end(), timed),
+                             std::sregex_iterator()) == 2,
+               text);
 }
 
 BOOST_AUTO_TEST_CASE(dmarc_reject_and_quarantine_are_answered_at_end_of_message) {
