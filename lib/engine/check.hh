@@ -10,6 +10,8 @@
 //   (or connection) needs lives in its state (Stage::state<T>), never in the Check.
 // - Only the hooks in hooks() are called; a check costs nothing at the other stages. Header
 //   hooks may name the fields they want (header_names); the others are not given to them.
+//   From MAIL on, only checks for the message's direction (inbound or outbound) are called.
+// - Each hook call and each state round trip is timed (Report::timing, the log's ms=).
 // - A check never calls another check: it reads what earlier ones wrote into the Report.
 // - Stages where the MTA can still refuse (connect, HELO, MAIL, RCPT, end of data) end at the
 //   first final verdict (reject, tempfail): later hooks do not run and the batch is not sent.
@@ -119,8 +121,6 @@ struct Scope {
     std::optional<Verdict> carried; // from a stage without a reply to the next with one
 };
 } // namespace detail
-
-class Check;
 
 // What a hook sees and may do at one stage. Made by the engine for each stage; a hook gets
 // it for the duration of its call only.
