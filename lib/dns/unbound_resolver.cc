@@ -10,6 +10,7 @@
 // SERVFAIL) once its own retries are exhausted (about 17 s with 1.17's defaults, so only
 // when dns_timeout is longer than that) and, for a short while, after repeated timeouts for
 // the same name. Callers treat both as the same failure class (on_dns_error).
+#include "dns/answer_cache.hh"
 #include "dns/resolver.hh"
 #include "dns/wire.hh"
 #include "util/socket_spec.hh"
@@ -138,9 +139,17 @@ Answer answer_from_result(const ub_result& result, RrType type) {
                             escape_for_log(result.why_bogus ? result.why_bogus : "bogus");
         return answer;
     }
+    // libunbound's own TTL of a negative answer is arbitrary without an SOA in the reply
+    // (32768 s was seen), so the negative TTL is read from the reply's SOA (RFC 2308).
+    const auto soa_ttl = [&result] {
+        const auto ttl = negative_ttl(static_cast<const unsigned char*>(result.answer_packet),
+                                      std::size_t(std::max(result.answer_len, 0)));
+        return std::chrono::seconds(ttl.value_or(0));
+    };
     if (result.rcode == 3 || result.nxdomain) {
         answer.status = Status::nxdomain;
         answer.error_text = "name does not exist";
+        answer.ttl = soa_ttl();
         return answer;
     }
     if (result.rcode != 0) {
@@ -151,6 +160,7 @@ Answer answer_from_result(const ub_result& result, RrType type) {
     if (!result.havedata || !result.data || !result.len) {
         answer.status = Status::nodata;
         answer.error_text = "no records of this type";
+        answer.ttl = soa_ttl();
         return answer;
     }
     for (std::size_t i = 0; result.data[i] != nullptr; ++i) {
@@ -166,8 +176,6 @@ Answer answer_from_result(const ub_result& result, RrType type) {
         answer.records.push_back(std::move(*record));
     }
     answer.status = Status::ok;
-    // Only for data: without an SOA in the reply, libunbound's TTL of a negative answer is
-    // arbitrary (32768 s was seen), so negative answers carry 0.
     answer.ttl = std::chrono::seconds(std::max(result.ttl, 0));
     return answer;
 }
@@ -401,7 +409,10 @@ private:
 } // namespace
 
 std::unique_ptr<Resolver> make_unbound_resolver(const UnboundOptions& options) {
-    return std::make_unique<UnboundResolver>(options);
+    auto resolver = std::make_unique<UnboundResolver>(options);
+    if (!options.cache.enabled())
+        return resolver;
+    return make_caching_resolver(std::move(resolver), options.cache);
 }
 
 } // namespace mailwarden::dns
