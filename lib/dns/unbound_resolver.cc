@@ -1,7 +1,8 @@
 // make_unbound_resolver(): the production Resolver on one shared libunbound context.
 // Parameters: dns_servers (UnboundOptions::servers, forwarders "ADDR" or "ADDR@PORT"; empty =
 // /etc/resolv.conf), dns_timeout (UnboundOptions::timeout), dnssec (+ trust_anchor_file).
-// Threads: callers submit with ub_resolve_async; one event thread polls ub_fd(), runs
+// Threads: callers submit with ub_resolve_async; one event thread (started by the first
+// query, so that a daemon may fork to detach after making its resolver) polls ub_fd(), runs
 // ub_process() (which calls our callback) and cancels queries past their deadline, so every
 // `done` runs on that thread, exactly once. Failures: bad options throw std::runtime_error at
 // construction; everything after that is an Answer status, never an exception.
@@ -197,7 +198,6 @@ public:
           wake_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {
         if (wake_.get() < 0)
             throw std::runtime_error("dns resolver: eventfd failed");
-        thread_ = std::thread([this] { run(); });
     }
     Engine(const Engine&) = delete;
     Engine& operator=(const Engine&) = delete;
@@ -208,7 +208,8 @@ public:
             stopping_ = true;
         }
         wake();
-        thread_.join();
+        if (thread_.joinable())
+            thread_.join();
         // Whatever is still outstanding is answered now, so `done` still runs exactly once.
         for (Pending& pending : pending_) {
             if (pending.async_id)
@@ -243,7 +244,7 @@ private:
     std::mutex mutex_;
     std::list<Pending> pending_; // guarded by mutex_; stable addresses for the callback arg
     bool stopping_ = false;      // guarded by mutex_
-    std::thread thread_;
+    std::thread thread_;         // started under mutex_ by the first submit()
 };
 
 // libunbound parses the name as presentation text: bytes other than letters, digits, '-',
@@ -276,6 +277,11 @@ void Engine::submit(std::string_view name, RrType type, std::function<void(Answe
         pending_.push_back({std::string(name), type, std::move(done), Clock::now() + timeout_,
                             std::nullopt, this});
         pending = &pending_.back();
+        // Started by the first query, not with the resolver: a daemon makes its resolver and
+        // then detaches (fork), which would leave a thread started earlier in the parent and
+        // every query of the detached process without an answer.
+        if (!thread_.joinable())
+            thread_ = std::thread([this] { run(); });
     }
     // The name is passed as text to libunbound, which parses it; our copy stays for logs.
     int async_id = 0;
