@@ -35,6 +35,8 @@ public:
 
     // Bytes of the current line held (for the server's read buffer bound).
     std::size_t pending_bytes() const { return line_.size(); }
+    // Whether a request has begun and not ended (its timeout runs).
+    bool in_request() const { return !line_.empty() || lines_ > 0; }
 
 private:
     Status finish_line(PolicyRequest* request, std::string* error);

@@ -4,7 +4,10 @@
 // in the state store) for S seconds, and reports requests per second and latency percentiles.
 // Bounded: at most 60 s and 10 million requests. tests/bench/policyd-bench.sh starts the daemon.
 //
-// usage: bench-policyd --socket PATH [--connections C] [--seconds S]
+// With --idle-gap-ms G, each connection waits G ms between requests, so that every request
+// meets an idle connection and an idle server: the latency of one request, not throughput.
+//
+// usage: bench-policyd --socket PATH [--connections C] [--seconds S] [--idle-gap-ms G]
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/local/stream_protocol.hpp>
 #include <boost/asio/read_until.hpp>
@@ -28,6 +31,7 @@ int main(int argc, char** argv) try {
     std::string socket_path;
     int connections = 100;
     double seconds = 5;
+    std::chrono::milliseconds idle_gap{0};
     for (int i = 1; i + 1 < argc; i += 2) {
         const std::string name = argv[i];
         if (name == "--socket")
@@ -36,6 +40,8 @@ int main(int argc, char** argv) try {
             connections = std::clamp(std::stoi(argv[i + 1]), 1, 1000);
         else if (name == "--seconds")
             seconds = std::clamp(std::stod(argv[i + 1]), 0.5, 60.0);
+        else if (name == "--idle-gap-ms")
+            idle_gap = std::chrono::milliseconds(std::clamp(std::stoi(argv[i + 1]), 0, 1000));
         else
             throw std::invalid_argument("unknown option " + name);
     }
@@ -56,6 +62,8 @@ int main(int argc, char** argv) try {
             asio::streambuf buffer;
             std::vector<double> mine;
             for (long n = 0; Clock::now() < stop && total < 10'000'000; ++n) {
+                if (idle_gap.count() > 0)
+                    std::this_thread::sleep_for(idle_gap);
                 const std::string request =
                     "request=smtpd_access_policy\nprotocol_state=RCPT\nprotocol_name=ESMTP\n"
                     "client_address=192.0.2." +
