@@ -1,14 +1,17 @@
-// See client.hh. A client's socket may be non-blocking (the listener's) or blocking (spawn's
-// stdin/stdout): either way reads wait in poll() with the deadline of the moment, and writes
-// that would block wait there too, so no client holds a thread past its timeouts.
+// See client.hh. The listener's sockets are blocking and wait inside read() and write() with
+// SO_RCVTIMEO/SO_SNDTIMEO (the timeout of the moment); spawn's stdin/stdout wait in poll().
+// Either way no client holds a thread past its timeouts.
 #include "policy/client.hh"
 
 #include "util/log.hh"
 
 #include <array>
 #include <cerrno>
+#include <fcntl.h>
 #include <poll.h>
 #include <string>
+#include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 namespace mailwarden::policy {
@@ -48,31 +51,80 @@ bool wait_ready(int fd, short events, Clock::time_point deadline) {
     }
 }
 
-bool write_all(int fd, std::string_view text, std::chrono::milliseconds timeout) {
-    const Clock::time_point deadline = Clock::now() + timeout;
-    while (!text.empty()) {
-        const ssize_t written = ::write(fd, text.data(), text.size());
-        if (written > 0) {
-            text.remove_prefix(static_cast<std::size_t>(written));
-        } else if (written < 0 && errno == EINTR) {
-            continue;
-        } else if (written < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-            if (!wait_ready(fd, POLLOUT, deadline))
-                return false;
-        } else {
-            return false;
+timeval to_timeval(std::chrono::milliseconds time) {
+    return {.tv_sec = static_cast<time_t>(time.count() / 1000),
+            .tv_usec = static_cast<suseconds_t>(time.count() % 1000 * 1000)};
+}
+
+// How a client's descriptors wait. A (blocking) socket waits inside read() and write()
+// (SO_RCVTIMEO, SO_SNDTIMEO): one system call per read. Anything else (spawn's pipes, a
+// non-blocking socket) waits in poll() first.
+class ClientIo {
+public:
+    ClientIo(int in_fd, int out_fd, const ClientLimits& limits)
+        : in_fd_(in_fd), out_fd_(out_fd), send_timeout_(limits.request_timeout) {
+        const timeval send = to_timeval(send_timeout_);
+        const int flags = ::fcntl(in_fd, F_GETFL);
+        socket_timeouts_ = in_fd == out_fd && flags >= 0 && (flags & O_NONBLOCK) == 0 &&
+                           ::setsockopt(in_fd, SOL_SOCKET, SO_SNDTIMEO, &send, sizeof send) == 0;
+    }
+
+    // What read() gives, waiting at most `timeout`; -1 with errno EAGAIN when it passed.
+    ssize_t read(char* buffer, std::size_t size, std::chrono::milliseconds timeout) {
+        timeout = std::max(timeout, std::chrono::milliseconds(1));
+        if (!socket_timeouts_) {
+            if (!wait_ready(in_fd_, POLLIN, Clock::now() + timeout)) {
+                errno = EAGAIN;
+                return -1;
+            }
+        } else if (timeout != receive_timeout_) { // changes only when a request is split
+            const timeval receive = to_timeval(timeout);
+            if (::setsockopt(in_fd_, SOL_SOCKET, SO_RCVTIMEO, &receive, sizeof receive) != 0)
+                return -1;
+            receive_timeout_ = timeout;
+        }
+        for (;;) {
+            const ssize_t length = ::read(in_fd_, buffer, size);
+            if (length >= 0 || errno != EINTR)
+                return length;
         }
     }
-    return true;
-}
+
+    bool write(std::string_view text) {
+        const Clock::time_point deadline = Clock::now() + send_timeout_;
+        while (!text.empty()) {
+            const ssize_t written = ::write(out_fd_, text.data(), text.size());
+            if (written > 0) {
+                text.remove_prefix(static_cast<std::size_t>(written));
+                continue;
+            }
+            if (written < 0 && errno == EINTR)
+                continue;
+            const bool would_block = written < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+            // On a socket EAGAIN means SO_SNDTIMEO passed; anything else may wait in poll().
+            if (!would_block || socket_timeouts_ || !wait_ready(out_fd_, POLLOUT, deadline))
+                return false;
+        }
+        return true;
+    }
+
+private:
+    int in_fd_;
+    int out_fd_;
+    std::chrono::milliseconds send_timeout_;
+    std::chrono::milliseconds receive_timeout_{-1};
+    bool socket_timeouts_ = false;
+};
 
 // The time a connection may wait for its client now: the idle timeout between requests, what
 // is left of the request timeout once a request has begun.
 class ClientClock {
 public:
     explicit ClientClock(const ClientLimits& limits) : limits_(limits) {}
-    Clock::time_point deadline() const {
-        return in_request_ ? request_deadline_ : Clock::now() + limits_.idle_timeout;
+    std::chrono::milliseconds timeout() const {
+        return in_request_
+                   ? std::chrono::ceil<std::chrono::milliseconds>(request_deadline_ - Clock::now())
+                   : limits_.idle_timeout;
     }
     bool in_request() const { return in_request_; }
     void update(bool in_request) {
@@ -117,13 +169,12 @@ ClientEnd serve_client(int in_fd, int out_fd, const engine::EngineHolder& engine
     RequestParser parser;
     PolicySession session(engines);
     ClientClock clock(limits);
+    ClientIo io(in_fd, out_fd, limits);
     std::array<char, 8192> buffer{};
     for (;;) {
-        if (!wait_ready(in_fd, POLLIN, clock.deadline()))
+        const ssize_t length = io.read(buffer.data(), buffer.size(), clock.timeout());
+        if (length < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
             return clock.in_request() ? ClientEnd::unfinished : ClientEnd::idle;
-        const ssize_t length = ::read(in_fd, buffer.data(), buffer.size());
-        if (length < 0 && (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK))
-            continue;
         if (length == 0)
             return ClientEnd::left; // a client gone mid-request leaves nothing behind
         if (length < 0)
@@ -135,15 +186,14 @@ ClientEnd serve_client(int in_fd, int out_fd, const engine::EngineHolder& engine
             const auto status = parser.feed(data, &request, &error);
             if (status == RequestParser::Status::error) {
                 log_protocol_error(error);
-                (void)write_all(out_fd, format_reply(default_action(engines)),
-                                limits.request_timeout);
+                (void)io.write(format_reply(default_action(engines)));
                 return ClientEnd::protocol_error;
             }
             if (status != RequestParser::Status::complete)
                 break;
             const PolicyAnswer answer = session.answer(request);
             log_answer(request, answer);
-            if (!write_all(out_fd, format_reply(answer.action), limits.request_timeout))
+            if (!io.write(format_reply(answer.action)))
                 return ClientEnd::unfinished;
         }
         clock.update(parser.in_request());

@@ -21,7 +21,7 @@ inline constexpr std::size_t max_attributes = 100;  // Postfix 3.7 sends about 4
 // The attributes mailwarden uses, by name; anything else Postfix sends is dropped.
 struct PolicyRequest {
     std::map<std::string, std::string, std::less<>> attributes;
-    std::string get(std::string_view name) const; // "" when absent
+    const std::string& get(std::string_view name) const; // "" when absent
 };
 
 class RequestParser {
@@ -40,6 +40,7 @@ public:
 
 private:
     Status finish_line(PolicyRequest* request, std::string* error);
+    Status take_line(std::string_view line, PolicyRequest* request, std::string* error);
 
     std::string line_;
     PolicyRequest current_;

@@ -182,7 +182,8 @@ void Server::Impl::accept_loop() {
 
 // Accepts one waiting client and starts its thread; false when none waits or none can be taken.
 bool Server::Impl::accept_one() {
-    const int fd = ::accept4(listener.get(), nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
+    // Blocking: the connection's thread waits in read() itself (client.cc).
+    const int fd = ::accept4(listener.get(), nullptr, nullptr, SOCK_CLOEXEC);
     if (fd < 0) {
         const int error = errno;
         if (out_of_resources(error)) {
