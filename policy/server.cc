@@ -139,7 +139,7 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
         const std::uint64_t one = 1;
         [[maybe_unused]] const auto ignored = ::write(wake.get(), &one, sizeof one);
     }
-    // Waits until notify() or the timeout; true when woken.
+    // Waits until notify(), the listening socket (when given) is readable, or the timeout.
     void wait_for_wake(int listen_fd, int timeout_ms) const {
         pollfd fds[2] = {{wake.get(), POLLIN, 0}, {listen_fd, POLLIN, 0}};
         if (::poll(fds, listen_fd >= 0 ? 2 : 1, timeout_ms) > 0 && (fds[0].revents & POLLIN)) {

@@ -61,14 +61,19 @@ policyd=$!
 pids+=("$policyd")
 for _ in $(seq 100); do [ -S "$work/policy.sock" ] && break; sleep 0.1; done
 "$build/tests/bench/bench-policyd" --socket "$work/policy.sock" --connections 10 --seconds 1 >/dev/null # warm
-# utime + stime of the daemon, in clock ticks
-cpu_ticks() { sed 's/.*) //' "/proc/$policyd/stat" | awk '{ print $12 + $13 }'; }
+# utime + stime of a process, in clock ticks
+cpu_ticks() { sed 's/.*) //' "/proc/$1/stat" | awk '{ print $12 + $13 }'; }
+cpu_line() { # NAME TICKS REQUESTS
+    awk -v name="$1" -v t="$2" -v hz="$(getconf CLK_TCK)" -v n="$3" -v s="$seconds" \
+        'BEGIN { printf "%s CPU: %.2f s in %s s, %.1f us per request (%.0f%% of one core)\n", name, t / hz, s, 1e6 * t / hz / n, 100 * t / hz / s }'
+}
 echo "state: $backend${redis:+ at $redis}"
-before=$(cpu_ticks)
+before=$(cpu_ticks "$policyd")
+[ -n "${redis_pid:-}" ] && redis_before=$(cpu_ticks "$redis_pid")
 "$build/tests/bench/bench-policyd" --socket "$work/policy.sock" --connections 100 --seconds "$seconds" | tee "$work/bench.out"
-after=$(cpu_ticks)
+after=$(cpu_ticks "$policyd")
 requests=$(sed -n 's/^policyd: \([0-9]*\) requests.*/\1/p' "$work/bench.out")
-awk -v t=$((after - before)) -v hz="$(getconf CLK_TCK)" -v n="$requests" -v s="$seconds" \
-    'BEGIN { printf "policyd CPU: %.2f s in %s s, %.1f us per request (%.0f%% of one core)\n", t / hz, s, 1e6 * t / hz / n, 100 * t / hz / s }'
+cpu_line policyd $((after - before)) "$requests"
+[ -n "${redis_pid:-}" ] && cpu_line redis-server $(($(cpu_ticks "$redis_pid") - redis_before)) "$requests"
 "$build/tests/bench/bench-policyd" --socket "$work/policy.sock" --connections 1 --seconds 2 --idle-gap-ms 20 |
-    sed 's/^policyd:/idle connection:/'
+    sed -e 's/^policyd:/idle connection:/' -e '/^client CPU/d'

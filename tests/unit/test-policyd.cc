@@ -7,6 +7,7 @@
 // one warning, and service resumes by itself when Redis is back.
 #include "child_process.hh"
 #include "dns_test_server.hh"
+#include "policy_client.hh"
 #include "redis_server.hh"
 
 #include <boost/asio/connect.hpp>
@@ -36,7 +37,9 @@ namespace fs = std::filesystem;
 namespace asio = boost::asio;
 using namespace std::chrono_literals;
 using mailwarden::test::ChildProcess;
+using mailwarden::test::connect_unix;
 using mailwarden::test::eventually;
+using mailwarden::test::exchange_within;
 using Socket = asio::local::stream_protocol::socket;
 
 namespace {
@@ -151,40 +154,6 @@ double cpu_seconds(pid_t pid) {
     return ticks / static_cast<double>(::sysconf(_SC_CLK_TCK));
 }
 
-// A raw connection to a unix socket, -1 on failure; closed by the caller.
-int connect_unix(const std::string& path) {
-    const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_un address{};
-    address.sun_family = AF_UNIX;
-    path.copy(address.sun_path, sizeof address.sun_path - 1);
-    if (fd >= 0 && ::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) {
-        ::close(fd);
-        return -1;
-    }
-    return fd;
-}
-
-// Writes text, then reads up to the empty line or until timeout: "" when nothing came.
-std::string ask_fd_within(int fd, const std::string& text, std::chrono::milliseconds timeout) {
-    if (::write(fd, text.data(), text.size()) != static_cast<ssize_t>(text.size()))
-        return "";
-    std::string reply;
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (reply.find("\n\n") == std::string::npos) {
-        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-            deadline - std::chrono::steady_clock::now());
-        pollfd ready{.fd = fd, .events = POLLIN, .revents = 0};
-        char buffer[1024];
-        if (left.count() <= 0 || ::poll(&ready, 1, static_cast<int>(left.count())) != 1)
-            break;
-        const ssize_t got = ::read(fd, buffer, sizeof buffer);
-        if (got <= 0)
-            break;
-        reply.append(buffer, static_cast<std::size_t>(got));
-    }
-    return reply;
-}
-
 // Whether the server closes fd (end of input) within timeout.
 bool closed_within(int fd, std::chrono::milliseconds timeout) {
     pollfd ready{.fd = fd, .events = POLLIN, .revents = 0};
@@ -242,10 +211,10 @@ BOOST_AUTO_TEST_CASE(idle_and_unfinished_connections_are_closed_after_their_time
     // A client that keeps asking within the idle timeout keeps its connection.
     for (int i = 0; i < 3; ++i) {
         std::this_thread::sleep_for(600ms);
-        BOOST_TEST(ask_fd_within(held.fds[2],
-                                 request("RCPT", "192.0.2.7", "a@pass.test", "b@x.test",
-                                         "k" + std::to_string(i)),
-                                 10s)
+        BOOST_TEST(exchange_within(held.fds[2],
+                                   request("RCPT", "192.0.2.7", "a@pass.test", "b@x.test",
+                                           "k" + std::to_string(i)),
+                                   10s)
                        .starts_with("action=PREPEND"));
     }
     BOOST_TEST(closed_within(held.fds[0], 10s)); // idle
@@ -262,21 +231,21 @@ BOOST_AUTO_TEST_CASE(a_client_beyond_the_connection_cap_is_answered_once_one_lea
     HeldConnections held;
     for (int i = 0; i < 3; ++i) {
         held.fds.push_back(connect_unix(dir + "/policy.sock"));
-        BOOST_TEST(ask_fd_within(held.fds.back(),
-                                 request("RCPT", "192.0.2.7", "a@pass.test", "b@x.test",
-                                         "c" + std::to_string(i)),
-                                 10s)
+        BOOST_TEST(exchange_within(held.fds.back(),
+                                   request("RCPT", "192.0.2.7", "a@pass.test", "b@x.test",
+                                           "c" + std::to_string(i)),
+                                   10s)
                        .starts_with("action=PREPEND"));
     }
     const int waiting = connect_unix(dir + "/policy.sock");
     held.fds.push_back(waiting);
     BOOST_REQUIRE(waiting >= 0);
-    BOOST_TEST(
-        ask_fd_within(waiting, request("RCPT", "192.0.2.7", "a@pass.test", "b@x.test", "w1"), 500ms)
-            .empty()); // not served while three are
+    BOOST_TEST(exchange_within(waiting,
+                               request("RCPT", "192.0.2.7", "a@pass.test", "b@x.test", "w1"), 500ms)
+                   .empty()); // not served while three are
     ::close(held.fds[0]);
     held.fds[0] = -1;
-    BOOST_TEST(ask_fd_within(waiting, "", 10s).starts_with("action=PREPEND"));
+    BOOST_TEST(exchange_within(waiting, "", 10s).starts_with("action=PREPEND"));
 }
 
 // 1,100 held connections with a 1,024 descriptor limit: with the default cap (1,000) the cap
@@ -314,7 +283,7 @@ BOOST_AUTO_TEST_CASE(held_connections_at_the_descriptor_limit_cost_no_cpu) {
                 ::close(held.fds[static_cast<std::size_t>(i)]);
                 held.fds[static_cast<std::size_t>(i)] = -1;
             }
-            BOOST_TEST(ask_fd_within(newcomer, "", 20s).starts_with("action=PREPEND"));
+            BOOST_TEST(exchange_within(newcomer, "", 20s).starts_with("action=PREPEND"));
             BOOST_TEST(count(log(), expected) == 1u, log());
             policyd->signal(SIGTERM);
             BOOST_TEST(policyd->wait_exit(30s).value_or(-1) == 0);
