@@ -96,6 +96,10 @@ PolicyAnswer PolicySession::final_answer(const engine::Verdict& verdict) const {
 }
 
 PolicyAnswer PolicySession::decide(const PolicyRequest& request) {
+    // The one request type of the protocol (SMTPD_POLICY_README); anything else is a question
+    // this server does not answer.
+    if (request.get("request") != "smtpd_access_policy")
+        return dunno();
     const std::string state = request.get("protocol_state");
     if (state != "RCPT" && state != "END-OF-MESSAGE")
         return dunno();

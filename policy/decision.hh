@@ -7,7 +7,7 @@
 // recipient_count. Answers (SMTPD_POLICY_README, access(5)):
 //   a final verdict    "550 5.7.23 text" / "451 4.7.1 text" (validated, engine::smtp_reply)
 //   the first accepted recipient of a message   "PREPEND Received-SPF: ..." (RFC 7208 §9.1)
-//   otherwise          "DUNNO"
+//   otherwise          "DUNNO" (so is every request whose request= is not smtpd_access_policy)
 // An exception becomes on_internal_error ("451 4.3.0 ..." or DUNNO) and one log line. Not
 // thread-safe: one per connection, used by one request at a time.
 #pragma once

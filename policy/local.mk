@@ -1,6 +1,8 @@
 # policy/: mailwarden-policyd, the Postfix policy delegation front-end.
 sbin_PROGRAMS += policy/mailwarden-policyd
 policy_mailwarden_policyd_SOURCES = \
+	policy/client.cc \
+	policy/client.hh \
 	policy/decision.cc \
 	policy/decision.hh \
 	policy/main.cc \

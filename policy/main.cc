@@ -1,6 +1,5 @@
-// mailwarden-policyd: detaches (unless -f), binds policy_socket, drops privileges, serves
-// policy requests on two
-// Asio threads (decisions on the server's pool) while main() waits for signals (SIGHUP
+// mailwarden-policyd: binds policy_socket, detaches (unless -f), drops privileges, serves
+// policy requests on a thread per connection (server.hh) while main() waits for signals (SIGHUP
 // reload, SIGTERM/SIGINT stop); with --stdio it answers on stdin/stdout for Postfix spawn(8).
 // Reads: policy_socket, policy_pid_file, policy_default_action, user, allow_root, logging,
 // and everything the engine reads.
@@ -14,21 +13,16 @@
 #include "util/daemon.hh"
 #include "util/log.hh"
 
-#include <boost/asio/executor_work_guard.hpp>
-#include <boost/asio/io_context.hpp>
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
-#include <thread>
 #include <unistd.h>
-#include <vector>
 
 namespace {
 
 using namespace mailwarden;
 
 const std::string program = "mailwarden-policyd";
-constexpr int worker_threads = 2;
 
 int serve(const config::DaemonOptions& options) {
     util::block_daemon_signals(); // before any thread exists, so that all inherit the mask
@@ -51,21 +45,17 @@ int serve(const config::DaemonOptions& options) {
     if (!spec)
         throw std::runtime_error("invalid policy socket " + spec_text + ": " + error);
 
-    // Detach before the server exists: it starts its decision threads, which fork would leave
-    // behind in the parent (the detached server then never answered and crashed on SIGTERM).
+    // Bound before detaching (a socket that cannot be bound is the starting command's exit
+    // status); no thread starts before fork, neither ours nor the resolver's.
+    policy::Server server(*spec, engines);
     if (!options.foreground && ::daemon(0, 0) != 0)
         throw std::runtime_error("cannot detach");
-    boost::asio::io_context io;
-    policy::Server server(io, *spec, engines);
     util::PidFile pid_file(startup->string("policy_pid_file"));
     if (util::running_as_root() && !startup->boolean("allow_root"))
         util::drop_privileges(startup->string("user"));
 
-    auto work = boost::asio::make_work_guard(io);
-    std::vector<std::thread> workers;
+    server.start(); // before main unblocks the signals: its threads keep them blocked
     util::start_signal_handling();
-    for (int i = 0; i < worker_threads; ++i)
-        workers.push_back(util::spawn_thread_without_signals([&io] { io.run(); }));
     util::LogRecord(util::Severity::notice)
         .text("started")
         .kv("socket", spec_text)
@@ -73,10 +63,7 @@ int serve(const config::DaemonOptions& options) {
     config::run_signal_loop(holder, options, program, [&engines](const config::ConfigPtr& config) {
         engines.reload(config);
     });
-    io.stop();
-    for (auto& worker : workers)
-        worker.join();
-    server.join();
+    server.stop();
     util::LogRecord(util::Severity::notice).text("stopped");
     return EXIT_SUCCESS;
 }
@@ -93,5 +80,5 @@ int main(int argc, char** argv) {
         util::LogRecord(util::Severity::error).text("fatal").kv("error", error.what());
     }
     std::fflush(nullptr);
-    std::_Exit(status); // no static destructors while pool threads may still run
+    std::_Exit(status); // no static destructors while connection threads may still run
 }

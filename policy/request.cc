@@ -21,9 +21,10 @@ bool used(std::string_view name) {
 
 } // namespace
 
-std::string PolicyRequest::get(std::string_view name) const {
+const std::string& PolicyRequest::get(std::string_view name) const {
+    static const std::string absent;
     const auto found = attributes.find(name);
-    return found == attributes.end() ? std::string() : found->second;
+    return found == attributes.end() ? absent : found->second;
 }
 
 RequestParser::Status RequestParser::feed(std::string_view& input, PolicyRequest* request,
@@ -48,10 +49,16 @@ RequestParser::Status RequestParser::feed(std::string_view& input, PolicyRequest
 }
 
 RequestParser::Status RequestParser::finish_line(PolicyRequest* request, std::string* error) {
-    std::string line = std::move(line_);
-    line_.clear();
+    std::string_view line = line_;
     if (!line.empty() && line.back() == '\r')
-        line.pop_back();
+        line.remove_suffix(1);
+    const Status status = take_line(line, request, error);
+    line_.clear(); // keeps its capacity for the next line
+    return status;
+}
+
+RequestParser::Status RequestParser::take_line(std::string_view line, PolicyRequest* request,
+                                               std::string* error) {
     if (line.empty()) {
         if (lines_ == 0)
             return Status::need_more; // stray empty line between requests
@@ -65,13 +72,14 @@ RequestParser::Status RequestParser::finish_line(PolicyRequest* request, std::st
         return Status::error;
     }
     const std::size_t equals = line.find('=');
-    if (equals == std::string::npos || equals == 0) {
+    if (equals == std::string_view::npos || equals == 0) {
         *error = "not a name=value line";
         return Status::error;
     }
-    std::string name = line.substr(0, equals);
-    if (used(name))
-        current_.attributes[std::move(name)] = line.substr(equals + 1);
+    // Postfix sends about 40 attributes; only the ones used cost an allocation.
+    if (const std::string_view name = line.substr(0, equals); used(name))
+        current_.attributes.insert_or_assign(std::string(name),
+                                             std::string(line.substr(equals + 1)));
     return Status::need_more;
 }
 

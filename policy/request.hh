@@ -21,7 +21,7 @@ inline constexpr std::size_t max_attributes = 100;  // Postfix 3.7 sends about 4
 // The attributes mailwarden uses, by name; anything else Postfix sends is dropped.
 struct PolicyRequest {
     std::map<std::string, std::string, std::less<>> attributes;
-    std::string get(std::string_view name) const; // "" when absent
+    const std::string& get(std::string_view name) const; // "" when absent
 };
 
 class RequestParser {
@@ -35,9 +35,12 @@ public:
 
     // Bytes of the current line held (for the server's read buffer bound).
     std::size_t pending_bytes() const { return line_.size(); }
+    // Whether a request has begun and not ended (its timeout runs).
+    bool in_request() const { return !line_.empty() || lines_ > 0; }
 
 private:
     Status finish_line(PolicyRequest* request, std::string* error);
+    Status take_line(std::string_view line, PolicyRequest* request, std::string* error);
 
     std::string line_;
     PolicyRequest current_;

@@ -1,221 +1,266 @@
-// See server.hh. Each connection chains its own operations (read, decide, write, read...), so
-// it needs no strand: at most one of its handlers is pending at any time.
+// See server.hh. One acceptor thread waits in poll() on the listening socket and an eventfd
+// (woken by stop() and by every connection that ends); each accepted connection gets a thread
+// that runs serve_client() to the end. The acceptor stops polling the listening socket while
+// the connection cap is reached or descriptors ran out, so neither can turn into a busy loop.
 #include "policy/server.hh"
 
+#include "policy/client.hh"
+#include "util/lock_guarded.hh"
 #include "util/log.hh"
+#include "util/rate_limited_log.hh"
 
-#include <array>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/local/stream_protocol.hpp>
-#include <boost/asio/post.hpp>
-#include <boost/asio/thread_pool.hpp>
-#include <boost/asio/write.hpp>
+#include <arpa/inet.h>
+#include <atomic>
 #include <cerrno>
-#include <deque>
-#include <string>
-#include <sys/stat.h>
+#include <cstring>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <set>
+#include <stdexcept>
+#include <sys/eventfd.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <system_error>
+#include <thread>
 #include <unistd.h>
 
 namespace mailwarden::policy {
 
-namespace asio = boost::asio;
-
 namespace {
 
-// The configured answer to a request that breaks the protocol.
-std::string default_action(const engine::EngineHolder& engines) {
-    return engines.current()->config().string("policy_default_action");
-}
+using Clock = std::chrono::steady_clock;
 
-void log_protocol_error(const std::string& error) {
-    util::LogRecord(util::Severity::warning)
-        .text("policy request refused, closing the connection")
-        .kv("error", error);
-}
-
-template <typename Socket>
-class Connection : public std::enable_shared_from_this<Connection<Socket>> {
+class FileDescriptor {
 public:
-    Connection(Socket socket, const engine::EngineHolder& engines, asio::thread_pool& pool)
-        : socket_(std::move(socket)), engines_(engines), pool_(pool), session_(engines) {}
-
-    void read() {
-        socket_.async_read_some(
-            asio::buffer(buffer_),
-            [self = this->shared_from_this()](boost::system::error_code error, std::size_t length) {
-                if (!error) // a client gone mid-request leaves nothing behind
-                    self->on_data(std::string_view(self->buffer_.data(), length));
-            });
+    explicit FileDescriptor(int fd = -1) : fd_(fd) {}
+    FileDescriptor(const FileDescriptor&) = delete;
+    FileDescriptor& operator=(const FileDescriptor&) = delete;
+    ~FileDescriptor() {
+        if (fd_ >= 0)
+            ::close(fd_);
     }
+    int get() const { return fd_; }
 
 private:
-    void on_data(std::string_view data) {
-        while (!data.empty()) {
-            PolicyRequest request;
-            std::string error;
-            const auto status = parser_.feed(data, &request, &error);
-            if (status == RequestParser::Status::error) {
-                log_protocol_error(error);
-                closing_ = true;
-                pending_.clear();
-                write(format_reply(default_action(engines_)));
-                return;
-            }
-            if (status == RequestParser::Status::complete)
-                pending_.push_back(std::move(request));
-        }
-        next();
-    }
-
-    // Decides the next pending request on the pool, or reads more.
-    void next() {
-        if (pending_.empty())
-            return read();
-        asio::post(pool_, [self = this->shared_from_this()] {
-            PolicyRequest request = std::move(self->pending_.front());
-            self->pending_.pop_front();
-            const PolicyAnswer answer = self->session_.answer(request);
-            log_answer(request, answer);
-            asio::post(self->socket_.get_executor(),
-                       [self, reply = format_reply(answer.action)]() mutable {
-                           self->write(std::move(reply));
-                       });
-        });
-    }
-
-    void write(std::string reply) {
-        reply_ = std::move(reply);
-        asio::async_write(
-            socket_, asio::buffer(reply_),
-            [self = this->shared_from_this()](boost::system::error_code error, std::size_t) {
-                if (!error && !self->closing_)
-                    self->next();
-            });
-    }
-
-    Socket socket_;
-    const engine::EngineHolder& engines_;
-    asio::thread_pool& pool_;
-    PolicySession session_;
-    RequestParser parser_;
-    std::array<char, 8192> buffer_{};
-    std::deque<PolicyRequest> pending_;
-    std::string reply_;
-    bool closing_ = false;
+    int fd_;
 };
 
-template <typename Acceptor>
-void accept_loop(Acceptor& acceptor, const engine::EngineHolder& engines, asio::thread_pool& pool) {
-    acceptor.async_accept(
-        [&acceptor, &engines, &pool](boost::system::error_code error, auto socket) {
-            if (error == asio::error::operation_aborted)
-                return;
-            if (!error)
-                std::make_shared<Connection<decltype(socket)>>(std::move(socket), engines, pool)
-                    ->read();
-            accept_loop(acceptor, engines, pool);
-        });
+[[noreturn]] void fail_to_listen(const util::SocketSpec& spec, const char* step) {
+    const std::string where = spec.kind == util::SocketSpec::Kind::unix_path
+                                  ? spec.path
+                                  : spec.address + " port " + std::to_string(spec.port);
+    throw std::runtime_error("cannot listen on " + where + ": " + step + ": " +
+                             std::strerror(errno));
 }
 
-std::string first_word(std::string_view text) {
-    return std::string(text.substr(0, text.find(' ')));
+int listen_on(const util::SocketSpec& spec) {
+    sockaddr_storage address{};
+    socklen_t length = 0;
+    if (spec.kind == util::SocketSpec::Kind::unix_path) {
+        auto* local = reinterpret_cast<sockaddr_un*>(&address);
+        if (spec.path.size() >= sizeof local->sun_path) {
+            errno = ENAMETOOLONG;
+            fail_to_listen(spec, "path");
+        }
+        local->sun_family = AF_UNIX;
+        spec.path.copy(local->sun_path, spec.path.size());
+        length = sizeof(sockaddr_un);
+        ::unlink(spec.path.c_str()); // a stale socket from an earlier run
+    } else if (auto* v4 = reinterpret_cast<sockaddr_in*>(&address);
+               ::inet_pton(AF_INET, spec.address.c_str(), &v4->sin_addr) == 1) {
+        v4->sin_family = AF_INET;
+        v4->sin_port = htons(spec.port);
+        length = sizeof(sockaddr_in);
+    } else if (auto* v6 = reinterpret_cast<sockaddr_in6*>(&address);
+               ::inet_pton(AF_INET6, spec.address.c_str(), &v6->sin6_addr) == 1) {
+        v6->sin6_family = AF_INET6;
+        v6->sin6_port = htons(spec.port);
+        length = sizeof(sockaddr_in6);
+    } else {
+        errno = EINVAL;
+        fail_to_listen(spec, "address");
+    }
+    const int fd = ::socket(address.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (fd < 0)
+        fail_to_listen(spec, "socket");
+    const int one = 1;
+    if (address.ss_family != AF_UNIX)
+        ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (::bind(fd, reinterpret_cast<sockaddr*>(&address), length) != 0 ||
+        ::listen(fd, SOMAXCONN) != 0) {
+        const int saved = errno;
+        ::close(fd);
+        errno = saved;
+        fail_to_listen(spec, "bind/listen");
+    }
+    return fd;
+}
+
+// accept() errors that mean "no resources now": wait, do not spin.
+bool out_of_resources(int error) {
+    return error == EMFILE || error == ENFILE || error == ENOBUFS || error == ENOMEM;
+}
+
+// Raises the soft descriptor limit to what max_connections needs (systemd's default soft
+// limit is 1024, its hard one far above), or says how many clients fit.
+void make_room_for(std::size_t max_connections) {
+    constexpr rlim_t reserve = 256; // DNS queries, the state store, the log, the listener
+    const rlim_t wanted = static_cast<rlim_t>(max_connections) + reserve;
+    rlimit limit{};
+    if (::getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur >= wanted)
+        return;
+    limit.rlim_cur = limit.rlim_max == RLIM_INFINITY ? wanted : std::min(wanted, limit.rlim_max);
+    ::setrlimit(RLIMIT_NOFILE, &limit);
+    if (limit.rlim_cur < wanted)
+        util::LogRecord(util::Severity::warning)
+            .text("the descriptor limit leaves room for fewer policy clients than "
+                  "policy_max_connections; the others wait (raise LimitNOFILE)")
+            .kv("limit", static_cast<unsigned long long>(limit.rlim_cur))
+            .kv("policy_max_connections", max_connections);
 }
 
 } // namespace
 
-void log_answer(const PolicyRequest& request, const PolicyAnswer& answer) {
-    const std::string queue_id = request.get("queue_id");
-    util::LogRecord record(util::Severity::info);
-    record.text((queue_id.empty() ? std::string("NOQUEUE") : queue_id) + ":")
-        .kv("state", request.get("protocol_state"))
-        .kv("client", request.get("client_name") + "[" + request.get("client_address") + "]")
-        .kv("from", "<" + request.get("sender") + ">")
-        .kv("to", "<" + request.get("recipient") + ">");
-    if (!answer.spf.empty())
-        record.kv("spf", answer.spf);
-    if (!answer.rate.empty())
-        record.kv("rate", answer.rate);
-    record.kv("action", first_word(answer.action)).kv("reason", answer.verdict.reason);
-    record.kv("ms", engine::timing_field(answer.ms, answer.timing));
-}
+struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
+    Impl(const util::SocketSpec& spec, const engine::EngineHolder& holder)
+        : engines(holder), listener(listen_on(spec)),
+          wake(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)),
+          tcp(spec.kind != util::SocketSpec::Kind::unix_path), unix_path(tcp ? "" : spec.path) {
+        if (wake.get() < 0)
+            throw std::runtime_error(std::string("eventfd: ") + std::strerror(errno));
+    }
 
-struct Server::Impl {
-    explicit Impl(asio::io_context& io) : tcp(io), local(io), pool(decision_threads) {}
-    asio::ip::tcp::acceptor tcp;
-    asio::local::stream_protocol::acceptor local;
-    asio::thread_pool pool;
-    std::string unix_path;
+    void accept_loop();
+    bool accept_one();
+    void serve(int fd);
+    void notify() const {
+        const std::uint64_t one = 1;
+        [[maybe_unused]] const auto ignored = ::write(wake.get(), &one, sizeof one);
+    }
+    // Waits until notify(), the listening socket (when given) is readable, or the timeout.
+    void wait_for_wake(int listen_fd, int timeout_ms) const {
+        pollfd fds[2] = {{wake.get(), POLLIN, 0}, {listen_fd, POLLIN, 0}};
+        if (::poll(fds, listen_fd >= 0 ? 2 : 1, timeout_ms) > 0 && (fds[0].revents & POLLIN)) {
+            std::uint64_t count = 0;
+            [[maybe_unused]] const auto ignored = ::read(wake.get(), &count, sizeof count);
+        }
+    }
+
+    const engine::EngineHolder& engines;
+    FileDescriptor listener;
+    FileDescriptor wake;
+    const bool tcp;
+    const std::string unix_path;
+    std::atomic<bool> stopping{false};
+    std::atomic<std::size_t> open{0};                // connections with a thread
+    util::LockGuarded<std::set<int>> client_sockets; // to shut them down at stop()
+    std::thread acceptor;
+    bool backing_off = false; // acceptor thread only
+    util::RateLimitedLog warnings{std::chrono::seconds(60)};
 };
 
-Server::Server(asio::io_context& io, const util::SocketSpec& spec,
-               const engine::EngineHolder& engines)
-    : impl_(std::make_unique<Impl>(io)) {
-    if (spec.kind == util::SocketSpec::Kind::unix_path) {
-        ::unlink(spec.path.c_str()); // a stale socket from an earlier run
-        impl_->local = asio::local::stream_protocol::acceptor(
-            io, asio::local::stream_protocol::endpoint(spec.path));
-        impl_->unix_path = spec.path;
-        accept_loop(impl_->local, engines, impl_->pool);
-        return;
-    }
-    const asio::ip::tcp::endpoint endpoint(asio::ip::make_address(spec.address), spec.port);
-    impl_->tcp = asio::ip::tcp::acceptor(io, endpoint, /*reuse_address=*/true);
-    accept_loop(impl_->tcp, engines, impl_->pool);
-}
-
-Server::~Server() {
-    if (!impl_->unix_path.empty())
-        ::unlink(impl_->unix_path.c_str());
-}
-
-void Server::join() {
-    impl_->pool.join();
-}
-
-namespace {
-
-bool write_all(int fd, std::string_view text) {
-    while (!text.empty()) {
-        const ssize_t written = ::write(fd, text.data(), text.size());
-        if (written < 0 && errno == EINTR)
+void Server::Impl::accept_loop() {
+    while (!stopping) {
+        const ClientLimits limits = ClientLimits::from_config(engines.current()->config());
+        if (open >= limits.max_connections) {
+            // New clients wait in the listen queue; each ending connection wakes us.
+            warnings.warn("cap", "policy_max_connections reached, new clients wait for one "
+                                 "to leave max=" +
+                                     std::to_string(limits.max_connections));
+            wait_for_wake(-1, 1000);
             continue;
-        if (written <= 0)
-            return false;
-        text.remove_prefix(static_cast<std::size_t>(written));
+        }
+        wait_for_wake(listener.get(), -1);
+        while (!stopping && open < limits.max_connections && accept_one()) {
+        }
+        if (backing_off)
+            wait_for_wake(-1, 1000); // until a connection ends or a second passed
+    }
+}
+
+// Accepts one waiting client and starts its thread; false when none waits or none can be taken.
+bool Server::Impl::accept_one() {
+    // Blocking: the connection's thread waits in read() itself (client.cc).
+    const int fd = ::accept4(listener.get(), nullptr, nullptr, SOCK_CLOEXEC);
+    if (fd < 0) {
+        const int error = errno;
+        if (out_of_resources(error)) {
+            if (!backing_off)
+                warnings.warn("resources", std::string("cannot accept policy clients: ") +
+                                               std::strerror(error) +
+                                               "; waiting for connections to end (raise "
+                                               "LimitNOFILE or lower policy_max_connections)");
+            backing_off = true;
+        }
+        return false; // EAGAIN, ECONNABORTED, EINTR: back to poll
+    }
+    backing_off = false;
+    if (tcp) {
+        const int one = 1; // answers are one small write each: never wait for an ACK
+        ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    }
+    client_sockets.lock()->insert(fd);
+    ++open;
+    try {
+        std::thread([self = shared_from_this(), fd] { self->serve(fd); }).detach();
+    } catch (const std::system_error& error) {
+        client_sockets.lock()->erase(fd);
+        ::close(fd);
+        --open;
+        warnings.warn("thread",
+                      std::string("cannot start a thread for a policy client: ") + error.what());
+        backing_off = true;
+        return false;
     }
     return true;
 }
 
-} // namespace
+void Server::Impl::serve(int fd) {
+    const ClientEnd end =
+        serve_client(fd, fd, engines, ClientLimits::from_config(engines.current()->config()));
+    if (end == ClientEnd::unfinished)
+        util::LogRecord(util::Severity::warning)
+            .text("policy client too slow, closing the connection")
+            .kv("limit", "policy_request_timeout");
+    client_sockets.lock()->erase(fd);
+    ::close(fd);
+    --open;
+    notify(); // the acceptor may be waiting for a free place
+}
 
-int serve_stream(int in_fd, int out_fd, const engine::EngineHolder& engines) {
-    RequestParser parser;
-    PolicySession session(engines);
-    std::array<char, 8192> buffer{};
-    for (;;) {
-        const ssize_t length = ::read(in_fd, buffer.data(), buffer.size());
-        if (length < 0 && errno == EINTR)
-            continue;
-        if (length <= 0)
-            return 0;
-        std::string_view data(buffer.data(), static_cast<std::size_t>(length));
-        while (!data.empty()) {
-            PolicyRequest request;
-            std::string error;
-            const auto status = parser.feed(data, &request, &error);
-            if (status == RequestParser::Status::error) {
-                log_protocol_error(error);
-                (void)write_all(out_fd, format_reply(default_action(engines)));
-                return 1;
-            }
-            if (status == RequestParser::Status::complete) {
-                const PolicyAnswer answer = session.answer(request);
-                log_answer(request, answer);
-                if (!write_all(out_fd, format_reply(answer.action)))
-                    return 1;
-            }
-        }
+Server::Server(const util::SocketSpec& spec, const engine::EngineHolder& engines)
+    : impl_(std::make_shared<Impl>(spec, engines)) {}
+
+Server::~Server() {
+    stop();
+    if (!impl_->unix_path.empty())
+        ::unlink(impl_->unix_path.c_str());
+}
+
+void Server::start() {
+    if (impl_->acceptor.joinable())
+        return;
+    make_room_for(ClientLimits::from_config(impl_->engines.current()->config()).max_connections);
+    impl_->acceptor = std::thread([impl = impl_.get()] { impl->accept_loop(); });
+}
+
+void Server::stop(std::chrono::milliseconds grace) {
+    if (impl_->stopping.exchange(true))
+        return;
+    impl_->notify();
+    if (impl_->acceptor.joinable())
+        impl_->acceptor.join();
+    // Idle connections see end of input at once; one being decided writes its answer first.
+    {
+        const auto sockets = impl_->client_sockets.lock(); // named: held for the whole loop
+        for (const int fd : *sockets)
+            ::shutdown(fd, SHUT_RD);
     }
+    const auto deadline = Clock::now() + grace;
+    while (impl_->open > 0 && Clock::now() < deadline)
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
 }
 
 } // namespace mailwarden::policy

@@ -15,6 +15,7 @@ AM_TESTS_ENVIRONMENT = \
 
 tests_unit_testrunner_SOURCES += \
 	tests/unit/child_process.hh \
+	tests/unit/policy_client.hh \
 	tests/unit/dkim_test_signer.cc \
 	tests/unit/dkim_test_signer.hh \
 	tests/unit/spf_suite.cc \

@@ -11,10 +11,11 @@
 #include "tools/cli.hh"
 #include "util/cidr.hh"
 
-#include <fstream>
+#include <array>
+#include <cerrno>
+#include <fcntl.h>
 #include <iostream>
-#include <iterator>
-#include <sstream>
+#include <unistd.h>
 
 namespace mailwarden::tools {
 
@@ -25,17 +26,32 @@ constexpr int exit_config = 78;
 // A message larger than this is refused rather than read into memory.
 constexpr std::size_t max_message_bytes = 64 * 1024 * 1024;
 
+// The message, read in blocks; nullopt when it cannot be read or is over max_message_bytes,
+// found out after reading at most one block past the limit (never the whole input).
 std::optional<std::string> read_message(const std::string& path) {
+    const int fd = path == "-" ? STDIN_FILENO : ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return std::nullopt;
     std::string text;
-    if (path == "-") {
-        text.assign(std::istreambuf_iterator<char>(std::cin), {});
-    } else {
-        std::ifstream file(path, std::ios::binary);
-        if (!file)
-            return std::nullopt;
-        text.assign(std::istreambuf_iterator<char>(file), {});
+    std::array<char, 64 * 1024> block;
+    bool readable = true;
+    for (;;) {
+        const ssize_t length = ::read(fd, block.data(), block.size());
+        if (length < 0 && errno == EINTR)
+            continue;
+        if (length <= 0) {
+            readable = length == 0;
+            break;
+        }
+        if (text.size() + static_cast<std::size_t>(length) > max_message_bytes) {
+            readable = false;
+            break;
+        }
+        text.append(block.data(), static_cast<std::size_t>(length));
     }
-    if (text.size() > max_message_bytes)
+    if (fd != STDIN_FILENO)
+        ::close(fd);
+    if (!readable)
         return std::nullopt;
     return text;
 }

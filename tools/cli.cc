@@ -3,8 +3,10 @@
 
 #include "engine/resolver_options.hh"
 
+#include <algorithm>
 #include <filesystem>
 #include <iostream>
+#include <sstream>
 
 namespace mailwarden::tools {
 
@@ -24,6 +26,32 @@ const char* const usage_text =
 int usage_error(const std::string& message) {
     std::cerr << "mailwarden: " << message << '\n' << usage_text;
     return exit_usage;
+}
+
+int command_help(const std::string& command) {
+    // Every line of usage_text starts with "usage: " or seven spaces; a line naming the
+    // program starts a command's usage, the others continue it.
+    std::istringstream lines(usage_text);
+    std::string line, text;
+    bool wanted = false;
+    while (std::getline(lines, line)) {
+        if (const std::size_t program = line.find("mailwarden "); program != std::string::npos) {
+            const std::string_view rest = std::string_view(line).substr(program + 11);
+            wanted = rest.substr(0, rest.find(' ')) == command;
+        }
+        if (wanted)
+            text += (text.empty() ? "usage: " : "       ") +
+                    line.substr(std::min<std::size_t>(7, line.size())) + '\n';
+    }
+    if (text.empty())
+        return usage_error("unknown command '" + command + "'");
+    std::cout << text;
+    return exit_ok;
+}
+
+bool asks_for_help(const std::vector<std::string>& arguments) {
+    return std::any_of(arguments.begin(), arguments.end(),
+                       [](const std::string& word) { return word == "--help" || word == "-h"; });
 }
 
 void print_errors(const config::LoadResult& result) {

@@ -24,6 +24,13 @@ extern const char* const usage_text;
 // Prints "mailwarden: MESSAGE" and the usage; returns exit_usage.
 int usage_error(const std::string& message);
 
+// `mailwarden COMMAND ... --help`: prints the usage lines of COMMAND to stdout; returns exit_ok,
+// or exit_usage (after usage_error) for a command that does not exist.
+int command_help(const std::string& command);
+
+// Whether the words after a command ask for its usage (--help or -h).
+bool asks_for_help(const std::vector<std::string>& arguments);
+
 // Prints every error, one "FILE:LINE: KEY: MESSAGE" line each.
 void print_errors(const config::LoadResult& result);
 

@@ -156,6 +156,8 @@ int main(int argc, char** argv) {
         std::cout << "mailwarden " PACKAGE_VERSION "\n";
         return exit_ok;
     }
+    if (asks_for_help({arguments.begin() + 1, arguments.end()}))
+        return command_help(command);
     if (command == "config")
         return config_command({arguments.begin() + 1, arguments.end()});
     if (command == "check")

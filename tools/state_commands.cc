@@ -238,7 +238,7 @@ struct ReputationRecord {
 // An address has its own record and its subnet's; anything else is a domain.
 std::vector<ReputationRecord> reputation_records(const std::string& subject) {
     if (util::parse_ip(subject))
-        return {{"ip " + subject, engine::reputation_ip_key(subject)},
+        return {{"ip " + util::canonical_ip(subject), engine::reputation_ip_key(subject)},
                 {"net " + engine::client_subnet(subject), engine::reputation_net_key(subject)}};
     return {{"domain " + util::ascii_lowered(subject), engine::reputation_domain_key(subject)}};
 }

@@ -246,6 +246,28 @@ const std::array table{
                "not name=value gets this access(5) action, e.g. DUNNO (the other restrictions "
                "decide) or \"451 4.3.5 policy request refused\". Postfix itself never sends such "
                "a request."},
+    ParamDef{.name = "policy_max_connections", .section = "policy", .type = ParamType::integer,
+        .default_text = "1000", .min = 1, .max = 100'000, .reloadable = true,
+        .help = "Most policy client connections served at once; more wait until one leaves.",
+        .doc = "Each Postfix smtpd process keeps one connection (Postfix's default_process_limit "
+               "is 100). Beyond this number new clients wait in the listen queue, each served as "
+               "soon as a connection ends. Each connection needs a file descriptor: the daemon "
+               "raises its soft limit to this number plus 256 when the hard limit allows "
+               "(LimitNOFILE in the systemd unit) and logs a warning when it cannot."},
+    ParamDef{.name = "policy_idle_timeout", .section = "policy", .type = ParamType::duration,
+        .default_text = "600s", .min = 1 * second, .max = 86'400 * second, .reloadable = true,
+        .help = "A policy connection without a request for this long is closed.",
+        .doc = "Postfix closes an idle policy connection itself after "
+               "smtpd_policy_service_max_idle (300s) and gives up waiting for an answer after "
+               "smtpd_policy_service_timeout (100s); keep this above both, so that Postfix, not "
+               "the server, ends the connections it still uses. It frees the connections of "
+               "clients that went away without closing them."},
+    ParamDef{.name = "policy_request_timeout", .section = "policy", .type = ParamType::duration,
+        .default_text = "30s", .min = 1 * second, .max = 600 * second, .reloadable = true,
+        .help = "Time allowed to finish a request once begun, and to take its answer.",
+        .doc = "Postfix writes a request at once; one still unfinished after this time (or a "
+               "client that does not read its answer) is closed with a warning, so that a "
+               "stalled client cannot hold a connection for ever."},
     // [dns]
     ParamDef{.name = "dns_servers", .section = "dns", .type = ParamType::list,
         .default_text = "", .validator = check_dns_server, .reloadable = false,
@@ -258,6 +280,20 @@ const std::array table{
         .help = "Time allowed for one DNS lookup, retries included.",
         .doc = "A lookup that takes longer counts as a DNS error (temperror in "
                "Authentication-Results) and is handled by on_dns_error."},
+    ParamDef{.name = "dns_cache_size", .section = "dns", .type = ParamType::size,
+        .default_text = "16M", .min = 0, .max = 1024LL * 1024 * 1024, .reloadable = false,
+        .help = "Memory for the DNS answers each daemon keeps itself; 0 turns this cache off.",
+        .doc = "An answer found in this cache costs no thread hop and no system call; libunbound's "
+               "own cache stays behind it. Answers are kept for their TTL (at most a day), NXDOMAIN "
+               "and NODATA for the negative TTL of their zone's SOA (RFC 2308; 60s when the reply "
+               "carries none, at most 1h). SERVFAIL and timeouts are never kept, so that a DNS "
+               "outage ends when the servers recover. When the cache is full the answers used "
+               "least recently go first."},
+    ParamDef{.name = "dns_cache_entries", .section = "dns", .type = ParamType::integer,
+        .default_text = "100000", .min = 0, .max = 10'000'000, .reloadable = false,
+        .help = "Most answers the DNS cache of each daemon keeps; 0 turns this cache off.",
+        .doc = "A bound beside dns_cache_size, which counts bytes; whichever is reached first "
+               "makes room."},
     ParamDef{.name = "dnssec", .section = "dns", .type = ParamType::boolean,
         .default_text = "no", .reloadable = false,
         .help = "Validate DNSSEC and record whether answers were secure.",

@@ -42,9 +42,11 @@ struct Record {
 struct Answer {
     Status status = Status::error;
     std::vector<Record> records;
-    std::chrono::seconds ttl{0}; // of the records; 0 for every status but ok
-    bool secure = false;         // DNSSEC-validated
-    std::string error_text;      // why, for logs (never attacker text unescaped)
+    // ok: of the records; nxdomain, nodata: the negative TTL of the reply's SOA (RFC 2308),
+    // 0 when it had none; 0 for the other statuses.
+    std::chrono::seconds ttl{0};
+    bool secure = false;    // DNSSEC-validated
+    std::string error_text; // why, for logs (never attacker text unescaped)
 };
 
 class Resolver {
@@ -52,9 +54,21 @@ public:
     virtual ~Resolver() = default;
     // Blocking; never takes longer than the configured timeout.
     virtual Answer query(std::string_view name, RrType type) = 0;
-    // `done` is called exactly once, from a resolver thread.
+    // `done` is called exactly once: from a resolver thread, or on the caller's thread before
+    // query_async returns (a cached answer).
     virtual void query_async(std::string_view name, RrType type,
                              std::function<void(Answer)> done) = 0;
+};
+
+// The answer cache in front of libunbound (answer_cache.hh says what it keeps).
+struct CacheOptions {
+    std::size_t max_entries = 100'000;
+    std::size_t max_bytes = 16 * 1024 * 1024;
+    std::chrono::seconds max_ttl{86'400};
+    // RFC 2308 section 5 suggests one to three hours; unbound's cache-max-negative-ttl is 1 h.
+    std::chrono::seconds max_negative_ttl{3'600};
+    std::chrono::seconds default_negative_ttl{60}; // a negative reply without an SOA
+    bool enabled() const { return max_entries > 0 && max_bytes > 0; }
 };
 
 struct UnboundOptions {
@@ -66,9 +80,11 @@ struct UnboundOptions {
     // reverse, 2001:db8::/32 reverse, RFC 1918 reverse...) NXDOMAIN itself. true: ask the
     // servers instead, as test setups (and forwarders that serve private reverse zones) need.
     bool forward_documentation_zones = false;
+    CacheOptions cache{}; // max_entries or max_bytes 0: libunbound's cache only
 };
 
-// Throws std::runtime_error with a clear message on bad options.
+// Throws std::runtime_error with a clear message on bad options. Answers come from an
+// AnswerCache (answer_cache.hh) when options.cache is enabled.
 std::unique_ptr<Resolver> make_unbound_resolver(const UnboundOptions& options);
 
 } // namespace mailwarden::dns

@@ -1,7 +1,8 @@
 // make_unbound_resolver(): the production Resolver on one shared libunbound context.
 // Parameters: dns_servers (UnboundOptions::servers, forwarders "ADDR" or "ADDR@PORT"; empty =
 // /etc/resolv.conf), dns_timeout (UnboundOptions::timeout), dnssec (+ trust_anchor_file).
-// Threads: callers submit with ub_resolve_async; one event thread polls ub_fd(), runs
+// Threads: callers submit with ub_resolve_async; one event thread (started by the first
+// query, so that a daemon may fork to detach after making its resolver) polls ub_fd(), runs
 // ub_process() (which calls our callback) and cancels queries past their deadline, so every
 // `done` runs on that thread, exactly once. Failures: bad options throw std::runtime_error at
 // construction; everything after that is an Answer status, never an exception.
@@ -10,6 +11,7 @@
 // SERVFAIL) once its own retries are exhausted (about 17 s with 1.17's defaults, so only
 // when dns_timeout is longer than that) and, for a short while, after repeated timeouts for
 // the same name. Callers treat both as the same failure class (on_dns_error).
+#include "dns/answer_cache.hh"
 #include "dns/resolver.hh"
 #include "dns/wire.hh"
 #include "util/socket_spec.hh"
@@ -138,9 +140,17 @@ Answer answer_from_result(const ub_result& result, RrType type) {
                             escape_for_log(result.why_bogus ? result.why_bogus : "bogus");
         return answer;
     }
+    // libunbound's own TTL of a negative answer is arbitrary without an SOA in the reply
+    // (32768 s was seen), so the negative TTL is read from the reply's SOA (RFC 2308).
+    const auto soa_ttl = [&result] {
+        const auto ttl = negative_ttl(static_cast<const unsigned char*>(result.answer_packet),
+                                      std::size_t(std::max(result.answer_len, 0)));
+        return std::chrono::seconds(ttl.value_or(0));
+    };
     if (result.rcode == 3 || result.nxdomain) {
         answer.status = Status::nxdomain;
         answer.error_text = "name does not exist";
+        answer.ttl = soa_ttl();
         return answer;
     }
     if (result.rcode != 0) {
@@ -151,6 +161,7 @@ Answer answer_from_result(const ub_result& result, RrType type) {
     if (!result.havedata || !result.data || !result.len) {
         answer.status = Status::nodata;
         answer.error_text = "no records of this type";
+        answer.ttl = soa_ttl();
         return answer;
     }
     for (std::size_t i = 0; result.data[i] != nullptr; ++i) {
@@ -166,8 +177,6 @@ Answer answer_from_result(const ub_result& result, RrType type) {
         answer.records.push_back(std::move(*record));
     }
     answer.status = Status::ok;
-    // Only for data: without an SOA in the reply, libunbound's TTL of a negative answer is
-    // arbitrary (32768 s was seen), so negative answers carry 0.
     answer.ttl = std::chrono::seconds(std::max(result.ttl, 0));
     return answer;
 }
@@ -189,7 +198,6 @@ public:
           wake_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {
         if (wake_.get() < 0)
             throw std::runtime_error("dns resolver: eventfd failed");
-        thread_ = std::thread([this] { run(); });
     }
     Engine(const Engine&) = delete;
     Engine& operator=(const Engine&) = delete;
@@ -200,7 +208,8 @@ public:
             stopping_ = true;
         }
         wake();
-        thread_.join();
+        if (thread_.joinable())
+            thread_.join();
         // Whatever is still outstanding is answered now, so `done` still runs exactly once.
         for (Pending& pending : pending_) {
             if (pending.async_id)
@@ -235,7 +244,7 @@ private:
     std::mutex mutex_;
     std::list<Pending> pending_; // guarded by mutex_; stable addresses for the callback arg
     bool stopping_ = false;      // guarded by mutex_
-    std::thread thread_;
+    std::thread thread_;         // started under mutex_ by the first submit()
 };
 
 // libunbound parses the name as presentation text: bytes other than letters, digits, '-',
@@ -268,6 +277,11 @@ void Engine::submit(std::string_view name, RrType type, std::function<void(Answe
         pending_.push_back({std::string(name), type, std::move(done), Clock::now() + timeout_,
                             std::nullopt, this});
         pending = &pending_.back();
+        // Started by the first query, not with the resolver: a daemon makes its resolver and
+        // then detaches (fork), which would leave a thread started earlier in the parent and
+        // every query of the detached process without an answer.
+        if (!thread_.joinable())
+            thread_ = std::thread([this] { run(); });
     }
     // The name is passed as text to libunbound, which parses it; our copy stays for logs.
     int async_id = 0;
@@ -401,7 +415,10 @@ private:
 } // namespace
 
 std::unique_ptr<Resolver> make_unbound_resolver(const UnboundOptions& options) {
-    return std::make_unique<UnboundResolver>(options);
+    auto resolver = std::make_unique<UnboundResolver>(options);
+    if (!options.cache.enabled())
+        return resolver;
+    return make_caching_resolver(std::move(resolver), options.cache);
 }
 
 } // namespace mailwarden::dns

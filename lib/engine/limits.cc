@@ -35,6 +35,7 @@ std::string_view subject_text(const config::RateLimitRule& rule, const LimitSubj
 std::string rate_key_text(const config::RateLimitRule& rule, std::string_view raw) {
     switch (rule.key) {
     case RateKey::client_ip:
+        return util::canonical_ip(raw);
     case RateKey::sasl_user:
         return std::string(raw);
     case RateKey::client_subnet:

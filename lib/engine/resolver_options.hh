@@ -1,6 +1,6 @@
 // The resolver settings of a configuration snapshot: dns_servers, dns_timeout, dnssec,
-// dnssec_trust_anchor → dns::UnboundOptions. The engine layer knows both config and dns;
-// neither of those knows the other.
+// dnssec_trust_anchor, dns_cache_size, dns_cache_entries → dns::UnboundOptions. The engine
+// layer knows both config and dns; neither of those knows the other.
 #pragma once
 
 #include "config/config.hh"

@@ -10,7 +10,7 @@ namespace mailwarden::engine {
 std::string reputation_ip_key(std::string_view client_ip) {
     if (!util::parse_ip(client_ip))
         return "";
-    return state::state_key(state::KeyKind::reputation, "ip", client_ip);
+    return state::state_key(state::KeyKind::reputation, "ip", util::canonical_ip(client_ip));
 }
 
 std::string reputation_net_key(std::string_view client_ip) {

@@ -11,8 +11,8 @@
 
 namespace mailwarden::engine {
 
-// Reputation keys: the client address, its subnet (/24, /64), an authenticated domain
-// (lowercased). "" when the address does not parse or the domain is empty.
+// Reputation keys: the client address (util::canonical_ip), its subnet (/24, /64), an
+// authenticated domain (lowercased). "" when the address does not parse or the domain is empty.
 std::string reputation_ip_key(std::string_view client_ip);
 std::string reputation_net_key(std::string_view client_ip);
 std::string reputation_domain_key(std::string_view domain);

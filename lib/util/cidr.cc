@@ -77,6 +77,11 @@ std::optional<IpAddress> parse_ip(std::string_view text) {
     return std::nullopt;
 }
 
+std::string canonical_ip(std::string_view text) {
+    const auto address = parse_ip(text);
+    return address ? address->to_string() : std::string(text);
+}
+
 std::optional<IpAddress> ip_from_sockaddr(const sockaddr* address) {
     if (address == nullptr)
         return std::nullopt;

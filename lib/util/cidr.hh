@@ -25,6 +25,10 @@ struct IpAddress {
 // A literal address; an IPv4-mapped IPv6 address is returned as IPv4.
 std::optional<IpAddress> parse_ip(std::string_view text);
 std::optional<IpAddress> ip_from_sockaddr(const sockaddr* address);
+// The one spelling of an address (RFC 5952 for IPv6: lowercase, zeros compressed; IPv4-mapped
+// IPv6 as IPv4), so that 2001:DB8:0:0::ABCD and 2001:db8::abcd make one state key. Text that
+// is not an address is returned unchanged.
+std::string canonical_ip(std::string_view text);
 
 struct Cidr {
     IpAddress network;

@@ -6,9 +6,15 @@
 #include <string>
 #include <string_view>
 
+struct evp_md_st;
+
 namespace mailwarden::util {
 
 enum class DigestKind { sha1, sha256 };
+
+// The OpenSSL digest, fetched from the provider once: with EVP_sha256() every digest started
+// looks the implementation up again. Never null (falls back to EVP_sha1()/EVP_sha256()).
+const evp_md_st* digest_method(DigestKind kind);
 
 // Lower-case hex of the first `bytes` bytes of the digest (the whole digest when it is shorter).
 std::string hex_digest(DigestKind kind, std::string_view text, std::size_t bytes = 64);

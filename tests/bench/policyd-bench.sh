@@ -2,7 +2,10 @@
 # policyd-bench: mailwarden-policyd under load. Starts the test DNS responder with one SPF
 # record, the daemon on a private unix socket with two rate limits (client and sender, never
 # reached) on the state backend given (lmdb; redis at ADDR:PORT, or without ADDR:PORT a private
-# redis-server on loopback), runs bench-policyd with 100 connections, stops everything by PID.
+# redis-server on loopback), runs bench-policyd with 100 connections and reports the daemon's
+# CPU time per request (from /proc/PID/stat, around the measured run), then one connection
+# asking every 20 ms (the latency of one request on an idle connection); stops everything by PID.
+# MW_POLICYD=PATH runs another mailwarden-policyd binary (an older build, side by side).
 #
 # usage: tests/bench/policyd-bench.sh [BUILD_DIR] [SECONDS] [lmdb|redis [ADDR:PORT]]
 set -euo pipefail
@@ -53,9 +56,24 @@ $state
 ratelimit = per_client client_ip 1000/1s burst=100000000
 ratelimit = per_sender sender 1000/1s burst=100000000
 CONF
-"$build/policy/mailwarden-policyd" -f -c "$work/m.conf" >"$work/policyd.log" 2>&1 &
-pids+=($!)
+"${MW_POLICYD:-$build/policy/mailwarden-policyd}" -f -c "$work/m.conf" >"$work/policyd.log" 2>&1 &
+policyd=$!
+pids+=("$policyd")
 for _ in $(seq 100); do [ -S "$work/policy.sock" ] && break; sleep 0.1; done
 "$build/tests/bench/bench-policyd" --socket "$work/policy.sock" --connections 10 --seconds 1 >/dev/null # warm
+# utime + stime of a process, in clock ticks
+cpu_ticks() { sed 's/.*) //' "/proc/$1/stat" | awk '{ print $12 + $13 }'; }
+cpu_line() { # NAME TICKS REQUESTS
+    awk -v name="$1" -v t="$2" -v hz="$(getconf CLK_TCK)" -v n="$3" -v s="$seconds" \
+        'BEGIN { printf "%s CPU: %.2f s in %s s, %.1f us per request (%.0f%% of one core)\n", name, t / hz, s, 1e6 * t / hz / n, 100 * t / hz / s }'
+}
 echo "state: $backend${redis:+ at $redis}"
-"$build/tests/bench/bench-policyd" --socket "$work/policy.sock" --connections 100 --seconds "$seconds"
+before=$(cpu_ticks "$policyd")
+[ -n "${redis_pid:-}" ] && redis_before=$(cpu_ticks "$redis_pid")
+"$build/tests/bench/bench-policyd" --socket "$work/policy.sock" --connections 100 --seconds "$seconds" | tee "$work/bench.out"
+after=$(cpu_ticks "$policyd")
+requests=$(sed -n 's/^policyd: \([0-9]*\) requests.*/\1/p' "$work/bench.out")
+cpu_line policyd $((after - before)) "$requests"
+[ -n "${redis_pid:-}" ] && cpu_line redis-server $(($(cpu_ticks "$redis_pid") - redis_before)) "$requests"
+"$build/tests/bench/bench-policyd" --socket "$work/policy.sock" --connections 1 --seconds 2 --idle-gap-ms 20 |
+    sed -e 's/^policyd:/idle connection:/' -e '/^client CPU/d'

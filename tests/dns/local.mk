@@ -11,4 +11,5 @@ EXTRA_DIST += \
 tests_unit_testrunner_SOURCES += \
 	tests/unit/dns_test_server.hh \
 	tests/unit/test-dns-zone.cc \
+	tests/unit/test-dns-cache.cc \
 	tests/unit/test-dns-unbound.cc

@@ -183,6 +183,36 @@ BOOST_AUTO_TEST_CASE(second_query_is_answered_from_cache) {
     BOOST_TEST(server_query_count("cached.example.test") - before == 1);
 }
 
+BOOST_AUTO_TEST_CASE(cached_answer_costs_no_thread_hop) {
+    auto resolver = test_resolver();
+    expect_ok(resolver->query("example.test", RrType::a), {"192.0.2.1"});
+    std::thread::id answered_on;
+    resolver->query_async("EXAMPLE.test.", RrType::a, [&](Answer answer) {
+        expect_ok(answer, {"192.0.2.1"});
+        answered_on = std::this_thread::get_id();
+    });
+    // Answered before query_async returned, on this thread: not by the event thread.
+    BOOST_TEST((answered_on == std::this_thread::get_id()));
+}
+
+BOOST_AUTO_TEST_CASE(negative_answers_carry_the_negative_ttl_of_their_soa) {
+    auto server = mailwarden::test::DnsTestServer::with_zone(
+        "neg.test. 3600 SOA ns.neg.test. hostmaster.neg.test. 1 7200 900 86400 40\n"
+        "host.neg.test. 300 A 192.0.2.9\n");
+    UnboundOptions options;
+    options.servers = {server->address()};
+    options.forward_documentation_zones = true;
+    auto resolver = make_unbound_resolver(options);
+    const Answer missing = resolver->query("missing.neg.test", RrType::a);
+    BOOST_TEST(status_name(missing.status) == "nxdomain");
+    BOOST_TEST(missing.ttl.count() > 30); // 40, less what libunbound's cache counted down
+    BOOST_TEST(missing.ttl.count() <= 40);
+    const Answer no_txt = resolver->query("host.neg.test", RrType::txt);
+    BOOST_TEST(status_name(no_txt.status) == "nodata");
+    BOOST_TEST(no_txt.ttl.count() > 30);
+    BOOST_TEST(no_txt.ttl.count() <= 40);
+}
+
 BOOST_AUTO_TEST_CASE(query_async_from_eight_threads) {
     constexpr int threads = 8, per_thread = 25;
     std::mutex mutex; // before the resolver, whose destructor may still call `done`

@@ -233,6 +233,59 @@ BOOST_AUTO_TEST_CASE(state_commands_work_on_redis_and_exit_75_when_it_is_down) {
     BOOST_TEST(contains(down, "state store (redis): redis " + redis.address()), down.output);
 }
 
+// The engine's keys and the tool's are made of one spelling of an address (util::canonical_ip):
+// what `check` counted for 2001:db8::abcd is found however the admin writes it.
+BOOST_AUTO_TEST_CASE(state_commands_find_ipv6_keys_whatever_the_spelling) {
+    const auto config = state_config("ratelimit = per_client client_ip 3/1h\n");
+    const auto message = write("message.eml", "From: a@nowhere.test\nSubject: x\n\nbody\n");
+    const auto check = run({"check", "-c", config, "--client-ip", "2001:DB8:0:0::ABCD",
+                            "--mail-from", "a@nowhere.test", message});
+    BOOST_TEST(check.status == 0, check.output);
+    for (const std::string spelling :
+         {"2001:db8::abcd", "2001:DB8:0:0::ABCD", "2001:0db8::0:AbCd"}) {
+        const auto limit = run({"ratelimit", "show", spelling, "-c", config});
+        BOOST_TEST(contains(limit, "per_client client_ip: used 1 of 3"), spelling << limit.output);
+    }
+    BOOST_TEST(
+        run({"reputation", "set", "2001:0DB8:0:0:0:0:0:ABCD", "3", "1", "-c", config}).status == 0);
+    const auto reputation = run({"reputation", "show", "2001:db8::abcd", "-c", config});
+    BOOST_TEST(contains(reputation, "ip 2001:db8::abcd: good 3.00 bad 1.00"), reputation.output);
+    const auto mapped = run({"reputation", "show", "::FFFF:192.0.2.7", "-c", config});
+    BOOST_TEST(contains(mapped, "ip 192.0.2.7: no record"), mapped.output);
+}
+
+BOOST_AUTO_TEST_CASE(every_command_prints_its_usage_with_help_and_exits_0) {
+    const std::vector<std::vector<std::string>> commands = {{"check"},
+                                                            {"config"},
+                                                            {"config", "check"},
+                                                            {"config", "dump"},
+                                                            {"dns"},
+                                                            {"dns", "lookup"},
+                                                            {"ratelimit"},
+                                                            {"ratelimit", "show"},
+                                                            {"reputation"},
+                                                            {"reputation", "set"},
+                                                            {"greylist"},
+                                                            {"greylist", "allow"}};
+    for (const auto& command : commands) {
+        for (const std::string help : {"--help", "-h"}) {
+            auto arguments = command;
+            arguments.push_back(help);
+            const auto result = run(arguments);
+            BOOST_TEST_CONTEXT(command.front() << " " << command.size() << " " << help) {
+                BOOST_TEST(result.status == 0, result.output);
+                BOOST_TEST(result.output.starts_with("usage: mailwarden " + command.front() + " "),
+                           result.output);
+                for (const std::string other :
+                     {"check", "config", "dns", "ratelimit", "reputation", "greylist"})
+                    if (other != command.front())
+                        BOOST_TEST(!contains(result, "mailwarden " + other + " "), result.output);
+            }
+        }
+    }
+    BOOST_TEST(run({"frobnicate", "--help"}).status == 64);
+}
+
 BOOST_AUTO_TEST_CASE(state_command_usage_and_configuration_errors) {
     const auto config = state_config("ratelimit = per_client client_ip 3/1h\n");
     for (const std::vector<std::string>& arguments : {
