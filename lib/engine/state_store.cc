@@ -26,12 +26,12 @@ std::unique_ptr<state::Store> open_lmdb(const config::Config& config, state::OnD
         std::filesystem::permissions(directory, std::filesystem::perms(0750), error);
         util::set_owner(directory.string(), "", owner);
     }
-    auto store = std::make_unique<state::LmdbStore>(
-        state::LmdbOptions{.path = path,
-                           .max_size = static_cast<std::size_t>(config.size("state_max_size")),
-                           .sweep_per_run = 16,
-                           .on_damage = on_damage,
-                           .sync = state::LmdbSync::none});
+    auto store = std::make_unique<state::LmdbStore>(state::LmdbOptions{
+        .path = path,
+        .max_size = static_cast<std::size_t>(config.size("state_max_size")),
+        .sweep_per_run = 16,
+        .on_damage = on_damage,
+        .sync = config.boolean("state_sync") ? state::LmdbSync::data : state::LmdbSync::none});
     util::set_owner(path, "", owner);
     util::set_owner(path + "-lock", "", owner);
     return store;

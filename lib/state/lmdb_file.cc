@@ -2,6 +2,7 @@
 #include "state/lmdb_file.hh"
 
 #include <cerrno>
+#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <ctime>
@@ -16,6 +17,7 @@ namespace mailwarden::state::lmdb {
 namespace {
 
 constexpr std::size_t meta_pages = 2;
+constexpr std::int64_t path_check_interval_ms = 1000;
 
 std::string utc_stamp() {
     const std::time_t now = std::time(nullptr);
@@ -56,6 +58,7 @@ std::unique_ptr<OpenFile> open_environment(const std::string& path, std::size_t 
     }
     file->device = status.st_dev;
     file->inode = status.st_ino;
+    file->mode = status.st_mode;
     file->page_size = sizes.ms_psize;
     return file;
 }
@@ -71,7 +74,7 @@ int open_database(OpenFile& file) {
     return mdb_txn_commit(txn);
 }
 
-FileCheck check_file(const OpenFile& file, const std::string& path) {
+FileCheck check_file(OpenFile& file, const std::string& path) {
     int fd = -1;
     struct stat status {};
     if (mdb_env_get_fd(file.env.get(), &fd) != MDB_SUCCESS || ::fstat(fd, &status) != 0)
@@ -86,6 +89,13 @@ FileCheck check_file(const OpenFile& file, const std::string& path) {
         return {FileState::damaged, std::to_string(size) +
                                         " bytes, shorter than its last page needs (" +
                                         std::to_string(needed) + ")"};
+    const std::int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                 std::chrono::steady_clock::now().time_since_epoch())
+                                 .count();
+    if (status.st_mode == file.mode.exchange(status.st_mode) &&
+        now - file.path_checked_at_ms.load() < path_check_interval_ms)
+        return {};
+    file.path_checked_at_ms = now;
     if (!same_file(file, path))
         return {FileState::replaced, "the path names another file now"};
     return {};
@@ -107,6 +117,7 @@ std::string move_aside(const std::string& path, std::string* error) {
         *error = "cannot rename to " + aside + ": " + std::strerror(errno);
         return "";
     }
+    ::chmod(aside.c_str(), 0400);       // tells the processes that still have it open
     ::unlink((path + "-lock").c_str()); // it belongs to the old file; a new one comes with it
     return aside;
 }

@@ -9,17 +9,21 @@
 //
 // Which file: the daemons and the admin tool share the file. When one of them moves a damaged
 // file aside it also removes the lock file (PATH-lock, which belongs to that data file: LMDB
-// keeps the last transaction id there), and opens a new pair. The others notice on their next
-// batch that PATH is no longer the file they have open (device and inode) and open it again.
-// Opens and moves happen under an flock() of the directory, so that nobody opens the new data
-// file with the old lock file or the other way round.
+// keeps the last transaction id there), makes the old file read-only, and opens a new pair. The
+// others notice on their next batch (fstat: the mode changed) that PATH is no longer the file
+// they have open (device and inode) and open it again; PATH itself is looked at once a second
+// too, for a file removed or replaced by hand. Opens and moves happen under an flock() of the
+// directory, so that nobody opens the new data file with the old lock file or the other way
+// round.
 //
 // Never throws; failures are LMDB or errno codes and short texts.
 #pragma once
 
 #include <lmdb.h>
 
+#include <atomic>
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <sys/types.h>
@@ -37,6 +41,8 @@ struct OpenFile {
     dev_t device = 0;
     ino_t inode = 0;
     std::size_t page_size = 4096;
+    std::atomic<mode_t> mode{0};                     // as last seen
+    std::atomic<std::int64_t> path_checked_at_ms{0}; // steady clock
 };
 
 // The return codes that say the file's contents are broken (rather than I/O trouble).
@@ -55,13 +61,15 @@ struct FileCheck {
 };
 // What can be learned without touching a data page: the file is long enough for its meta pages
 // and for the last page they name (else damaged), and PATH is still this file (else replaced).
-FileCheck check_file(const OpenFile& file, const std::string& path);
+// PATH is looked at when its mode changed and at most once a second otherwise.
+FileCheck check_file(OpenFile& file, const std::string& path);
 
 // Whether PATH still names the file of `file` (device and inode).
 bool same_file(const OpenFile& file, const std::string& path);
 
-// Renames PATH to PATH.damaged-YYYYMMDDTHHMMSSZ (with -2, -3... when taken) and removes
-// PATH-lock; returns the new name, or "" and *error.
+// Renames PATH to PATH.damaged-YYYYMMDDTHHMMSSZ (with -2, -3... when taken), makes it
+// read-only (which the other processes see) and removes PATH-lock; returns the new name, or ""
+// and *error.
 std::string move_aside(const std::string& path, std::string* error);
 
 // An exclusive flock() of PATH's directory for the life of the object. Advisory, between

@@ -330,7 +330,7 @@ LmdbStore::Attempt LmdbStore::attempt(std::span<const Operation> operations, Mil
     attempt.unusable = current->unusable;
     if (attempt.file == nullptr)
         return attempt;
-    attempt.check = lmdb::check_file(*attempt.file, options_.path);
+    attempt.check = lmdb::check_file(*current->file, options_.path);
     if (attempt.check.state == lmdb::FileState::usable)
         attempt.rc = run_transaction(*attempt.file, operations, now, outcomes);
     return attempt;

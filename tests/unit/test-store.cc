@@ -306,6 +306,21 @@ BOOST_AUTO_TEST_CASE(the_entry_budget_keeps_pages_for_the_largest_keys_in_the_sm
     BOOST_TEST(store.entries() <= 1024U);
 }
 
+// state_sync = yes (LmdbSync::data) and the bench's full flush count the same; only the cost
+// differs (tests/bench/bench-store --sync-rounds).
+BOOST_AUTO_TEST_CASE(every_lmdb_sync_setting_counts_the_same) {
+    for (const LmdbSync sync : {LmdbSync::none, LmdbSync::data, LmdbSync::full}) {
+        TempDir dir;
+        LmdbStore store({.path = dir.path + "/state.mdb", .sync = sync});
+        const Operation check = RateCheck{.key = "rate:k", .interval = 60'000, .burst = 2};
+        std::vector<bool> limited;
+        for (int i = 0; i < 3; ++i)
+            limited.push_back(
+                std::get<RateOutcome>(store.run({&check, 1}, t0).outcomes.at(0)).limited);
+        BOOST_TEST((limited == std::vector<bool>{false, false, true}));
+    }
+}
+
 BOOST_AUTO_TEST_CASE(an_unreadable_lmdb_file_is_moved_aside_and_the_store_starts_empty) {
     TempDir dir;
     const std::string path = dir.path + "/state.mdb";
@@ -389,8 +404,9 @@ BOOST_AUTO_TEST_CASE(a_refusing_store_fails_the_batch_on_damage_and_moves_nothin
     BOOST_TEST(damaged_files(dir.path) == 0);
 }
 
-// Both daemons share the file: when one moves it aside, the other follows to the new file
-// instead of writing on in the old one, and only one error is logged (one file moved).
+// Both daemons share the file: when one meets damage and moves the file aside, the other follows
+// to the new file (it sees the old one turn read-only) instead of writing on in the old one,
+// and only one error is logged (one file moved).
 BOOST_AUTO_TEST_CASE(a_process_sharing_the_file_follows_when_another_moves_it_aside) {
     TempDir dir;
     const std::string path = dir.path + "/state.mdb";
@@ -412,7 +428,7 @@ BOOST_AUTO_TEST_CASE(a_process_sharing_the_file_follows_when_another_moves_it_as
     BOOST_REQUIRE(::read(to_parent[0], &byte, 1) == 1);
     {
         LmdbStore store({.path = path});
-        fs::resize_file(path, 16384);
+        write_at(path, 2 * page_size, std::string(fs::file_size(path) - 2 * page_size, '\0'));
         const Operation check = RateCheck{.key = "rate:shared", .interval = 60'000};
         BOOST_TEST(store.run({&check, 1}, t0).ok); // counted in the new file
         BOOST_TEST(::write(to_child[1], &byte, 1) == 1);
