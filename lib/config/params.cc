@@ -454,6 +454,7 @@ const std::array table{
     // [limits]
     ParamDef{.name = "ratelimit", .section = "limits", .type = ParamType::rules,
         .default_text = "", .validator = check_rate_limit, .reloadable = true,
+        .unique_names = true,
         .help = "A rate limit: NAME KEY RATE/PERIOD [burst=N] [action=tempfail|reject] [count=messages|recipients] [stage=mail|rcpt|eom].",
         .doc = "Repeat the key, one limit per line. KEY is client_ip, client_subnet (/24, /64), "
                "sasl_user, sender, sender_domain or recipient; RATE/PERIOD is like 100/1h; burst "
@@ -464,7 +465,7 @@ const std::array table{
                "count=recipients). Recipient limits are checked at RCPT, the others at MAIL, "
                "unless stage= says otherwise: stage=rcpt counts a client or sender once per "
                "recipient, stage=eom counts only messages sent whole. Counters live in the "
-               "state store, under hashed keys."},
+               "state store, under hashed keys. Each limit has a name of its own."},
     ParamDef{.name = "reputation_half_life", .section = "limits", .type = ParamType::duration,
         .default_text = "7d", .min = 3600LL * 1000, .max = 365LL * 86400 * 1000, .reloadable = true,
         .help = "Time after which a good or bad outcome counts half as much.",

@@ -2,6 +2,7 @@
 // private directory, driven over the socket, reloaded with SIGHUP, stopped with SIGTERM.
 #include "child_process.hh"
 #include "dns_test_server.hh"
+#include "state/lmdb_store.hh"
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
@@ -356,6 +357,42 @@ BOOST_AUTO_TEST_CASE(milter_socket_owner_and_mode_follow_the_configuration) {
     BOOST_TEST((socket_status.st_mode & 0777) == 0640u);
     BOOST_TEST(socket_status.st_uid == 0u);
     BOOST_TEST(socket_status.st_gid == daemon_group->gr_gid);
+}
+
+// A state file cut short (a full disk, a bad copy) names pages it no longer has; reading one was
+// SIGBUS (exit 135) in the admin tool and in the policy server's first request. The admin tool
+// now refuses with a clear message and leaves the file; the policy server moves it aside, logs
+// one error naming where, and answers on an empty store.
+BOOST_AUTO_TEST_CASE(a_truncated_state_file_crashes_neither_the_admin_tool_nor_policyd) {
+    const std::string state = dir + "/state/state.mdb";
+    fs::create_directories(dir + "/state");
+    {
+        mailwarden::state::LmdbStore store({.path = state});
+        std::vector<mailwarden::state::Operation> batch;
+        for (int i = 0; i < 2000; ++i)
+            batch.push_back(mailwarden::state::RateCheck{.key = "rate:" + std::to_string(i)});
+        BOOST_TEST_REQUIRE(store.run(batch, 1'800'000'000'000).ok);
+    }
+    fs::resize_file(state, 16 * 1024);
+    ChildProcess tool({(mailwarden::test::build_directory() / "tools/mailwarden").string(),
+                       "reputation", "show", "-c", config_path, "192.0.2.7"},
+                      dir + "/tool.out");
+    BOOST_TEST(tool.wait_exit(10s).value_or(-1) == 75, tool.output());
+    BOOST_TEST(tool.output().find("is damaged: 16384 bytes, shorter than its last page") !=
+                   std::string::npos,
+               tool.output());
+    BOOST_TEST(fs::file_size(state) == 16U * 1024); // left as it is
+
+    auto policyd = start("policy/mailwarden-policyd", "policy.sock");
+    BOOST_TEST(ask_within(dir + "/policy.sock", rcpt_request, 10s).starts_with("action="));
+    BOOST_TEST(policyd->running());
+    BOOST_TEST(count_of(policyd->output(), "state file damaged: moved aside") == 1U,
+               policyd->output());
+    BOOST_TEST(count_of(policyd->output(), "moved_to=" + state + ".damaged-") == 1U);
+    int aside = 0;
+    for (const auto& entry : fs::directory_iterator(dir + "/state"))
+        aside += entry.path().filename().string().starts_with("state.mdb.damaged-");
+    BOOST_TEST(aside == 1);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
