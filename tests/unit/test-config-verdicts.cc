@@ -90,13 +90,12 @@ struct Fixture {
 
     // The admin tool's verdict; anything but 0 and 1 fails the test.
     Verdict config_check(const std::string& path) const {
-        ChildProcess tool(
-            {(mailwarden::test::build_directory() / "tools/mailwarden").string(), "config", "check",
-             path},
-            dir + "/check.out");
+        ChildProcess tool({(mailwarden::test::build_directory() / "tools/mailwarden").string(),
+                           "config", "check", path},
+                          dir + "/check.out");
         const int status = tool.wait_exit(20s).value_or(-1);
         BOOST_TEST((status == 0 || status == 1), "config check exited " << status << ":\n"
-                                                                         << tool.output());
+                                                                        << tool.output());
         return status == 0 ? Verdict::accepted : Verdict::refused;
     }
 
@@ -110,8 +109,7 @@ struct Fixture {
         const std::string name = fs::path(program).filename().string();
         return {std::make_unique<ChildProcess>(
                     std::vector<std::string>{
-                        (mailwarden::test::build_directory() / program).string(), "-f", "-c",
-                        path},
+                        (mailwarden::test::build_directory() / program).string(), "-f", "-c", path},
                     dir + "/" + name + ".out"),
                 name};
     }
@@ -127,8 +125,8 @@ struct Fixture {
         BOOST_TEST(decided, daemon.name << " neither started nor exited:\n"
                                         << daemon.process->output());
         if (status)
-            BOOST_TEST(*status == 78,
-                       daemon.name << " exited " << *status << ":\n" << daemon.process->output());
+            BOOST_TEST(*status == 78, daemon.name << " exited " << *status << ":\n"
+                                                  << daemon.process->output());
         daemon.process->stop();
         return status ? Verdict::refused : Verdict::accepted;
     }
@@ -228,9 +226,7 @@ BOOST_AUTO_TEST_CASE(a_reload_with_a_refused_file_keeps_the_running_configuratio
     Started policyd = start("policy/mailwarden-policyd", path);
     for (Started* daemon : {&milter, &policyd})
         BOOST_TEST_REQUIRE(eventually(
-            [&] {
-                return daemon->process->output().find("started socket=") != std::string::npos;
-            },
+            [&] { return daemon->process->output().find("started socket=") != std::string::npos; },
             20s));
     write({"two limits with one name", {}, "ratelimit = per_rcpt sender 1/1h"});
     for (Started* daemon : {&milter, &policyd}) {
@@ -251,10 +247,10 @@ BOOST_AUTO_TEST_CASE(a_reload_with_a_refused_file_keeps_the_running_configuratio
     asio::local::stream_protocol::socket socket(io);
     socket.connect(asio::local::stream_protocol::endpoint(dir + "/policy.sock"));
     auto ask = [&socket] {
-        asio::write(socket, asio::buffer(std::string(
-                                "request=smtpd_access_policy\nprotocol_state=RCPT\n"
-                                "client_address=192.0.2.7\nsender=a@example.org\n"
-                                "recipient=b@example.net\n\n")));
+        asio::write(socket,
+                    asio::buffer(std::string("request=smtpd_access_policy\nprotocol_state=RCPT\n"
+                                             "client_address=192.0.2.7\nsender=a@example.org\n"
+                                             "recipient=b@example.net\n\n")));
         asio::streambuf reply;
         const std::size_t length = asio::read_until(socket, reply, "\n\n");
         return std::string(asio::buffers_begin(reply.data()),

@@ -364,6 +364,7 @@ BOOST_AUTO_TEST_CASE(milter_socket_owner_and_mode_follow_the_configuration) {
 // now refuses with a clear message and leaves the file; the policy server moves it aside, logs
 // one error naming where, and answers on an empty store.
 BOOST_AUTO_TEST_CASE(a_truncated_state_file_crashes_neither_the_admin_tool_nor_policyd) {
+    write_config("info", "[limits]\nratelimit = per_rcpt recipient 100/1h\n"); // reads the store
     const std::string state = dir + "/state/state.mdb";
     fs::create_directories(dir + "/state");
     {
