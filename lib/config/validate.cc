@@ -75,22 +75,26 @@ private:
             error(key, "cannot listen on " + spec->address + ": " + why);
     }
 
-    // Whether the address is one of this host's: a bind to port 0 (no port is taken).
+    // Whether the address is one of this host's: a bind to port 0 (no port is taken). The
+    // address is a literal of its family (parse_socket_spec checked it).
     static std::string bind_error(const util::SocketSpec& spec) {
-        const bool v4 = spec.kind == util::SocketSpec::Kind::inet;
-        const int fd = ::socket(v4 ? AF_INET : AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        sockaddr_storage storage{};
+        socklen_t length = 0;
+        if (spec.kind == util::SocketSpec::Kind::inet) {
+            auto* address = reinterpret_cast<sockaddr_in*>(&storage);
+            address->sin_family = AF_INET;
+            ::inet_pton(AF_INET, spec.address.c_str(), &address->sin_addr);
+            length = sizeof *address;
+        } else {
+            auto* address = reinterpret_cast<sockaddr_in6*>(&storage);
+            address->sin6_family = AF_INET6;
+            ::inet_pton(AF_INET6, spec.address.c_str(), &address->sin6_addr);
+            length = sizeof *address;
+        }
+        const int fd = ::socket(storage.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
         if (fd < 0)
             return std::strerror(errno);
-        sockaddr_in address4{};
-        sockaddr_in6 address6{};
-        address4.sin_family = AF_INET;
-        address6.sin6_family = AF_INET6;
-        const bool parsed = v4 ? ::inet_pton(AF_INET, spec.address.c_str(), &address4.sin_addr)
-                               : ::inet_pton(AF_INET6, spec.address.c_str(), &address6.sin6_addr);
-        const int bound =
-            parsed != 1 ? -1
-            : v4        ? ::bind(fd, reinterpret_cast<sockaddr*>(&address4), sizeof address4)
-                        : ::bind(fd, reinterpret_cast<sockaddr*>(&address6), sizeof address6);
+        const int bound = ::bind(fd, reinterpret_cast<sockaddr*>(&storage), length);
         const int saved = errno;
         ::close(fd);
         if (bound == 0)
@@ -114,8 +118,8 @@ private:
             if (fs::is_directory(path, failed))
                 error("state_path", path.string() + " is a directory");
             else if (::access(path.c_str(), R_OK | W_OK) != 0)
-                error("state_path", "cannot read and write " + path.string() + ": " +
-                                        std::strerror(errno));
+                error("state_path",
+                      "cannot read and write " + path.string() + ": " + std::strerror(errno));
             return;
         }
         fs::path existing = path.parent_path();
@@ -125,8 +129,8 @@ private:
         if (!fs::is_directory(existing, failed))
             error("state_path", existing.string() + " is not a directory");
         else if (::access(existing.c_str(), W_OK | X_OK) != 0)
-            error("state_path", "cannot make " + path.string() + " in " + existing.string() +
-                                    ": " + std::strerror(errno));
+            error("state_path", "cannot make " + path.string() + " in " + existing.string() + ": " +
+                                    std::strerror(errno));
     }
 
     // Started as root, a daemon gives its files to `user` and drops to it.
