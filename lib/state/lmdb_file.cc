@@ -8,6 +8,7 @@
 #include <ctime>
 #include <fcntl.h>
 #include <filesystem>
+#include <pthread.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -28,7 +29,19 @@ std::string utc_stamp() {
     return text;
 }
 
+std::atomic<std::uint64_t> forks_seen{0};
+
+void count_fork_in_child() {
+    forks_seen.fetch_add(1, std::memory_order_relaxed);
+}
+
 } // namespace
+
+std::uint64_t fork_count() {
+    static const bool registered = ::pthread_atfork(nullptr, nullptr, count_fork_in_child) == 0;
+    static_cast<void>(registered);
+    return forks_seen.load(std::memory_order_relaxed);
+}
 
 bool is_damage(int rc) {
     return rc == MDB_CORRUPTED || rc == MDB_PAGE_NOTFOUND || rc == MDB_INVALID ||
@@ -38,6 +51,7 @@ bool is_damage(int rc) {
 std::unique_ptr<OpenFile> open_environment(const std::string& path, std::size_t map_size,
                                            unsigned int flags, int* rc) {
     auto file = std::make_unique<OpenFile>();
+    file->forks = fork_count();
     MDB_env* raw = nullptr;
     if ((*rc = mdb_env_create(&raw)) != MDB_SUCCESS)
         return nullptr;
@@ -75,6 +89,8 @@ int open_database(OpenFile& file) {
 }
 
 FileCheck check_file(OpenFile& file, const std::string& path) {
+    if (file.forks != fork_count())
+        return {FileState::replaced, "opened before a fork"};
     int fd = -1;
     struct stat status {};
     if (mdb_env_get_fd(file.env.get(), &fd) != MDB_SUCCESS || ::fstat(fd, &status) != 0)

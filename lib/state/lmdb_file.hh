@@ -16,6 +16,12 @@
 // directory, so that nobody opens the new data file with the old lock file or the other way
 // round.
 //
+// Across fork: LMDB forbids using an environment in a child of the process that opened it.
+// fcntl() locks are not inherited, so with the opener gone (a daemon that detaches) the next
+// process to open the file takes itself for the first and resets the lock file, writer mutex
+// included, possibly under a writer. The daemons open the store before they detach, so a file
+// opened before a fork counts as replaced in the child, which opens it again (pthread_atfork).
+//
 // Never throws; failures are LMDB or errno codes and short texts.
 #pragma once
 
@@ -43,7 +49,11 @@ struct OpenFile {
     std::size_t page_size = 4096;
     std::atomic<mode_t> mode{0};                     // as last seen
     std::atomic<std::int64_t> path_checked_at_ms{0}; // steady clock
+    std::uint64_t forks = 0;                         // fork_count() when opened
 };
+
+// How many times this process is a child of a fork() since the program started.
+std::uint64_t fork_count();
 
 // The return codes that say the file's contents are broken (rather than I/O trouble).
 bool is_damage(int rc);
@@ -60,7 +70,8 @@ struct FileCheck {
     std::string why; // for the log, when not usable
 };
 // What can be learned without touching a data page: the file is long enough for its meta pages
-// and for the last page they name (else damaged), and PATH is still this file (else replaced).
+// and for the last page they name (else damaged), and PATH is still this file, opened by this
+// process (else replaced).
 // PATH is looked at when its mode changed and at most once a second otherwise.
 FileCheck check_file(OpenFile& file, const std::string& path);
 

@@ -244,6 +244,46 @@ BOOST_AUTO_TEST_CASE(lmdb_file_is_shared_between_processes) {
     BOOST_TEST(here + WEXITSTATUS(status) == 60);
 }
 
+// The daemons open the store, then detach (fork; the parent exits). fcntl locks are not
+// inherited: a child that went on with the parent's environment held no lock on PATH-lock, and
+// the next process to open the file took itself for the first and reset the writer mutex. The
+// child opens the file again on its first batch, and holds its lock.
+BOOST_AUTO_TEST_CASE(a_store_opened_before_a_fork_is_opened_again_in_the_child) {
+    TempDir dir;
+    const std::string path = dir.path + "/state.mdb";
+    auto store = std::make_unique<LmdbStore>(LmdbOptions{.path = path});
+    int ready[2], done[2];
+    BOOST_REQUIRE(::pipe(ready) == 0 && ::pipe(done) == 0);
+    const pid_t child = ::fork();
+    BOOST_REQUIRE(child >= 0);
+    if (child == 0) {
+        const Operation check = RateCheck{.key = "rate:k", .interval = 60'000};
+        char byte = store->run({&check, 1}, t0).ok ? 'y' : 'n';
+        if (::write(ready[1], &byte, 1) != 1 || ::read(done[0], &byte, 1) != 1)
+            ::_exit(3);
+        ::_exit(0);
+    }
+    store.reset(); // as the daemon's parent exits: only the child may hold a lock now
+    char byte = 0;
+    BOOST_REQUIRE(::read(ready[0], &byte, 1) == 1);
+    BOOST_TEST(byte == 'y');
+    const int lock_file = ::open((path + "-lock").c_str(), O_RDWR);
+    BOOST_REQUIRE(lock_file >= 0);
+    struct flock probe {};
+    probe.l_type = F_WRLCK;
+    probe.l_whence = SEEK_SET;
+    BOOST_REQUIRE(::fcntl(lock_file, F_GETLK, &probe) == 0);
+    BOOST_TEST(probe.l_type != F_UNLCK); // the child's shared lock
+    BOOST_TEST(probe.l_pid == child);
+    ::close(lock_file);
+    BOOST_TEST(::write(done[1], &byte, 1) == 1);
+    int status = 0;
+    BOOST_REQUIRE(::waitpid(child, &status, 0) == child);
+    BOOST_TEST((WIFEXITED(status) && WEXITSTATUS(status) == 0));
+    for (const int fd : {ready[0], ready[1], done[0], done[1]})
+        ::close(fd);
+}
+
 BOOST_AUTO_TEST_CASE(lmdb_sweeps_expired_entries_a_few_per_run_and_all_on_request) {
     TempDir dir;
     LmdbStore store({.path = dir.path + "/state.mdb", .sweep_per_run = 16});
