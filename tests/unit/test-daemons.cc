@@ -396,4 +396,31 @@ BOOST_AUTO_TEST_CASE(a_truncated_state_file_crashes_neither_the_admin_tool_nor_p
     BOOST_TEST(aside == 1);
 }
 
+// The case through the real daemon: state_max_size = 1M holds 1024 entries and 1,100
+// recipients under a 1/1h limit overflow it. Full is not an outage: no batch fails (the breaker
+// never opens), the recipients still held are refused again, and one warning says so.
+BOOST_AUTO_TEST_CASE(policyd_with_a_full_state_file_keeps_refusing_the_recipients_it_holds) {
+    write_config("info", "[limits]\nratelimit = per_rcpt recipient 1/1h\n[state]\n"
+                         "state_max_size = 1M\n");
+    auto policyd = start("policy/mailwarden-policyd", "policy.sock");
+    asio::io_context io;
+    asio::local::stream_protocol::socket socket(io);
+    socket.connect(asio::local::stream_protocol::endpoint(dir + "/policy.sock"));
+    auto request = [](int i) {
+        std::string text = rcpt_request;
+        const std::string to = "recipient=b@example.net";
+        return text.replace(text.find(to), to.size(),
+                            "recipient=r" + std::to_string(i) + "@example.net");
+    };
+    for (int i = 0; i < 1100; ++i)
+        BOOST_TEST_REQUIRE(!ask(socket, request(i)).starts_with("action=451"), "recipient " << i);
+    int refused = 0;
+    for (int i = 1099; i >= 1000; --i)
+        refused += ask(socket, request(i)).starts_with("action=451 4.7.1 rate limit per_rcpt");
+    BOOST_TEST(refused == 100);
+    const std::string log = policyd->output();
+    BOOST_TEST(count_of(log, "state file full (state_max_size)") == 1U, log.substr(0, 2000));
+    BOOST_TEST(count_of(log, "state store failed") == 0U);
+}
+
 BOOST_AUTO_TEST_SUITE_END()
