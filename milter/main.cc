@@ -3,11 +3,12 @@
 // On stop it lets the messages in progress end (up to drain_limit) before it exits.
 // Reads: milter_socket, milter_socket_mode, milter_socket_owner, milter_pid_file, user,
 // allow_root, logging, and everything the engine reads.
-// Fails: configuration errors exit 78; socket, privilege or engine start errors are logged and
-// exit 1.
+// Fails: configuration errors (what `mailwarden config check` refuses) exit 78; socket, privilege
+// or engine start errors are logged and exit 1.
 #include "config.h"
 
 #include "config/daemon_setup.hh"
+#include "engine/config_check.hh"
 #include "engine/engine_holder.hh"
 #include "milter/callbacks.hh"
 #include "milter/session.hh"
@@ -117,7 +118,9 @@ void drain_transactions() {
 
 int serve(const config::DaemonOptions& options) {
     util::block_daemon_signals(); // before any thread exists, so that all inherit the mask
-    config::ConfigHolder holder(config::load_config_or_exit(options.config_path));
+    config::ConfigHolder holder(
+        config::load_config_or_exit(options.config_path, engine::check_configuration),
+        engine::check_configuration);
     const config::ConfigPtr startup = holder.current();
     util::log_configure(config::log_settings(*startup, program, options.foreground));
 

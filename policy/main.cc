@@ -3,11 +3,12 @@
 // reload, SIGTERM/SIGINT stop); with --stdio it answers on stdin/stdout for Postfix spawn(8).
 // Reads: policy_socket, policy_pid_file, policy_default_action, user, allow_root, logging,
 // and everything the engine reads.
-// Fails: configuration errors exit 78; socket, privilege or engine start errors are logged
-// and exit 1.
+// Fails: configuration errors (what `mailwarden config check` refuses) exit 78; socket, privilege
+// or engine start errors are logged and exit 1.
 #include "config.h"
 
 #include "config/daemon_setup.hh"
+#include "engine/config_check.hh"
 #include "engine/engine_holder.hh"
 #include "policy/server.hh"
 #include "util/daemon.hh"
@@ -26,7 +27,9 @@ const std::string program = "mailwarden-policyd";
 
 int serve(const config::DaemonOptions& options) {
     util::block_daemon_signals(); // before any thread exists, so that all inherit the mask
-    config::ConfigHolder holder(config::load_config_or_exit(options.config_path));
+    config::ConfigHolder holder(
+        config::load_config_or_exit(options.config_path, engine::check_configuration),
+        engine::check_configuration);
     const config::ConfigPtr startup = holder.current();
     util::log_configure(config::log_settings(*startup, program, options.foreground));
     // Never destroyed: decisions may still hold it when serve() returns; see main().

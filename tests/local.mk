@@ -22,6 +22,7 @@ tests_unit_testrunner_SOURCES += \
 	tests/unit/spf_suite.hh \
 	tests/unit/test-spf-suite.cc \
 	tests/unit/test-spf-check.cc \
+	tests/unit/test-config-verdicts.cc \
 	tests/unit/test-daemons.cc \
 	tests/unit/test-postfix.cc \
 	tests/unit/test-tools.cc \

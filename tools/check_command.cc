@@ -104,7 +104,7 @@ int check_command(const std::vector<std::string>& arguments) {
     std::shared_ptr<state::Store> store; // only where limits are configured: none is created else
     if (!values.count("no-state") && !(*config)->list("ratelimit").empty()) {
         try {
-            store = engine::open_state_store(**config);
+            store = engine::open_state_store(**config, state::OnDamage::refuse);
         } catch (const std::exception& error) {
             std::cerr << "mailwarden: checking without rate limits: " << error.what() << '\n';
         }

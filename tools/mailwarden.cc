@@ -9,6 +9,7 @@
 
 #include "config/config.hh"
 #include "dns/resolver.hh"
+#include "engine/config_check.hh"
 #include "engine/resolver_options.hh"
 #include "tools/cli.hh"
 
@@ -38,7 +39,9 @@ int config_check(const std::vector<std::string>& arguments) {
         return exit_usage;
     const std::string path = values.count("file") ? values["file"].as<std::string>()
                                                   : mailwarden::config::default_config_path();
-    const LoadResult result = mailwarden::config::load_config_file(path);
+    // What the daemons check when they start or reload, no less.
+    const LoadResult result =
+        mailwarden::config::check_config_file(path, mailwarden::engine::check_configuration);
     if (!result.ok()) {
         print_errors(result);
         return exit_config_error;

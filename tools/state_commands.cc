@@ -73,7 +73,7 @@ std::optional<std::vector<state::Outcome>>
 run_batch(const config::Config& config, const std::vector<state::Operation>& batch, Millis now) {
     std::shared_ptr<state::Store> store;
     try {
-        store = engine::open_state_store(config);
+        store = engine::open_state_store(config, state::OnDamage::refuse);
     } catch (const std::exception& error) {
         std::cerr << "mailwarden: cannot open the state store: " << error.what() << '\n';
         return std::nullopt;

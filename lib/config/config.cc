@@ -114,9 +114,23 @@ private:
         auto parsed = parse_value(*param, value, &message);
         if (!parsed)
             return error(line, key, message);
+        if (param->unique_names && !name_is_new(*param, line, value))
+            return;
         if (!inserted) // a repeated list key appends to what the file already set
             parsed = append(config_.value(param->name), std::move(*parsed));
         ConfigBuilder::set(config_, param->name, std::move(*parsed));
+    }
+
+    // For rules whose first word names them: that no earlier line took the name.
+    bool name_is_new(const ParamDef& param, int line, std::string_view value) {
+        const std::string name(value.substr(0, value.find_first_of(" \t")));
+        const auto [first, inserted] =
+            rule_names_.try_emplace(std::string(param.name) + " " + name, line);
+        if (!inserted)
+            error(line, param.name,
+                  "the name '" + name + "' is taken (line " + std::to_string(first->second) +
+                      "); each " + std::string(param.name) + " needs a name of its own");
+        return inserted;
     }
 
     static Value append(const Value& earlier, Value later) {
@@ -136,6 +150,7 @@ private:
     std::string section_;
     Config config_ = ConfigBuilder::defaults();
     std::map<std::string_view, int> first_line_;
+    std::map<std::string, int> rule_names_; // "PARAM NAME" -> line
     std::vector<ConfigError> errors_;
 };
 

@@ -67,6 +67,16 @@ struct LoadResult {
 
 LoadResult load_config_file(const std::string& path); // missing/unreadable file is an error
 LoadResult parse_config_text(std::string_view text, std::string_view file_name);
+
+// What a parsed file is checked for beyond each value's rules (validate.cc): settings that must
+// go together and what it names on this host (socket directories and addresses, the state
+// file, the user). Errors carry the file and the parameter, line 0.
+std::vector<ConfigError> validate(const Config& config);
+// More checks from a layer above (the engine's trial build: engine/config_check.hh).
+using ConfigCheck = std::function<std::vector<ConfigError>(const Config&)>;
+// The one validation path of `mailwarden config check`, a daemon's start and its reload:
+// load_config_file, then validate(), then `more`.
+LoadResult check_config_file(const std::string& path, const ConfigCheck& more);
 ConfigPtr default_config();
 std::string default_config_path(); // SYSCONFDIR "/mailwarden/mailwarden.conf"
 // "key = value" lines grouped under [section] headers; parse_config_text reads it back.
@@ -80,8 +90,10 @@ class ConfigHolder { // the live snapshot; connections keep the snapshot they st
 public:
     explicit ConfigHolder(ConfigPtr initial); // logs through util::log_write
     ConfigHolder(ConfigPtr initial, LogSink log_sink);
+    // A daemon's: reload() checks the file as check_config_file(path, validator) does.
+    ConfigHolder(ConfigPtr initial, ConfigCheck validator);
     ConfigPtr current() const; // thread-safe, lock-free where the platform allows
-    // Loads and validates path; on success swaps and returns true, logging "config reloaded" and,
+    // Loads and checks path; on success swaps and returns true, logging "config reloaded" and,
     // for each changed non-reloadable parameter, that it needs a restart (the new snapshot keeps
     // the old value). On failure logs every error, keeps the old snapshot and returns false.
     // Call it from one thread at a time (the daemon's signal-handling thread); current() may be
@@ -91,6 +103,7 @@ public:
 private:
     std::atomic<std::shared_ptr<const Config>> current_;
     LogSink log_sink_;
+    ConfigCheck validator_; // none: the file is only parsed
 };
 
 } // namespace mailwarden::config

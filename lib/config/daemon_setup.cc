@@ -57,8 +57,8 @@ DaemonOptions parse_daemon_options(int argc, char** argv, std::string_view progr
     return options;
 }
 
-ConfigPtr load_config_or_exit(const std::string& path) {
-    LoadResult result = load_config_file(path);
+ConfigPtr load_config_or_exit(const std::string& path, const ConfigCheck& validator) {
+    LoadResult result = check_config_file(path, validator);
     if (!result.ok()) {
         for (const ConfigError& error : result.errors)
             std::cerr << error.to_string() << "\n";

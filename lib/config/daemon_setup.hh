@@ -25,8 +25,9 @@ struct DaemonOptions {
 DaemonOptions parse_daemon_options(int argc, char** argv, std::string_view program,
                                    std::string_view socket_parameter, bool allow_stdio = false);
 
-// Loads path; on any error prints every error to stderr and exits 78 (EX_CONFIG).
-ConfigPtr load_config_or_exit(const std::string& path);
+// Checks path as `mailwarden config check` does (check_config_file with validator); on any
+// error prints every error to stderr (the journal, under systemd) and exits 78 (EX_CONFIG).
+ConfigPtr load_config_or_exit(const std::string& path, const ConfigCheck& validator);
 
 util::LogSettings log_settings(const Config& config, std::string ident, bool foreground);
 

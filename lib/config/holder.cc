@@ -26,12 +26,17 @@ ConfigHolder::ConfigHolder(ConfigPtr initial)
 ConfigHolder::ConfigHolder(ConfigPtr initial, LogSink log_sink)
     : current_(initial ? std::move(initial) : default_config()), log_sink_(std::move(log_sink)) {}
 
+ConfigHolder::ConfigHolder(ConfigPtr initial, ConfigCheck validator)
+    : ConfigHolder(std::move(initial), log_to_daemon_log) {
+    validator_ = std::move(validator);
+}
+
 ConfigPtr ConfigHolder::current() const {
     return current_.load();
 }
 
 bool ConfigHolder::reload(const std::string& path) {
-    LoadResult result = load_config_file(path);
+    LoadResult result = validator_ ? check_config_file(path, validator_) : load_config_file(path);
     if (!result.ok()) {
         for (const ConfigError& error : result.errors)
             log_sink_(util::Severity::error, "config reload failed: " + error.to_string());

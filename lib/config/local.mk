@@ -9,6 +9,7 @@ lib_libmailwarden_la_SOURCES += \
 	lib/config/values.cc \
 	lib/config/config.cc \
 	lib/config/holder.cc \
+	lib/config/validate.cc \
 	lib/config/daemon_setup.cc \
 	lib/config/daemon_setup.hh
 tests_unit_testrunner_SOURCES += tests/unit/test-config.cc tests/unit/test-rate-limit.cc

@@ -43,8 +43,9 @@ struct ParamDef {
     Validator validator = nullptr;
     bool secret = false; // a password: config dump shows ******** instead
     bool reloadable = false;
-    std::string_view help; // one line
-    std::string_view doc;  // a paragraph
+    bool unique_names = false; // rules: the first word of each names it, once in the file
+    std::string_view help;     // one line
+    std::string_view doc;      // a paragraph
 };
 
 std::span<const ParamDef> parameters();

@@ -1,5 +1,7 @@
 # lib/engine: what ties config, dns (and later auth and state) together.
 lib_libmailwarden_la_SOURCES += \
+	lib/engine/config_check.cc \
+	lib/engine/config_check.hh \
 	lib/engine/resolver_options.cc \
 	lib/engine/resolver_options.hh
 

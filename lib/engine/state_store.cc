@@ -13,7 +13,7 @@ namespace mailwarden::engine {
 
 namespace {
 
-std::unique_ptr<state::Store> open_lmdb(const config::Config& config) {
+std::unique_ptr<state::Store> open_lmdb(const config::Config& config, state::OnDamage on_damage) {
     const std::string path = config.string("state_path");
     const std::string owner = config.boolean("allow_root") ? "" : config.string("user");
     const std::filesystem::path directory = std::filesystem::path(path).parent_path();
@@ -27,7 +27,11 @@ std::unique_ptr<state::Store> open_lmdb(const config::Config& config) {
         util::set_owner(directory.string(), "", owner);
     }
     auto store = std::make_unique<state::LmdbStore>(state::LmdbOptions{
-        .path = path, .max_size = static_cast<std::size_t>(config.size("state_max_size"))});
+        .path = path,
+        .max_size = static_cast<std::size_t>(config.size("state_max_size")),
+        .sweep_per_run = 16,
+        .on_damage = on_damage,
+        .sync = config.boolean("state_sync") ? state::LmdbSync::data : state::LmdbSync::none});
     util::set_owner(path, "", owner);
     util::set_owner(path + "-lock", "", owner);
     return store;
@@ -51,9 +55,11 @@ std::unique_ptr<state::Store> open_redis(const config::Config& config) {
 
 } // namespace
 
-std::shared_ptr<state::Store> open_state_store(const config::Config& config) {
-    return std::make_shared<state::BreakerStore>(
-        config.string("state_backend") == "redis" ? open_redis(config) : open_lmdb(config));
+std::shared_ptr<state::Store> open_state_store(const config::Config& config,
+                                               state::OnDamage on_damage) {
+    return std::make_shared<state::BreakerStore>(config.string("state_backend") == "redis"
+                                                     ? open_redis(config)
+                                                     : open_lmdb(config, on_damage));
 }
 
 } // namespace mailwarden::engine

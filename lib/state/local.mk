@@ -2,6 +2,8 @@
 lib_libmailwarden_la_SOURCES += \
 	lib/state/breaker.cc \
 	lib/state/breaker.hh \
+	lib/state/lmdb_file.cc \
+	lib/state/lmdb_file.hh \
 	lib/state/lmdb_store.cc \
 	lib/state/lmdb_store.hh \
 	lib/state/redis_store.cc \

@@ -120,14 +120,22 @@ std::optional<double> counter_reply(const redisReply* reply) {
     return value;
 }
 
+// Whether an array reply carries the scripts' "not stored: Redis is full" mark, a last
+// element 1 after `elements` (prelude.lua, store_text).
+bool marked_unstored(const redisReply& reply, std::size_t elements) {
+    return reply.elements == elements + 1 && integer_reply(reply.element[elements], 1, 1);
+}
+
 // The outcome a script's reply means for its operation; nullopt when the reply is not what
-// the script returns.
-std::optional<Outcome> outcome_of(const Operation& operation, const redisReply& reply, Millis now) {
+// the script returns. *unstored: the script could not store what it should have (Redis full).
+std::optional<Outcome> outcome_of(const Operation& operation, const redisReply& reply, Millis now,
+                                  bool* unstored) {
     return std::visit(
         [&](const auto& op) -> std::optional<Outcome> {
             using Op = std::decay_t<decltype(op)>;
             if constexpr (std::is_same_v<Op, RateCheck>) {
-                if (reply.type != REDIS_REPLY_ARRAY || reply.elements != 2 ||
+                *unstored = reply.type == REDIS_REPLY_ARRAY && marked_unstored(reply, 2);
+                if (reply.type != REDIS_REPLY_ARRAY || (reply.elements != 2 && !*unstored) ||
                     !integer_reply(reply.element[0], 0, 1) ||
                     !integer_reply(reply.element[1], 0, INT64_MAX))
                     return std::nullopt;
@@ -135,7 +143,8 @@ std::optional<Outcome> outcome_of(const Operation& operation, const redisReply& 
                 return RateOutcome{.limited = limited,
                                    .retry_after = limited ? reply.element[1]->integer : 0};
             } else if constexpr (std::is_same_v<Op, ReputationChange>) {
-                if (reply.type != REDIS_REPLY_ARRAY || reply.elements != 2)
+                *unstored = reply.type == REDIS_REPLY_ARRAY && marked_unstored(reply, 2);
+                if (reply.type != REDIS_REPLY_ARRAY || (reply.elements != 2 && !*unstored))
                     return std::nullopt;
                 const auto good = counter_reply(reply.element[0]);
                 const auto bad = counter_reply(reply.element[1]);
@@ -143,11 +152,12 @@ std::optional<Outcome> outcome_of(const Operation& operation, const redisReply& 
                     return std::nullopt;
                 return Reputation{*good, *bad};
             } else if constexpr (std::is_same_v<Op, GreylistCheck>) {
-                if (!integer_reply(&reply, 0, 3))
+                if (!integer_reply(&reply, 0, 4))
                     return std::nullopt;
+                *unstored = reply.integer == 4; // let through: it could never pass
                 static constexpr std::array outcomes{
                     GreylistOutcome::first_seen, GreylistOutcome::too_early,
-                    GreylistOutcome::passed, GreylistOutcome::known};
+                    GreylistOutcome::passed, GreylistOutcome::known, GreylistOutcome::known};
                 return outcomes[static_cast<std::size_t>(reply.integer)];
             } else if constexpr (std::is_same_v<Op, Inspect>) {
                 if (reply.type != REDIS_REPLY_STRING)
@@ -158,8 +168,9 @@ std::optional<Outcome> outcome_of(const Operation& operation, const redisReply& 
                     return std::nullopt;
                 return reply.integer == 1;
             } else {
-                if (!integer_reply(&reply, 1, 1))
+                if (!integer_reply(&reply, 0, 1))
                     return std::nullopt;
+                *unstored = reply.integer == 0; // an admin's change: fails the batch
                 return apply(op, std::nullopt, now).outcome;
             }
         },
@@ -414,7 +425,10 @@ struct Exchange {
     Failure failure = Failure::none;
     std::string error;
     std::vector<Outcome> outcomes;
+    std::size_t unstored = 0; // operations Redis was too full to record
 };
+
+constexpr const char* full_text = "full (maxmemory with maxmemory-policy noeviction): not stored";
 
 void append_call(redisContext* context, const Call& call, const std::string& key) {
     std::vector<std::string_view> words{"EVALSHA", script(call.script).sha1, "1", key};
@@ -477,9 +491,14 @@ Exchange exchange(RedisStore::Connection& connection, std::span<const Operation>
     for (std::size_t i = 0; i < calls.size(); ++i) {
         if (replies[i]->type == REDIS_REPLY_ERROR)
             return {Failure::other, connection.server + ": " + error_text(*replies[i]), {}};
-        auto outcome = outcome_of(operations[i], *replies[i], now);
+        bool unstored = false;
+        auto outcome = outcome_of(operations[i], *replies[i], now, &unstored);
         if (!outcome)
             return {Failure::other, connection.server + ": unexpected reply from a script", {}};
+        if (unstored && (std::holds_alternative<SetReputation>(operations[i]) ||
+                         std::holds_alternative<AllowGreylist>(operations[i])))
+            return {Failure::other, connection.server + ": " + full_text, {}};
+        result.unstored += unstored;
         result.outcomes.push_back(std::move(*outcome));
     }
     return result;
@@ -506,6 +525,10 @@ BatchResult RedisStore::run(std::span<const Operation> operations, Millis now) {
             return {.ok = false, .error = error, .outcomes = {}};
         Exchange result = exchange(*connection, operations, calls, keys, now);
         if (result.failure == Failure::none) {
+            if (result.unstored > 0)
+                full_log_.warn("redis-full", connection->server + " is " + std::string(full_text) +
+                                                 " (" + std::to_string(result.unstored) +
+                                                 " of a batch); set maxmemory-policy volatile-ttl");
             give_back(std::move(connection));
             return {.ok = true, .error = "", .outcomes = std::move(result.outcomes)};
         }

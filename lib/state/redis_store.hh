@@ -24,6 +24,14 @@
 // Keys are `prefix` + the operation's key. Logs and errors name servers, never the password
 // or key material.
 //
+// Full: every key carries a TTL, so with maxmemory-policy volatile-ttl (recommended) a full
+// Redis evicts the keys nearest their end, as the LMDB store does. Under noeviction (Redis's
+// default) it refuses writes (OOM); the scripts then answer as if they had stored (a bucket
+// over its limit still refuses, a request that cannot be counted passes uncounted, a new
+// greylist triplet is let through), the batch succeeds, and a warning says so at most once a
+// minute: a full Redis is not an outage, but keys below their limit stop counting until it has
+// room. An admin's change (reputation set, greylist allow) that cannot be stored fails.
+//
 // Failure: the constructor throws std::invalid_argument for an unusable option (no server,
 // a bad address); it does not connect, so a Redis that is down at start only fails batches.
 // run() never throws: store trouble is BatchResult::ok == false (the caller applies
@@ -32,6 +40,7 @@
 
 #include "state/store.hh"
 #include "util/lock_guarded.hh"
+#include "util/rate_limited_log.hh"
 #include "util/socket_spec.hh"
 
 #include <chrono>
@@ -83,6 +92,7 @@ private:
     std::vector<util::Endpoint> sentinels_;
     util::LockGuarded<std::vector<std::unique_ptr<Connection>>> pool_;
     util::LockGuarded<std::string> current_server_;
+    util::RateLimitedLog full_log_{std::chrono::seconds(60)};
 };
 
 } // namespace mailwarden::state

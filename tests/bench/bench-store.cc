@@ -5,17 +5,22 @@
 //      with limits at MAIL (3, and the reputation check's 2 reads), RCPT (1, two recipients)
 //      and end of message (1): one per stage that uses state, whatever checks share it.
 //   4. with --threads N, batches of four from N threads at once (Redis: N pooled connections).
+//   5. with --sync-rounds N, what each LMDB durability setting (state_sync) costs: one rate
+//      check per batch, each setting in turn, N rounds; medians with min-max, and the ratio to
+//      state_sync = no. The file lives in --dir (default /tmp): put it on the disk that matters.
 // With --redis ADDR (a redis-server to use; tests/bench/store-bench.sh starts one on loopback)
 // the Redis store is measured after LMDB, under a prefix of its own (keys expire by themselves).
 // Bounded in count and time; the LMDB file lives in a temporary directory, removed at exit.
 //
 // usage: bench-store [--seconds S] [--keys N] [--threads N] [--redis HOST:PORT]
+//                    [--sync-rounds N] [--dir DIR]
 #include "dns/fake_resolver.hh"
 #include "engine/engine.hh"
 #include "engine/message_text.hh"
 #include "state/lmdb_store.hh"
 #include "state/redis_store.hh"
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -36,6 +41,8 @@ struct Options {
     std::size_t keys = 10'000;
     std::size_t threads = 8;
     std::string redis; // HOST:PORT; empty: LMDB only
+    int sync_rounds = 0;
+    std::string dir = "/tmp";
 };
 
 Options parse_options(int argc, char** argv) {
@@ -48,6 +55,10 @@ Options parse_options(int argc, char** argv) {
             options.threads = std::min<std::size_t>(64, std::max(1UL, std::stoul(argv[i + 1])));
         else if (name == "--redis")
             options.redis = argv[i + 1];
+        else if (name == "--sync-rounds")
+            options.sync_rounds = std::min(20, std::max(1, std::stoi(argv[i + 1])));
+        else if (name == "--dir")
+            options.dir = argv[i + 1];
         else if (name == "--keys")
             options.keys = std::min<std::size_t>(1'000'000, std::max(1UL, std::stoul(argv[i + 1])));
         else
@@ -168,12 +179,56 @@ void bench_round_trips(std::shared_ptr<state::Store> backend) {
                 static_cast<double>(counting->operation_count) / messages);
 }
 
+// Batches of one rate check per second with each LMDB durability setting, side by side.
+void bench_sync(const std::string& dir, const Options& options) {
+    const std::vector<std::pair<std::string, state::LmdbSync>> settings{
+        {"no (MDB_NOSYNC)", state::LmdbSync::none},
+        {"data (MDB_NOMETASYNC)", state::LmdbSync::data},
+        {"yes (fsync data and meta)", state::LmdbSync::full}};
+    std::vector<std::vector<double>> rates(settings.size());
+    for (int round = 0; round < options.sync_rounds; ++round)
+        for (std::size_t s = 0; s < settings.size(); ++s) {
+            const std::string path = dir + "/sync-" + std::to_string(s) + ".mdb";
+            state::LmdbStore store({.path = path,
+                                    .max_size = 64 * 1024 * 1024,
+                                    .sweep_per_run = 16,
+                                    .on_damage = state::OnDamage::move_aside,
+                                    .sync = settings[s].second});
+            std::size_t next = 0;
+            rates[s].push_back(calls_per_second(options.seconds / 2, [&](std::size_t) {
+                const state::Operation check = state::RateCheck{
+                    .key = state::state_key(state::KeyKind::rate, "sync", std::to_string(next++)),
+                    .interval = 1,
+                    .burst = 1'000'000};
+                if (!store.run({&check, 1}, now_ms()).ok)
+                    throw std::runtime_error("store failed");
+            }));
+        }
+    auto median = [](std::vector<double> values) {
+        std::sort(values.begin(), values.end());
+        return values[values.size() / 2];
+    };
+    const double baseline = median(rates[0]);
+    for (std::size_t s = 0; s < settings.size(); ++s) {
+        const double m = median(rates[s]);
+        std::printf("lmdb state_sync = %s: %.0f batches/s median (%.0f-%.0f, %d rounds), "
+                    "%.1f us per batch, %.3f of no\n",
+                    settings[s].first.c_str(), m,
+                    *std::min_element(rates[s].begin(), rates[s].end()),
+                    *std::max_element(rates[s].begin(), rates[s].end()), options.sync_rounds,
+                    1e6 / m, m / baseline);
+    }
+}
+
 } // namespace
 
 int main(int argc, char** argv) try {
     const Options options = parse_options(argc, argv);
-    char pattern[] = "/tmp/mw-bench-store-XXXXXX";
-    const std::string dir = ::mkdtemp(pattern);
+    std::string pattern = options.dir + "/mw-bench-store-XXXXXX";
+    const char* made = ::mkdtemp(pattern.data());
+    if (made == nullptr)
+        throw std::runtime_error("cannot make a directory in " + options.dir);
+    const std::string dir = made;
     struct Cleanup {
         std::string dir;
         ~Cleanup() { std::filesystem::remove_all(dir); }
@@ -181,6 +236,8 @@ int main(int argc, char** argv) try {
     auto lmdb = std::make_shared<state::LmdbStore>(state::LmdbOptions{.path = dir + "/state.mdb"});
     bench_backend("lmdb", *lmdb, options);
     bench_round_trips(lmdb);
+    if (options.sync_rounds > 0)
+        bench_sync(dir, options);
     if (!options.redis.empty()) {
         const std::string prefix = "mw-bench-" + std::to_string(::getpid()) + ":";
         auto redis = std::make_shared<state::RedisStore>(

@@ -205,6 +205,8 @@ BOOST_AUTO_TEST_CASE(every_error_kind_names_file_line_and_key) {
         {"[actions]\non_dns_error = reject\n", 2, "on_dns_error",
          "invalid value 'reject' (expected one of: tempfail, accept)"},
         {"[state]\nstate_backend = mysql\n", 2, "state_backend", "expected one of: lmdb, redis"},
+        {"[limits]\nratelimit = same client_ip 1/1h\nratelimit = same sender 1/1h\n", 3,
+         "ratelimit", "the name 'same' is taken (line 2)"},
     };
     for (const auto& [text, line, key, message] : cases) {
         BOOST_TEST_CONTEXT(text) {
@@ -427,6 +429,41 @@ BOOST_AUTO_TEST_CASE(sample_conf_lists_every_parameter_with_table_default) {
     const auto documented = sample_parameters(read_source_file("conf/mailwarden.conf"));
     BOOST_TEST(!documented.empty());
     check_documentation(documented, "conf/mailwarden.conf", false);
+}
+
+// validate(): what one value alone cannot show, each error naming the parameter. (Every kind
+// of refusal, through config check and both daemons, is in test-config-verdicts.cc.)
+BOOST_AUTO_TEST_CASE(validate_refuses_what_cannot_work_here_and_names_the_parameter) {
+    const std::string fine = "[general]\nuser = nobody\n[state]\nstate_path = " +
+                             std::filesystem::temp_directory_path().string() +
+                             "/mw-validate/state.mdb\n";
+    const auto clean = parse_config_text(fine, "test.conf");
+    BOOST_REQUIRE(clean.ok());
+    BOOST_TEST(validate(*clean.config).empty());
+    const std::vector<std::tuple<std::string, std::string, std::string>> cases{
+        {"[state]\nstate_backend = redis\nredis_servers =\n", "redis_servers",
+         "needs redis_servers or redis_sentinels"},
+        {"[state]\nstate_backend = redis\nredis_sentinels = 127.0.0.1\nredis_master_name =\n",
+         "redis_master_name", "need the name of the master"},
+        {"[policy]\npolicy_socket = unix:/nonexistent-mw/p.sock\n", "policy_socket",
+         "directory /nonexistent-mw does not exist"},
+        {"[milter]\nmilter_socket = inet:8891@192.0.2.1\n", "milter_socket",
+         "not an address of this host"},
+        {"[state]\nstate_path = /etc/passwd/state.mdb\n", "state_path",
+         "/etc/passwd is not a directory"},
+        {"[state]\nstate_path = /tmp\n", "state_path", "/tmp is a directory"},
+    };
+    for (const auto& [text, key, message] : cases) {
+        BOOST_TEST_CONTEXT(text) {
+            const auto loaded = parse_config_text("[general]\nuser = nobody\n" + text, "t.conf");
+            BOOST_REQUIRE(loaded.ok());
+            const auto errors = validate(*loaded.config);
+            BOOST_TEST(std::any_of(errors.begin(), errors.end(), [&](const ConfigError& error) {
+                return error.key == key && error.file == "t.conf" &&
+                       error.message.find(message) != std::string::npos;
+            }));
+        }
+    }
 }
 
 BOOST_AUTO_TEST_CASE(reload_swaps_valid_file_and_keeps_old_snapshot_on_error) {

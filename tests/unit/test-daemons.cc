@@ -3,6 +3,7 @@
 #include "child_process.hh"
 #include "dns_test_server.hh"
 #include "policy_client.hh"
+#include "state/lmdb_store.hh"
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
@@ -345,6 +346,70 @@ BOOST_AUTO_TEST_CASE(milter_socket_owner_and_mode_follow_the_configuration) {
     BOOST_TEST((socket_status.st_mode & 0777) == 0640u);
     BOOST_TEST(socket_status.st_uid == 0u);
     BOOST_TEST(socket_status.st_gid == daemon_group->gr_gid);
+}
+
+// A state file cut short (a full disk, a bad copy) names pages it no longer has; reading one was
+// SIGBUS (exit 135) in the admin tool and in the policy server's first request. The admin tool
+// now refuses with a clear message and leaves the file; the policy server moves it aside, logs
+// one error naming where, and answers on an empty store.
+BOOST_AUTO_TEST_CASE(a_truncated_state_file_crashes_neither_the_admin_tool_nor_policyd) {
+    write_config("info", "[limits]\nratelimit = per_rcpt recipient 100/1h\n"); // reads the store
+    const std::string state = dir + "/state/state.mdb";
+    fs::create_directories(dir + "/state");
+    {
+        mailwarden::state::LmdbStore store({.path = state});
+        std::vector<mailwarden::state::Operation> batch;
+        for (int i = 0; i < 2000; ++i)
+            batch.push_back(mailwarden::state::RateCheck{.key = "rate:" + std::to_string(i)});
+        BOOST_TEST_REQUIRE(store.run(batch, 1'800'000'000'000).ok);
+    }
+    fs::resize_file(state, 16 * 1024);
+    ChildProcess tool({(mailwarden::test::build_directory() / "tools/mailwarden").string(),
+                       "reputation", "show", "-c", config_path, "192.0.2.7"},
+                      dir + "/tool.out");
+    BOOST_TEST(tool.wait_exit(10s).value_or(-1) == 75, tool.output());
+    BOOST_TEST(tool.output().find("is damaged: 16384 bytes, shorter than its last page") !=
+                   std::string::npos,
+               tool.output());
+    BOOST_TEST(fs::file_size(state) == 16U * 1024); // left as it is
+
+    auto policyd = start("policy/mailwarden-policyd", "policy.sock");
+    BOOST_TEST(ask_within(dir + "/policy.sock", rcpt_request, 10s).starts_with("action="));
+    BOOST_TEST(policyd->running());
+    BOOST_TEST(count_of(policyd->output(), "state file damaged: moved aside") == 1U,
+               policyd->output());
+    BOOST_TEST(count_of(policyd->output(), "moved_to=" + state + ".damaged-") == 1U);
+    int aside = 0;
+    for (const auto& entry : fs::directory_iterator(dir + "/state"))
+        aside += entry.path().filename().string().starts_with("state.mdb.damaged-");
+    BOOST_TEST(aside == 1);
+}
+
+// The case through the real daemon: state_max_size = 1M holds 1024 entries and 1,100
+// recipients under a 1/1h limit overflow it. Full is not an outage: no batch fails (the breaker
+// never opens), the recipients still held are refused again, and one warning says so.
+BOOST_AUTO_TEST_CASE(policyd_with_a_full_state_file_keeps_refusing_the_recipients_it_holds) {
+    write_config("info", "[limits]\nratelimit = per_rcpt recipient 1/1h\n[state]\n"
+                         "state_max_size = 1M\n");
+    auto policyd = start("policy/mailwarden-policyd", "policy.sock");
+    asio::io_context io;
+    asio::local::stream_protocol::socket socket(io);
+    socket.connect(asio::local::stream_protocol::endpoint(dir + "/policy.sock"));
+    auto request = [](int i) {
+        std::string text = rcpt_request;
+        const std::string to = "recipient=b@example.net";
+        return text.replace(text.find(to), to.size(),
+                            "recipient=r" + std::to_string(i) + "@example.net");
+    };
+    for (int i = 0; i < 1100; ++i)
+        BOOST_TEST_REQUIRE(!ask(socket, request(i)).starts_with("action=451"), "recipient " << i);
+    int refused = 0;
+    for (int i = 1099; i >= 1000; --i)
+        refused += ask(socket, request(i)).starts_with("action=451 4.7.1 rate limit per_rcpt");
+    BOOST_TEST(refused == 100);
+    const std::string log = policyd->output();
+    BOOST_TEST(count_of(log, "state file full (state_max_size)") == 1U, log.substr(0, 2000));
+    BOOST_TEST(count_of(log, "state store failed") == 0U);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

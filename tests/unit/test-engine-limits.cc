@@ -7,6 +7,7 @@
 #include "engine/limits.hh"
 #include "engine/message_text.hh"
 #include "engine/state_keys.hh"
+#include "state/breaker.hh"
 #include "state/lmdb_store.hh"
 
 #include <boost/test/unit_test.hpp>
@@ -235,11 +236,30 @@ BOOST_AUTO_TEST_CASE(reputation_and_greylist_keys_group_and_ignore_case_like_the
     BOOST_TEST(engine::greylist_key("not an address", "a@b.test", "c@d.test").empty());
 }
 
-BOOST_AUTO_TEST_CASE(two_limits_with_one_name_stop_the_engine) {
-    const auto loaded = config::parse_config_text(
-        "[limits]\nratelimit = x client_ip 1/1h\nratelimit = x sender 1/1h\n", "test");
-    BOOST_REQUIRE(loaded.ok());
-    BOOST_CHECK_THROW(engine::Engine(loaded.config, resolver, suffixes, store), std::runtime_error);
+// state_max_size = 1M holds 1024 entries: 1,100 recipients under a 1/1h limit fill it. Full is
+// not an outage: the store makes room, the circuit breaker stays closed, and the recipients it
+// still holds are refused again (they were accepted once the full store opened the breaker).
+BOOST_AUTO_TEST_CASE(a_full_state_store_keeps_refusing_the_recipients_it_holds) {
+    const auto small = std::make_shared<state::BreakerStore>(std::make_unique<state::LmdbStore>(
+        state::LmdbOptions{.path = dir + "/small.mdb", .max_size = 1024 * 1024}));
+    const auto checks = make_engine("ratelimit = per_rcpt recipient 1/1h\n", "", small);
+    auto recipient = [&](int i) {
+        auto message =
+            checks.evaluate({.client_ip = "192.0.2.7", .client_name = "", .helo = "h.test"});
+        BOOST_TEST_REQUIRE(!message.mail_from("a@other.test", "").is_final());
+        return message.recipient("r" + std::to_string(i) + "@example.net");
+    };
+    for (int i = 0; i < 1100; ++i)
+        BOOST_TEST_REQUIRE(!recipient(i).is_final(), "recipient " << i);
+    BOOST_TEST(!small->open());
+    // Room was made 1/64 of the limit (16 entries) at a time: 5 times, 80 entries, those nearest
+    // their end, the first recipients (give or take the recipients counted in the same ms).
+    int refused = 0;
+    for (int i = 1099; i >= 200; --i)
+        refused += recipient(i).reason == "ratelimit_per_rcpt";
+    BOOST_TEST(refused == 900);
+    BOOST_TEST(!recipient(0).is_final()); // evicted: counted afresh
+    BOOST_TEST(!small->open());
 }
 
 // The stored counters of kind ("ip", "net", "domain") for raw, as the engine keeps them.

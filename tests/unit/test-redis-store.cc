@@ -114,6 +114,49 @@ BOOST_AUTO_TEST_CASE(a_replica_listed_first_is_passed_over_for_the_master) {
     BOOST_TEST(master.command({"DBSIZE"}) == "1");
 }
 
+// A Redis at maxmemory under maxmemory-policy noeviction (its default) refuses writes with OOM.
+// That is not an outage: the batch succeeds, a bucket over its limit still refuses, what cannot
+// be counted passes uncounted, a new greylist triplet is let through (it could never pass), and
+// the breaker stays closed; an admin's change that cannot be stored fails. Once Redis has room
+// again, counting resumes.
+BOOST_AUTO_TEST_CASE(a_full_redis_keeps_refusing_what_it_holds_and_the_breaker_stays_closed) {
+    RedisTestServer server;
+    BreakerStore store(std::make_unique<RedisStore>(options_for(server.address())));
+    const Operation held = RateCheck{.key = "rate:held", .interval = 3'600'000};
+    BOOST_TEST_REQUIRE(!limited(store.run({&held, 1}, t0)));
+    BOOST_TEST(server.command({"EVAL",
+                               "for i = 1, 20000 do redis.call('SET', 'junk:' .. i, "
+                               "string.rep('x', 100)) end return 1",
+                               "0"}) == "1");
+    BOOST_TEST(server.command({"CONFIG", "SET", "maxmemory", "1mb"}) == "OK");
+    BOOST_TEST_REQUIRE(server.command({"SET", "probe", "x"}).find("OOM") == 0);
+
+    for (int i = 1; i <= 5; ++i)
+        BOOST_TEST(limited(store.run({&held, 1}, t0 + i)));
+    const Operation fresh = RateCheck{.key = "rate:fresh", .interval = 3'600'000};
+    for (int i = 1; i <= 5; ++i) {
+        const BatchResult result = store.run({&fresh, 1}, t0 + i);
+        BOOST_TEST_REQUIRE(result.ok, result.error);
+        BOOST_TEST(!limited(result)); // not counted: nothing to refuse it by
+    }
+    const std::vector<Operation> stage{
+        GreylistCheck{.key = "grey:new"},
+        ReputationChange{.key = "rep:ip", .good = 1, .bad = 0, .half_life = 86'400'000}};
+    const BatchResult mixed = store.run(stage, t0 + 10);
+    BOOST_TEST_REQUIRE(mixed.ok, mixed.error);
+    BOOST_TEST((std::get<GreylistOutcome>(mixed.outcomes[0]) == GreylistOutcome::known));
+    BOOST_TEST(std::get<Reputation>(mixed.outcomes[1]).good == 1.0);
+    BOOST_TEST(!store.open());
+    const Operation set = SetReputation{.key = "rep:x", .value = {1, 0}};
+    const BatchResult refused = store.run({&set, 1}, t0 + 11);
+    BOOST_TEST(!refused.ok);
+    BOOST_TEST(refused.error.find("full") != std::string::npos, refused.error);
+
+    BOOST_TEST(server.command({"CONFIG", "SET", "maxmemory", "0"}) == "OK");
+    BOOST_TEST(!limited(store.run({&fresh, 1}, t0 + 20)));
+    BOOST_TEST(limited(store.run({&fresh, 1}, t0 + 21)));
+}
+
 BOOST_AUTO_TEST_CASE(a_stopped_server_fails_batches_at_once_and_a_restarted_one_is_used_again) {
     RedisTestServer server;
     RedisStore store(options_for(server.address()));

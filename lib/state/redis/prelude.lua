@@ -19,13 +19,22 @@ local function load_text(key, now)
     return text
 end
 
--- Stores TEXT until `expires`; a value already expired is removed instead.
+-- Stores TEXT until `expires`; a value already expired is removed instead. Returns false when
+-- Redis refused to store it because it is full (maxmemory reached under maxmemory-policy
+-- noeviction: an OOM error); the caller then answers as if stored and says it was not. Any
+-- other error (a replica's READONLY) ends the script as before.
 local function store_text(key, now, expires, text)
     if expires <= now then
         redis.call('DEL', key)
-    else
-        redis.call('SET', key, string.format('%d %s', expires, text),
-                   'PX', string.format('%d', expires - now))
+        return true
     end
+    local reply = redis.pcall('SET', key, string.format('%d %s', expires, text),
+                              'PX', string.format('%d', expires - now))
+    if type(reply) == 'table' and reply.err then
+        if string.sub(reply.err, 1, 3) == 'OOM' then
+            return false
+        end
+        error(reply)
+    end
+    return true
 end
-

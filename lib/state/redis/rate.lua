@@ -4,7 +4,8 @@
 -- ARGV[2]  interval: ms per request
 -- ARGV[3]  burst: requests allowed at once
 -- ARGV[4]  cost: requests this one counts for
--- Returns  {0, 0} when allowed (and counted); {1, RETRY_AFTER_MS} when limited
+-- Returns  {0, 0} when allowed (and counted); {1, RETRY_AFTER_MS} when limited;
+--          {0, 0, 1} when allowed but not counted (Redis full: prelude.lua, store_text)
 -- Stores   TEXT = the theoretical arrival time (ms), kept until that time
 local now = tonumber(ARGV[1])
 local interval = math.max(tonumber(ARGV[2]), 1)
@@ -21,5 +22,7 @@ local allow_at = new_tat - interval * burst
 if now < allow_at then
     return {1, allow_at - now}
 end
-store_text(KEYS[1], now, new_tat, string.format('%d', new_tat))
+if not store_text(KEYS[1], now, new_tat, string.format('%d', new_tat)) then
+    return {0, 0, 1}
+end
 return {0, 0}

@@ -7,7 +7,8 @@
 -- ARGV[4]  half-life, ms
 -- ARGV[5]  lifetime in half-lives: how long changed counters are kept
 -- Returns  {GOOD, BAD} as decimal text, the counters at `now` after the change (a number
---          would reach the caller truncated to an integer)
+--          would reach the caller truncated to an integer); a third element 1 when the change
+--          could not be stored (Redis full)
 -- Stores   TEXT = "GOOD BAD UPDATED" when something was added
 local now = tonumber(ARGV[1])
 local add_good = math.max(tonumber(ARGV[2]), 0)
@@ -37,9 +38,13 @@ if text then
         end
     end
 end
+local stored = true
 if add_good > 0 or add_bad > 0 then
     good, bad = good + add_good, bad + add_bad
-    store_text(KEYS[1], now, now + lifetime * half_life,
-          string.format('%.17g %.17g %d', good, bad, now))
+    stored = store_text(KEYS[1], now, now + lifetime * half_life,
+                        string.format('%.17g %.17g %d', good, bad, now))
+end
+if not stored then
+    return {string.format('%.17g', good), string.format('%.17g', bad), 1}
 end
 return {string.format('%.17g', good), string.format('%.17g', bad)}
