@@ -205,6 +205,11 @@ BOOST_AUTO_TEST_CASE(every_error_kind_names_file_line_and_key) {
         {"[actions]\non_dns_error = reject\n", 2, "on_dns_error",
          "invalid value 'reject' (expected one of: tempfail, accept)"},
         {"[state]\nstate_backend = mysql\n", 2, "state_backend", "expected one of: lmdb, redis"},
+        // What the SPF verifier refuses at start (RFC 7208 §7.1, §7.3).
+        {"[auth]\nspf_explanation = %{x} sent it\n", 2, "spf_explanation", "RFC 7208"},
+        {"[auth]\nspf_explanation = %{d0}\n", 2, "spf_explanation", "nonzero digit"},
+        {"[auth]\nspf_explanation = %{d!}\n", 2, "spf_explanation", "macro such as"},
+        {"[auth]\nspf_explanation = 100%\n", 2, "spf_explanation", "'%' must start"},
     };
     for (const auto& [text, line, key, message] : cases) {
         BOOST_TEST_CONTEXT(text) {
