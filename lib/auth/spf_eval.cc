@@ -120,6 +120,19 @@ SpfOutcome outcome_of(SpfCode code, std::string reason = {}) {
     return outcome;
 }
 
+// The current term's "has counted a void lookup" flag, set aside for a nested term (the
+// terms of an include's record) and restored after it.
+struct TermScope {
+    explicit TermScope(bool& flag) : flag_(flag), outer_(std::exchange(flag, false)) {}
+    ~TermScope() { flag_ = outer_; }
+    TermScope(const TermScope&) = delete;
+    TermScope& operator=(const TermScope&) = delete;
+
+private:
+    bool& flag_;
+    bool outer_;
+};
+
 } // namespace
 
 std::string_view code_word(SpfCode code) {
@@ -145,6 +158,25 @@ std::optional<dns::Answer> SpfEvaluation::lookup(std::string_view name, dns::RrT
         return std::nullopt;
     }
     return resolver_.query(name, type);
+}
+
+// A lookup of a term: the records, none for a void answer (counted), nullopt when the
+// evaluation stops (a DNS error is a temperror, §5; the void limit; the time budget).
+std::optional<dns::Answer> SpfEvaluation::term_lookup(std::string_view name, dns::RrType type) {
+    auto answer = lookup(name, type);
+    if (!answer)
+        return std::nullopt;
+    if (answer->status == dns::Status::nxdomain || answer->status == dns::Status::nodata) {
+        if (!count_void_lookup())
+            return std::nullopt;
+        answer->records.clear();
+        return answer;
+    }
+    if (answer->status != dns::Status::ok) {
+        stop_for_dns(*answer);
+        return std::nullopt;
+    }
+    return answer;
 }
 
 SpfEvaluation::Match SpfEvaluation::stop(SpfCode code, std::string reason) {
@@ -233,7 +265,7 @@ SpfOutcome SpfEvaluation::evaluate_record(const SpfRecord& record, std::string_v
 SpfOutcome SpfEvaluation::apply_redirect(std::string_view redirect, std::string_view domain) {
     if (!count_dns_term())
         return *stop_;
-    term_void_ = false;
+    const TermScope term(term_void_);
     const auto target = target_name(redirect, domain);
     if (stop_)
         return *stop_;
@@ -265,27 +297,22 @@ SpfEvaluation::Match SpfEvaluation::evaluate(const SpfMechanism& mechanism,
     }
     if (!count_dns_term())
         return Match::stop;
-    const bool outer_term_void = std::exchange(term_void_, false);
-    Match match = Match::no;
+    const TermScope term(term_void_);
+    if (mechanism.kind == SpfMechanismKind::include)
+        return match_include(mechanism, domain);
+    const auto target = target_name(mechanism.domain_spec, domain);
+    if (!target) // not a usable name: nothing to look up, no match
+        return stop_ ? Match::stop : Match::no;
     switch (mechanism.kind) {
     case SpfMechanismKind::a:
-        match = match_a(mechanism, domain);
-        break;
+        return match_addresses(*target, mechanism.ip4_length, mechanism.ip6_length);
     case SpfMechanismKind::mx:
-        match = match_mx(mechanism, domain);
-        break;
+        return match_mx(*target, mechanism);
     case SpfMechanismKind::ptr:
-        match = match_ptr(mechanism, domain);
-        break;
-    case SpfMechanismKind::exists:
-        match = match_exists(mechanism, domain);
-        break;
+        return match_ptr(*target);
     default:
-        match = match_include(mechanism, domain);
-        break;
+        return match_exists(*target);
     }
-    term_void_ = outer_term_void;
-    return match;
 }
 
 bool SpfEvaluation::matches_client(const util::IpAddress& address, int ip4_length,
@@ -298,13 +325,9 @@ bool SpfEvaluation::matches_client(const util::IpAddress& address, int ip4_lengt
 SpfEvaluation::Match SpfEvaluation::match_addresses(std::string_view name, int ip4_length,
                                                     int ip6_length) {
     const bool ipv6 = request_.client.is_v6;
-    const auto answer = lookup(name, ipv6 ? dns::RrType::aaaa : dns::RrType::a);
+    const auto answer = term_lookup(name, ipv6 ? dns::RrType::aaaa : dns::RrType::a);
     if (!answer)
         return Match::stop;
-    if (answer->status == dns::Status::nxdomain || answer->status == dns::Status::nodata)
-        return count_void_lookup() ? Match::no : Match::stop;
-    if (answer->status != dns::Status::ok)
-        return stop_for_dns(*answer);
     for (const auto& record : answer->records) {
         const auto address = record_address(record, ipv6);
         if (address && matches_client(*address, ip4_length, ip6_length))
@@ -313,28 +336,13 @@ SpfEvaluation::Match SpfEvaluation::match_addresses(std::string_view name, int i
     return Match::no;
 }
 
-SpfEvaluation::Match SpfEvaluation::match_a(const SpfMechanism& mechanism,
-                                            std::string_view domain) {
-    const auto target = target_name(mechanism.domain_spec, domain);
-    if (!target)
-        return stop_ ? Match::stop : Match::no;
-    return match_addresses(*target, mechanism.ip4_length, mechanism.ip6_length);
-}
-
 // §5.4: more than 10 MX names is a permerror; every name's addresses are looked up, and a
 // DNS error there is a temperror like any other (§5: only ptr is an exception).
-SpfEvaluation::Match SpfEvaluation::match_mx(const SpfMechanism& mechanism,
-                                             std::string_view domain) {
-    const auto target = target_name(mechanism.domain_spec, domain);
-    if (!target)
-        return stop_ ? Match::stop : Match::no;
-    auto answer = lookup(*target, dns::RrType::mx);
+SpfEvaluation::Match SpfEvaluation::match_mx(std::string_view target,
+                                             const SpfMechanism& mechanism) {
+    auto answer = term_lookup(target, dns::RrType::mx);
     if (!answer)
         return Match::stop;
-    if (answer->status == dns::Status::nxdomain || answer->status == dns::Status::nodata)
-        return count_void_lookup() ? Match::no : Match::stop;
-    if (answer->status != dns::Status::ok)
-        return stop_for_dns(*answer);
     if (answer->records.size() > max_mx_names)
         return stop(SpfCode::permerror, "more than 10 MX names");
     std::stable_sort(
@@ -355,16 +363,12 @@ SpfEvaluation::Match SpfEvaluation::match_mx(const SpfMechanism& mechanism,
 
 // §5.5: a validated reverse name equal to or under the target. A PTR lookup error is no
 // match; an address lookup error skips that name.
-SpfEvaluation::Match SpfEvaluation::match_ptr(const SpfMechanism& mechanism,
-                                              std::string_view domain) {
-    const auto target = target_name(mechanism.domain_spec, domain);
-    if (!target)
-        return stop_ ? Match::stop : Match::no;
+SpfEvaluation::Match SpfEvaluation::match_ptr(std::string_view target) {
     std::vector<std::string> names;
     if (!validate_reverse_names(names))
         return Match::stop;
     for (const auto& name : names)
-        if (within(name, *target))
+        if (within(name, target))
             return Match::yes;
     return Match::no;
 }
@@ -413,18 +417,10 @@ bool SpfEvaluation::has_address(std::string_view name) {
 }
 
 // §5.7: an A lookup whatever the client's address family.
-SpfEvaluation::Match SpfEvaluation::match_exists(const SpfMechanism& mechanism,
-                                                 std::string_view domain) {
-    const auto target = target_name(mechanism.domain_spec, domain);
-    if (!target)
-        return stop_ ? Match::stop : Match::no;
-    const auto answer = lookup(*target, dns::RrType::a);
+SpfEvaluation::Match SpfEvaluation::match_exists(std::string_view target) {
+    const auto answer = term_lookup(target, dns::RrType::a);
     if (!answer)
         return Match::stop;
-    if (answer->status == dns::Status::nxdomain || answer->status == dns::Status::nodata)
-        return count_void_lookup() ? Match::no : Match::stop;
-    if (answer->status != dns::Status::ok)
-        return stop_for_dns(*answer);
     return answer->records.empty() ? Match::no : Match::yes;
 }
 

@@ -61,10 +61,9 @@ private:
     SpfOutcome apply_redirect(std::string_view redirect, std::string_view domain);
     Match evaluate(const SpfMechanism& mechanism, std::string_view domain);
     Match match_addresses(std::string_view name, int ip4_length, int ip6_length);
-    Match match_a(const SpfMechanism& mechanism, std::string_view domain);
-    Match match_mx(const SpfMechanism& mechanism, std::string_view domain);
-    Match match_ptr(const SpfMechanism& mechanism, std::string_view domain);
-    Match match_exists(const SpfMechanism& mechanism, std::string_view domain);
+    Match match_mx(std::string_view target, const SpfMechanism& mechanism);
+    Match match_ptr(std::string_view target);
+    Match match_exists(std::string_view target);
     Match match_include(const SpfMechanism& mechanism, std::string_view domain);
 
     // The expanded, truncated (§7.3) name of a domain-spec ("" = %{d}); nullopt when the
@@ -76,6 +75,7 @@ private:
     bool has_address(std::string_view name);
 
     std::optional<dns::Answer> lookup(std::string_view name, dns::RrType type);
+    std::optional<dns::Answer> term_lookup(std::string_view name, dns::RrType type);
     bool count_dns_term();
     bool count_void_lookup();
     Match stop(SpfCode code, std::string reason);

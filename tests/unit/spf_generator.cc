@@ -3,6 +3,7 @@
 
 #include "dns/zone_file.hh"
 
+#include <cctype>
 #include <random>
 #include <string_view>
 
@@ -200,7 +201,7 @@ private:
     std::string make_record(int depth) {
         std::vector<std::string> terms;
         for (int i = between(depth == 0 ? 1 : 0, 4); i > 0; --i)
-            terms.push_back(qualifier() + mechanism(depth));
+            terms.push_back(qualifier() + capitalized(mechanism(depth)));
         if (chance(0.5))
             terms.push_back(qualifier() + "all");
         if (chance(0.25) && depth < 3)
@@ -215,6 +216,14 @@ private:
         for (const auto& term : terms)
             record += (chance(0.05) ? "  " : " ") + term;
         return record;
+    }
+
+    // Now and then the mechanism's name in capitals (names are case-insensitive).
+    std::string capitalized(std::string term) {
+        if (chance(0.03))
+            for (std::size_t i = 0; i < term.size() && term[i] != ':' && term[i] != '/'; ++i)
+                term[i] = static_cast<char>(std::toupper(static_cast<unsigned char>(term[i])));
+        return term;
     }
 
     void insert_somewhere(std::vector<std::string>& terms, std::string term) {

@@ -149,6 +149,8 @@ BOOST_AUTO_TEST_CASE(agrees_with_pyspf_on_generated_records) {
     ours.reserve(world.cases.size());
     for (const auto& item : world.cases)
         ours.push_back(verifier.check_mail_from(item.client_ip, item.helo, item.mail_from));
+    const double our_seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
 
     const auto status = pyspf.wait_exit(300s);
     BOOST_TEST_REQUIRE((status && *status == 0), "spf_pyspf.py: " << pyspf.output());
@@ -185,10 +187,10 @@ BOOST_AUTO_TEST_CASE(agrees_with_pyspf_on_generated_records) {
     }
     const double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-    std::printf("spf differential: %zu cases in %.1f s: pyspf as shipped agrees on %zu; "
-                "%zu disagreements, %zu of them listed, %zu unlisted\n",
-                world.cases.size(), seconds, agree_plain, listed + unlisted.size(), listed,
-                unlisted.size());
+    std::printf("spf differential: %zu cases in %.1f s (ours done after %.1f s): pyspf as shipped "
+                "agrees on %zu; %zu disagreements, %zu of them listed, %zu unlisted\n",
+                world.cases.size(), seconds, our_seconds, agree_plain, listed + unlisted.size(),
+                listed, unlisted.size());
     std::string by_correction;
     for (const auto& [correction, cases] : listed_by_correction)
         by_correction += " " + correction + " " + std::to_string(cases);

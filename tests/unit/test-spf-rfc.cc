@@ -1,8 +1,9 @@
 // SPF against the letter of RFC 7208, through SpfVerifier on FakeResolver zones: the macro
 // examples of §7.4, §5.7 and Appendix D, transformers with digits, "r" and several or
 // unusual delimiters (§7.1, §7.3), where redirect= applies (§6.1), the limits that span a
-// whole evaluation (§4.6.4), and the CIDR-length-0 terms of §5.6. Each macro case is an
-// exists: term whose expected expansion is the only name with an A record, so a wrong
+// whole evaluation (§4.6.4), and the CIDR-length-0 terms of §5.6. (The 11-PTR-name case of
+// §4.6.4 runs through mailwarden check and the test DNS server: test-spf-check.cc.) Each macro case
+// is an exists: term whose expected expansion is the only name with an A record, so a wrong
 // expansion gives fail instead of pass.
 #include "auth/spf.hh"
 #include "auth/spf_macro.hh"
@@ -81,8 +82,12 @@ BOOST_AUTO_TEST_CASE(exists_example_of_section_5_7) {
     BOOST_TEST(exists_result(test, "someuser-owner@example.com", "192.0.2.1") == "pass");
 }
 
-BOOST_AUTO_TEST_CASE(transformers_with_digits_reversal_and_several_delimiters) {
-    const std::vector<std::pair<MacroCase, std::string>> cases{
+BOOST_AUTO_TEST_CASE(transformers_delimiters_v_and_uppercase) {
+    struct Case {
+        MacroCase macro;
+        std::string sender, ip = "192.0.2.3", helo = "mx.example.org";
+    };
+    const std::vector<Case> cases{
         // §7.3: split on every delimiter given, reverse, keep the right-hand parts, join
         // with "." (not with the delimiters).
         {{"%{l1r+-}.x.test", "first.last.x.test"}, "first.last-x@example.com"},
@@ -96,38 +101,26 @@ BOOST_AUTO_TEST_CASE(transformers_with_digits_reversal_and_several_delimiters) {
         {{"%{o.+}.x.test", "example.com.x.test"}, "a@example.com"},
         {{"%{d,_}.x.test", "example.com.x.test"}, "a@example.com"},
         {{"%{d1r.}.x.test", "example.x.test"}, "a@example.com"},
+        {{"%{h/=}.x.test", "a.b.c.example.x.test"}, "a@example.com", "192.0.2.3", "a=b/c.example"},
         // Uppercase r means the same (ABNF strings are case-insensitive, RFC 5234 §2.3).
         {{"%{dR}.x.test", "com.example.x.test"}, "a@example.com"},
         // More parts asked for than there are: all of them.
         {{"%{d99}.x.test", "example.com.x.test"}, "a@example.com"},
         {{"%{d4294967296}.x.test", "example.com.x.test"}, "a@example.com"},
+        // %{v} is one label, whatever the transformers.
+        {{"%{v2}.x.test", "ip6.x.test"}, "a@example.com", "2001:db8::1"},
+        {{"%{v}.x.test", "ip6.x.test"}, "a@example.com", "2001:db8::1"},
+        {{"%{v1}.x.test", "in-addr.x.test"}, "a@example.com", "192.0.2.1"},
+        {{"%{vr}.x.test", "in-addr.x.test"}, "a@example.com", "192.0.2.1"},
+        // Uppercase letters: URL-escaped after the transformers; RFC 3986's unreserved
+        // characters stay.
+        {{"%{S}.x.test", "a%2Fb%40example.com.x.test"}, "a/b@example.com"},
+        {{"%{L}.x.test", "a~b_c.x.test"}, "a~b_c@example.com"},
+        {{"%{L1r-}.x.test", "a%3D.x.test"}, "a=-b@example.com"},
     };
-    for (const auto& [test, sender] : cases)
-        BOOST_TEST(exists_result(test, sender, "192.0.2.3") == "pass",
-                   test.macro_string << " for " << sender);
-    BOOST_TEST(exists_result({"%{h/=}.x.test", "a.b.c.example.x.test"}, "a@example.com",
-                             "192.0.2.3", "a=b/c.example") == "pass");
-}
-
-BOOST_AUTO_TEST_CASE(v_macro_is_one_label) {
-    BOOST_TEST(exists_result({"%{v2}.x.test", "ip6.x.test"}, "a@example.com", "2001:db8::1") ==
-               "pass");
-    BOOST_TEST(exists_result({"%{v}.x.test", "ip6.x.test"}, "a@example.com", "2001:db8::1") ==
-               "pass");
-    BOOST_TEST(exists_result({"%{v1}.x.test", "in-addr.x.test"}, "a@example.com", "192.0.2.1") ==
-               "pass");
-    BOOST_TEST(exists_result({"%{vr}.x.test", "in-addr.x.test"}, "a@example.com", "192.0.2.1") ==
-               "pass");
-}
-
-BOOST_AUTO_TEST_CASE(uppercase_macros_are_url_escaped) {
-    // §7.3: escaped after the transformers; unreserved characters (RFC 3986) stay.
-    BOOST_TEST(exists_result({"%{S}.x.test", "a%2Fb%40example.com.x.test"}, "a/b@example.com",
-                             "192.0.2.1") == "pass");
-    BOOST_TEST(exists_result({"%{L}.x.test", "a~b_c.x.test"}, "a~b_c@example.com", "192.0.2.1") ==
-               "pass");
-    BOOST_TEST(exists_result({"%{L1r-}.x.test", "a%3D.x.test"}, "a=-b@example.com", "192.0.2.1") ==
-               "pass");
+    for (const auto& test : cases)
+        BOOST_TEST(exists_result(test.macro, test.sender, test.ip, test.helo) == "pass",
+                   test.macro.macro_string << " for " << test.sender << " from " << test.ip);
 }
 
 BOOST_AUTO_TEST_CASE(zero_digit_transformer_is_permerror) {
@@ -324,19 +317,6 @@ BOOST_AUTO_TEST_CASE(dns_term_limit_spans_include_and_redirect_chains) {
     BOOST_TEST(include_over.result == "permerror");
     BOOST_TEST(include_over.reason == "more than 10 DNS-querying terms");
     BOOST_TEST(result("a@red1.test").result == "permerror");
-}
-
-BOOST_AUTO_TEST_CASE(ptr_names_past_the_tenth_are_ignored) {
-    std::string zone = "ptr.test TXT \"v=spf1 ptr -all\"\n";
-    for (int name = 1; name <= 11; ++name) {
-        const std::string host = "h" + std::to_string(name) + ".ptr.test";
-        zone += "10.2.0.192.in-addr.arpa PTR " + host + "\n";
-        zone += host + " A " + (name == 11 ? "192.0.2.10" : "198.51.100.1") + "\n";
-    }
-    dns::FakeResolver resolver = dns::FakeResolver::from_text(zone);
-    const auth::SpfVerifier verifier({}, resolver);
-    BOOST_TEST(verifier.check_mail_from("192.0.2.10", "h.example.net", "a@ptr.test").result ==
-               "fail");
 }
 
 BOOST_AUTO_TEST_CASE(cidr_length_zero_of_section_5_6) {
