@@ -45,10 +45,12 @@ Transformers transformers(std::string_view spec) {
     Transformers parsed;
     std::size_t at = 0;
     bool any = false;
+    // More parts than a value can have (it is shorter than a DNS message) means "all".
+    constexpr std::size_t all_parts = 1'000'000;
     for (; at < spec.size() && spec[at] >= '0' && spec[at] <= '9'; ++at) {
         any = true;
-        parsed.keep = std::min<std::size_t>(
-            parsed.keep * 10 + static_cast<std::size_t>(spec[at] - '0'), 1000);
+        parsed.keep = std::min(parsed.keep * 10 + static_cast<std::size_t>(spec[at] - '0'),
+                               all_parts);
     }
     if (at < spec.size() && (spec[at] == 'r' || spec[at] == 'R')) {
         parsed.reverse = true;
