@@ -23,7 +23,13 @@ tests_unit_testrunner_SOURCES += \
 	tests/unit/test-spf-suite.cc \
 	tests/unit/test-spf-check.cc \
 	tests/unit/test-config-verdicts.cc \
+	tests/unit/spf_generator.cc \
+	tests/unit/spf_generator.hh \
+	tests/unit/test-spf-differential.cc \
 	tests/unit/test-daemons.cc \
 	tests/unit/test-postfix.cc \
 	tests/unit/test-tools.cc \
 	tests/unit/test-socket-spec.cc
+
+# The pyspf side of tests/unit/test-spf-differential.cc.
+EXTRA_DIST += tests/unit/spf_pyspf.py

@@ -44,10 +44,16 @@ lib_libmailwarden_la_SOURCES += \
 	lib/auth/dmarc.hh
 tests_unit_testrunner_SOURCES += tests/unit/test-dmarc.cc
 
-# SPF on libspf2 with our DNS layer (void lookups, time budget, initial processing).
+# SPF (RFC 7208): record parser, macro expansion and check_host() of our own, on dns::Resolver.
 lib_libmailwarden_la_SOURCES += \
 	lib/auth/spf.cc \
 	lib/auth/spf.hh \
+	lib/auth/spf_eval.cc \
+	lib/auth/spf_eval.hh \
+	lib/auth/spf_macro.cc \
+	lib/auth/spf_macro.hh \
 	lib/auth/spf_syntax.cc \
 	lib/auth/spf_syntax.hh
-tests_unit_testrunner_SOURCES += tests/unit/test-spf.cc
+tests_unit_testrunner_SOURCES += \
+	tests/unit/test-spf.cc \
+	tests/unit/test-spf-rfc.cc

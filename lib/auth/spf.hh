@@ -1,24 +1,26 @@
-// SPF (RFC 7208) on libspf2, with every DNS lookup answered by our dns::Resolver through a
-// custom SPF_dns_server_t layer (no libspf2 resolver or cache: the Resolver caches).
+// SPF (RFC 7208): check_host() for the HELO and MAIL FROM identities, evaluated by our own
+// code (spf_eval.hh: records, mechanisms, macros and limits exactly as the RFC says) with
+// every lookup answered by our dns::Resolver (which caches).
 //
-// What our layer adds to libspf2 (each named in tests/unit/test-spf.cc):
+// What the verifier does around check_host() (each named in tests/unit/test-spf*.cc):
 //   - Initial processing (§4.3): a malformed or single-label identity domain, or a HELO
 //     that is an address literal, gives none without any lookup; an empty local part
 //     becomes "postmaster".
-//   - The void lookup limit (§4.6.4): NXDOMAIN/NODATA answers to A, AAAA, MX and PTR
-//     lookups are counted per evaluation; the third makes the result permerror. (TXT
-//     lookups are not counted: an include or redirect without a record is a permerror
-//     anyway, and the exp= lookup must not turn a fail into a permerror.)
+//   - The limits of §4.6.4 over the whole evaluation, include and redirect chains
+//     included: 10 DNS-querying terms; 2 void lookups, counted per term (a term counts
+//     once when any of its lookups, the address lookups of its MX or PTR names included,
+//     found no name or no data; the exp= lookup and %{p}'s lookups do not count); more
+//     than 10 MX names is a permerror; PTR names past the 10th are ignored.
 //   - A time budget per evaluation (SpfOptions::time_budget): once spent, further lookups
-//     fail at once and the result is temperror. Each lookup is also bounded by the
+//     are not made and the result is temperror. Each lookup is also bounded by the
 //     Resolver's own timeout.
-//   - DNS trouble (timeout, SERVFAIL) gives temperror; names that are not valid DNS names
-//     are answered NXDOMAIN, as §4.3 asks.
-// libspf2 keeps the other limits (10 DNS-querying terms, 10 MX and PTR names each).
+//   - DNS trouble (timeout, SERVFAIL) gives temperror (but a failed PTR lookup is no
+//     match, §5.5); expanded names that are not valid DNS names match nothing.
+//   - The explanation of a fail (§6.2): the exp= text, else the configured default.
 //
-// One SpfVerifier serves all threads: per-evaluation state lives in a thread_local
-// context that is set only while libspf2 runs on that thread. Never throws after
-// construction (which throws std::runtime_error if libspf2 cannot start).
+// One SpfVerifier serves all threads (each evaluation keeps its state on the caller's
+// stack). Never throws after construction (which throws std::runtime_error when the
+// default explanation is not a valid RFC 7208 explain-string).
 #pragma once
 
 #include "dns/resolver.hh"
@@ -28,9 +30,6 @@
 #include <string>
 #include <string_view>
 
-struct SPF_server_struct;
-struct SPF_dns_server_struct;
-
 namespace mailwarden::auth {
 
 enum class SpfScope { helo, mailfrom };
@@ -38,7 +37,7 @@ enum class SpfScope { helo, mailfrom };
 struct SpfOptions {
     std::chrono::milliseconds time_budget{20000};
     std::string receiving_host = "localhost"; // %{r}
-    // Explanation for a fail without exp= (a macro string); "" = libspf2's default.
+    // Explanation for a fail without exp= (an RFC 7208 explain-string, macros expanded).
     std::string default_explanation = "%{i} is not one of %{d}'s designated mail servers";
 };
 
@@ -63,18 +62,12 @@ public:
     SpfResult check_mail_from(std::string_view client_ip, std::string_view helo,
                               std::string_view mail_from) const;
 
-    struct Layer; // the SPF_dns_server_t and what its lookup function needs
-
 private:
     SpfResult evaluate(SpfScope scope, std::string_view client_ip, std::string_view helo,
                        std::string identity, std::string domain) const;
 
     SpfOptions options_;
-    std::unique_ptr<Layer> layer_;
-    struct ServerFree {
-        void operator()(SPF_server_struct* server) const noexcept;
-    };
-    std::unique_ptr<SPF_server_struct, ServerFree> server_;
+    dns::Resolver* resolver_;
 };
 
 // The value of a Received-SPF header (RFC 7208 §9.1) for a result: the result word, a comment

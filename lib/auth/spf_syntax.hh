@@ -1,31 +1,59 @@
-// Strict syntax check of an SPF record against the RFC 7208 §12 ABNF. libspf2 accepts many
-// records the RFC calls invalid (a:1.2.3.4, exists:%{i}/24, /032, redirect twice, %{c} in a
-// domain-spec, non-ASCII bytes...), which must give permerror (§4.6). Our DNS layer runs
-// every record libspf2 fetches through this check first. Pure function, never throws, work
-// linear in the record length.
+// SPF record parsing, strictly by the RFC 7208 §12 ABNF: a record either parses into its
+// mechanisms and the redirect=/exp= modifiers, or it has a syntax error, which makes the
+// evaluation a permerror (§4.6). Unknown modifiers are checked and dropped (§6). Also the
+// macro-string checks shared with the configuration (spf_explanation). Pure functions, never
+// throw, work linear in the record length; a parsed record points into the text it was
+// parsed from.
 #pragma once
 
+#include "util/cidr.hh"
+
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace mailwarden::auth {
+
+enum class SpfMechanismKind : std::uint8_t { all, include, a, mx, ptr, ip4, ip6, exists };
+
+struct SpfMechanism {
+    SpfMechanismKind kind = SpfMechanismKind::all;
+    char qualifier = '+';          // + - ~ ?
+    std::string_view domain_spec;  // include, a, mx, ptr, exists; "" = the current domain
+    std::uint8_t ip4_length = 32;  // a, mx, ip4
+    std::uint8_t ip6_length = 128; // a, mx, ip6
+    util::IpAddress network;       // ip4, ip6 (host bits may be set)
+};
+
+struct SpfRecord {
+    std::vector<SpfMechanism> mechanisms; // in record order
+    std::string_view redirect;            // domain-spec; "" = none
+    std::string_view explanation;         // exp= domain-spec; "" = none
+};
+
+struct SpfParse {
+    std::optional<SpfRecord> record;
+    std::string error; // when !record: a short fixed description, never attacker text
+};
 
 // Whether text is an SPF record at all: "v=spf1" (case-insensitive) then a space or the end.
 bool is_spf_record(std::string_view text);
 
-// nullopt for a valid record, else a short fixed description of the first problem
-// (e.g. "invalid domain-spec", "redirect= twice"); never attacker text.
+SpfParse parse_spf_record(std::string_view text);
+
+// nullopt for a valid record, else what parse_spf_record() reports.
 std::optional<std::string> spf_syntax_error(std::string_view record);
 
-// A valid record rewritten into equivalent terms where libspf2 gets RFC 7208 wrong:
-//   - unknown modifiers are dropped (§6: they MUST be ignored; libspf2 rejects many);
-//   - redirect= is dropped when an "all" mechanism is present (§6.1);
-//   - CIDR length 0 (§5.6), which libspf2 cannot evaluate: ip4:N/0 becomes
-//     ip4:0.0.0.0/1 ip4:128.0.0.0/1 and ip6:N/0 becomes ip6:::/1 ip6:8000::/1 (same sets);
-//     in a and mx, the length for the other address family is dropped (it cannot apply to
-//     this client), and a:D/0 for an IPv4 client becomes exists:D (both match when D has
-//     any A record). mx/0 for IPv4 and a//0, mx//0 for IPv6 clients stay as they are.
-std::string spf_record_for_libspf2(std::string_view record, bool client_is_ipv6);
+// explain-string = *( macro-string / SP ), where c, r and t are allowed (§7.1): what an
+// explanation (exp= text or the configured default) must be.
+bool is_spf_explain_string(std::string_view text);
+
+namespace spf_detail {
+// Parses the macro-expand at text[at] ("%%", "%_", "%-" or "%{...}"); on success advances
+// at past it. allow_crt: the letters c, r and t (explanations only).
+bool macro_expand(std::string_view text, std::size_t& at, bool allow_crt);
+} // namespace spf_detail
 
 } // namespace mailwarden::auth

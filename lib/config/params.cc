@@ -4,6 +4,7 @@
 // when the sample or the man page disagree with it. Validators here return an error text, never
 // throw.
 #include "config/params.hh"
+#include "auth/spf_syntax.hh"
 #include "config/rate_limit.hh"
 
 #include "util/socket_spec.hh"
@@ -124,26 +125,14 @@ std::string check_dns_server(std::string_view value) {
     return util::parse_server_address(value, &error) ? "" : error;
 }
 
-// Printable ASCII and well-formed %-escapes (RFC 7208 §7.1); libspf2 checks the rest at start.
+// An RFC 7208 explain-string (§7.1): the SPF verifier's own check, so `config check` refuses
+// exactly what the daemons would refuse at start.
 std::string check_spf_explanation(std::string_view value) {
-    for (std::size_t i = 0; i < value.size(); ++i) {
-        const char c = value[i];
-        if (c < ' ' || c > '~')
-            return "only printable ASCII is allowed";
-        if (c != '%')
-            continue;
-        const char next = i + 1 < value.size() ? value[i + 1] : '\0';
-        if (next == '%' || next == '_' || next == '-') {
-            ++i;
-        } else if (next == '{') {
-            const auto close = value.find('}', i);
-            if (close == std::string_view::npos)
-                return "unterminated %{ macro";
-            i = close;
-        } else {
-            return "'%' must start %%, %_, %- or a %{x} macro";
-        }
-    }
+    if (!all_of(value, [](char c) { return c >= ' ' && c <= '~'; }))
+        return "only printable ASCII is allowed";
+    if (!auth::is_spf_explain_string(value))
+        return "'%' must start %%, %_, %- or a macro such as %{d} or %{l1r-} (RFC 7208 "
+               "section 7: letters slodiphcrtv, a nonzero digit, r, delimiters .-+,/_=)";
     return "";
 }
 

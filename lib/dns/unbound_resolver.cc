@@ -94,6 +94,9 @@ ContextPtr make_context(const UnboundOptions& options) {
     // failing every query for infra-host-ttl (900 s); with a single forwarder that is the
     // only sensible choice.
     set_option(context.get(), "infra-keep-probing:", "yes");
+    // Answers keep the server's record order: libunbound otherwise rotates cached RRsets,
+    // and SPF's "first 10 PTR names" (RFC 7208 §4.6.4) would change from query to query.
+    set_option(context.get(), "rrset-roundrobin:", "no");
     // "transparent" with no local data resolves normally; "nodefault" is ignored when set
     // through ub_ctx_set_option (libunbound 1.17).
     if (options.forward_documentation_zones) {

@@ -2,6 +2,8 @@
 #include "spf_macro_target.hh"
 
 #include "auth/spf.hh"
+#include "auth/spf_macro.hh"
+#include "auth/spf_syntax.hh"
 #include "dns/fake_resolver.hh"
 #include "dns/zone_file.hh"
 
@@ -57,10 +59,42 @@ void check(const auth::SpfResult& result) {
         broken("explanation without fail", result);
 }
 
+// The parser and the expander on their own: they agree with each other, and an expansion
+// is bounded and holds no byte the text could not.
+void check_parts(std::string_view record, std::string_view explanation,
+                 std::string_view local_part) {
+    const auto parsed = auth::parse_spf_record(record);
+    if (parsed.record.has_value() != !auth::spf_syntax_error(record).has_value())
+        broken("parse_spf_record and spf_syntax_error disagree", {});
+    const auto client = util::parse_ip("2001:db8::1");
+    const std::string sender = std::string(local_part) + "@fuzz.test";
+    const auth::SpfMacroValues values{.sender = sender,
+                                      .local_part = local_part,
+                                      .sender_domain = "fuzz.test",
+                                      .domain = "fuzz.test",
+                                      .helo = local_part,
+                                      .receiver = "mx.fuzz.test",
+                                      .client = &*client,
+                                      .now = 1,
+                                      .validated_name = [] { return std::string("unknown"); }};
+    for (const auto use : {auth::SpfMacroUse::domain_spec, auth::SpfMacroUse::explanation}) {
+        const auto expanded = auth::expand_spf_macros(explanation, use, values);
+        const bool valid = auth::is_spf_explain_string(explanation);
+        if (use == auth::SpfMacroUse::explanation ? expanded.has_value() != valid
+                                                  : expanded.has_value() && !valid)
+            broken("expand_spf_macros and the syntax check disagree", {});
+        // Each macro adds at most its value URL-escaped (3 bytes for 1) plus one dot a part.
+        const std::size_t bound = explanation.size() * (4 * (sender.size() + 80) + 1);
+        if (expanded && expanded->size() > bound)
+            broken("expansion longer than its bound", {});
+    }
+}
+
 } // namespace
 
 std::string spf_macro_one(std::string_view input) {
     const auto fields = split_fields(input);
+    check_parts(fields[0], fields[1], fields[2]);
     std::string record(fields[0]);
     if (record.rfind("v=spf1", 0) != 0)
         record = "v=spf1 " + record;
@@ -85,8 +119,7 @@ std::string spf_macro_one(std::string_view input) {
     try {
         verifier = std::make_unique<auth::SpfVerifier>(options, resolver);
     } catch (const std::runtime_error&) {
-        return "invalid default explanation"; // `mailwarden config check` refuses it: `mailwarden
-                                              // config check` refuses it
+        return "invalid default explanation"; // `mailwarden config check` refuses it
     }
     const std::string sender = std::string(fields[2]) + "@fuzz.test";
     auto result = verifier->check_mail_from(ip, fields[3], sender);

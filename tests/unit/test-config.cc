@@ -207,6 +207,11 @@ BOOST_AUTO_TEST_CASE(every_error_kind_names_file_line_and_key) {
         {"[state]\nstate_backend = mysql\n", 2, "state_backend", "expected one of: lmdb, redis"},
         {"[limits]\nratelimit = same client_ip 1/1h\nratelimit = same sender 1/1h\n", 3,
          "ratelimit", "the name 'same' is taken (line 2)"},
+        // What the SPF verifier refuses at start (RFC 7208 §7.1, §7.3).
+        {"[auth]\nspf_explanation = %{x} sent it\n", 2, "spf_explanation", "RFC 7208"},
+        {"[auth]\nspf_explanation = %{d0}\n", 2, "spf_explanation", "nonzero digit"},
+        {"[auth]\nspf_explanation = %{d!}\n", 2, "spf_explanation", "macro such as"},
+        {"[auth]\nspf_explanation = 100%\n", 2, "spf_explanation", "'%' must start"},
     };
     for (const auto& [text, line, key, message] : cases) {
         BOOST_TEST_CONTEXT(text) {

@@ -90,6 +90,31 @@ BOOST_AUTO_TEST_CASE(mx_ptr_and_txt) {
     expect_ok(resolver->query("spf.example.test", RrType::spf), {"v=spf1 -all"});
 }
 
+// libunbound rotates the records of an answer it serves from its cache (rrset-roundrobin);
+// ours keeps the order the server gave, so that "the first 10 PTR names" (RFC 7208 §4.6.4)
+// are the same names on every query.
+BOOST_AUTO_TEST_CASE(records_keep_the_servers_order) {
+    std::string zone;
+    std::vector<std::string> names;
+    for (int i = 1; i <= 11; ++i) {
+        names.push_back("h" + std::to_string(i) + ".order.test");
+        zone += "10.2.0.192.in-addr.arpa PTR " + names.back() + "\n";
+    }
+    const auto server = mailwarden::test::DnsTestServer::with_zone(zone);
+    UnboundOptions options;
+    options.servers = {server->address()};
+    options.forward_documentation_zones = true;
+    auto resolver = make_unbound_resolver(options);
+    for (int round = 0; round < 4; ++round) {
+        const Answer answer = resolver->query("10.2.0.192.in-addr.arpa", RrType::ptr);
+        BOOST_REQUIRE(status_name(answer.status) == "ok");
+        std::vector<std::string> order;
+        for (const Record& record : answer.records)
+            order.push_back(record.text);
+        BOOST_TEST(order == names, boost::test_tools::per_element());
+    }
+}
+
 BOOST_AUTO_TEST_CASE(split_txt_longer_than_255_bytes_is_joined) {
     Answer answer = test_resolver()->query("split.example.test", RrType::txt);
     expect_ok(answer, {std::string(255, 'a') + std::string(255, 'b') + std::string(90, 'c')});

@@ -43,7 +43,7 @@ BOOST_AUTO_TEST_CASE(every_seed_runs) {
     std::map<std::string, int> results;
     for (const auto& seed : seeds)
         ++results[mailwarden::fuzz::spf_macro_one(seed)];
-    // The seeds are chosen to reach libspf2's expansion, not to stop at the syntax check.
+    // The seeds are chosen to reach macro expansion, not to stop at the syntax check.
     BOOST_TEST(results["fail"] + results["pass"] + results["softfail"] + results["neutral"] >= 3);
 }
 

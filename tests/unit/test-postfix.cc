@@ -8,10 +8,10 @@
 //
 // swaks connects from 127.0.0.1 and, with XCLIENT (smtpd_authorized_xclient_hosts), makes
 // Postfix treat the session as coming from 192.0.2.10, an inbound MX client: from loopback itself
-// the mail would be outbound (internal_networks, kept at its default here), and libspf2 passes
-// SPF for any domain when the client is a loopback address. The milter's configuration leaves
-// SPF fails to the policy server (spf_fail_action = none), which refuses them at RCPT; rate
-// limits are the policy server's only, since both daemons count a message they both see.
+// the mail would be outbound (internal_networks, kept at its default here). The milter's
+// configuration leaves SPF fails to the policy server (spf_fail_action = none), which refuses
+// them at RCPT; rate limits are the policy server's only, since both daemons count a message
+// they both see.
 //
 // Postfix's master runs as the testrunner's child (as `postfix start-fg` runs it), so it cannot
 // outlive a crashed run; every server is stopped by PID when a case ends, passed or failed.

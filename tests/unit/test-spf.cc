@@ -1,5 +1,6 @@
 // SPF (lib/auth/spf) on FakeResolver zones: results, mechanisms, explanations, the limits
-// our DNS layer adds to libspf2 (void lookups, time budget), and concurrent use.
+// (void lookups, time budget), and concurrent use. The letter of RFC 7208 (macros, order,
+// limits across include chains) is tests/unit/test-spf-rfc.cc.
 #include "auth/spf.hh"
 #include "dns/fake_resolver.hh"
 
@@ -148,6 +149,13 @@ BOOST_AUTO_TEST_CASE(initial_processing_gives_none_without_lookups) {
     BOOST_TEST(from("nodomain").result == "none");
     BOOST_TEST(resolver.query_count() == before);
     BOOST_TEST(from("@pass.test").identity == "postmaster@pass.test");
+}
+
+// libspf2 passed any domain for a loopback client; SPF has no such exception.
+BOOST_AUTO_TEST_CASE(loopback_clients_are_evaluated_like_any_other) {
+    BOOST_TEST(from("a@pass.test", "127.0.0.1").result == "fail");
+    BOOST_TEST(from("a@pass.test", "::1").result == "fail");
+    BOOST_TEST(from("a@soft.test", "127.0.0.1").result == "softfail");
 }
 
 BOOST_AUTO_TEST_CASE(bad_client_address_is_permerror) {
