@@ -158,7 +158,7 @@ std::string RedisTestServer::command(const std::vector<std::string>& words) cons
     if (context == nullptr)
         return "";
     std::string text;
-    if (context->err == 0 && redisSetTimeout(context, {2, 0}) == REDIS_OK) {
+    if (context->err == 0 && redisSetTimeout(context, {10, 0}) == REDIS_OK) {
         std::vector<const char*> argv;
         std::vector<std::size_t> lengths;
         for (const std::string& word : words) {
