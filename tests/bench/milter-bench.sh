@@ -1,0 +1,306 @@
+#!/usr/bin/env bash
+# milter-bench: mailwarden-milter behind a real Postfix, side by side with Postfix alone.
+#
+# Starts, in a temporary directory: the test DNS responder (tests/dns/mw-testdnsd) with the
+# zone bench-mail writes (SPF, the DKIM key, DMARC p=reject for pass.test), a private
+# redis-server, smtp-sink, one mailwarden-milter per configuration below, and a private Postfix
+# (own main.cf/master.cf/queue, nothing chrooted, master as our child) with one smtpd listener
+# per configuration on 127.0.0.1, each relaying to the sink:
+#
+#   postfix     Postfix alone (no milter)
+#   unix-lmdb   the milter on a unix socket, state in LMDB
+#   tcp-lmdb    the milter on TCP loopback, state in LMDB
+#   unix-redis  the milter on a unix socket, state in Redis
+#   tcp-redis   the milter on TCP loopback, state in Redis
+#
+# Every message: ~11 KB, one RSA-2048 DKIM signature (d=pass.test), SPF, DKIM, DMARC, two rate
+# limits (client address and sender, never reached) and reputation, one log line. smtp-source
+# connects from 127.0.0.1, which internal_networks treats as outbound by default: the milters
+# run with internal_networks empty, so the mail is inbound and gets every check (the log lines
+# printed at the end show the results: spf=pass dkim=pass:pass.test dmarc=pass).
+#
+# Each round runs every configuration once, in an order that rotates from round to round:
+#   load     smtp-source -s 20 -m MESSAGES (a new SMTP session per message): accepted msgs/s,
+#            and the milter's CPU per message (utime+stime of /proc/PID/stat, all threads)
+#   single   smtp-source -s 1 -d -m SINGLE (one session, back to back): ms per message; the
+#            milter's added latency is that minus Postfix alone's in the same round
+# and waits for the queue to drain between runs. The summary gives medians with min-max.
+# Everything is stopped by PID at the end. Needs root (the Postfix master starts as root),
+# postfix (smtp-source, smtp-sink) and redis-server.
+#
+# usage: tests/bench/milter-bench.sh [BUILD_DIR] [ROUNDS] [MESSAGES] [SINGLE]
+#   defaults: _build 5 2000 200; CONFIGS="postfix unix-lmdb ..." selects configurations.
+#   BASELINE=PATH: another mailwarden-milter binary (an older build) for configurations named
+#   old-unix-lmdb, old-tcp-redis..., run side by side with the others (before/after figures).
+set -euo pipefail
+top=$(cd "$(dirname "$0")/../.." && pwd)
+build=$(cd "${1:-$top/_build}" && pwd)
+rounds=${2:-5}
+messages=${3:-2000}
+single=${4:-200}
+configs=(${CONFIGS:-postfix unix-lmdb tcp-lmdb unix-redis tcp-redis})
+
+for program in /usr/sbin/postfix /usr/sbin/postconf /usr/sbin/postqueue /usr/sbin/smtp-source \
+    /usr/sbin/smtp-sink "$build/milter/mailwarden-milter" "$build/tests/dns/mw-testdnsd" \
+    "$build/tests/bench/bench-mail"; do
+    [ -x "$program" ] || { echo "milter-bench: $program is missing (make, apt-get install postfix)" >&2; exit 2; }
+done
+[ "$(id -u)" -eq 0 ] || { echo "milter-bench: needs root (the Postfix master starts as root)" >&2; exit 2; }
+
+# tmpfs by default: queue file syncs would otherwise measure the disk more than the milter.
+work=$(mktemp -d "${BENCH_DIR:-/dev/shm}/mw-milter-bench-XXXXXX")
+chmod 755 "$work" # Postfix (user postfix) reaches the unix sockets here
+pids=()
+master_pid=
+cleanup() {
+    if [ -n "$master_pid" ]; then
+        kill "$master_pid" 2>/dev/null || true
+        for _ in $(seq 100); do kill -0 "$master_pid" 2>/dev/null || break; sleep 0.1; done
+    fi
+    for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+    wait 2>/dev/null || true
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+free_port() {
+    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+wait_for() { # $1 = what, then a command that succeeds when ready (at most 20 s)
+    local what=$1
+    shift
+    for _ in $(seq 200); do "$@" 2>/dev/null && return 0; sleep 0.1; done
+    echo "milter-bench: $what did not start" >&2
+    exit 1
+}
+listening() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+"$build/tests/bench/bench-mail" "$work/message.txt" "$work/bench.zone"
+"$build/tests/dns/mw-testdnsd" -p 0 --port-file "$work/dns.port" -z "$work/bench.zone" \
+    >"$work/dns.log" 2>&1 &
+pids+=($!)
+wait_for "mw-testdnsd" test -s "$work/dns.port"
+
+# shellcheck source=../private-redis.sh
+. "$top/tests/private-redis.sh"
+start_private_redis "$work"
+pids+=("$redis_pid")
+
+sink_port=$(free_port)
+/usr/sbin/smtp-sink -u nobody "127.0.0.1:$sink_port" 1000 >"$work/sink.log" 2>&1 &
+pids+=($!)
+wait_for "smtp-sink" listening "$sink_port"
+
+# One milter per configuration; milter_spec[NAME] is what Postfix's smtpd_milters names.
+declare -A milter_spec milter_pid smtpd_port
+for name in "${configs[@]}"; do
+    smtpd_port[$name]=$(free_port)
+    [ "$name" = postfix ] && continue
+    case ${name#old-} in
+    unix-*) socket="unix:$work/$name.sock" milter_spec[$name]="unix:$work/$name.sock" ;;
+    tcp-*) port=$(free_port) socket="inet:$port@127.0.0.1" milter_spec[$name]="inet:127.0.0.1:$port" ;;
+    esac
+    case $name in
+    *-lmdb) state="state_backend = lmdb
+state_path = $work/$name-state/state.mdb" ;;
+    *-redis) state="state_backend = redis
+redis_servers = 127.0.0.1:$redis_port
+redis_prefix = $name:" ;;
+    esac
+    cat >"$work/$name.conf" <<CONF
+[general]
+user = nobody
+allow_root = no
+authserv_id = mx.test
+internal_networks =
+milter_pid_file = $work/$name.pid
+log_level = info
+[milter]
+milter_socket = $socket
+milter_socket_mode = 0660
+milter_socket_owner = nobody:postfix
+[dns]
+dns_servers = 127.0.0.1@$(cat "$work/dns.port")
+[state]
+$state
+[limits]
+ratelimit = per_client client_ip 1000/1s burst=100000000
+ratelimit = per_sender sender 1000/1s burst=100000000
+CONF
+    program=$build/milter/mailwarden-milter
+    [[ $name == old-* ]] && program=${BASELINE:?old-* configurations need BASELINE=PATH}
+    "$program" -f -c "$work/$name.conf" >"$work/$name.log" 2>&1 &
+    milter_pid[$name]=$!
+    pids+=($!)
+done
+for name in "${configs[@]}"; do
+    [ "$name" = postfix ] && continue
+    wait_for "mailwarden-milter ($name)" grep -q "started" "$work/$name.log"
+done
+
+# The private Postfix: as tests/unit/test-postfix.cc, one smtpd per configuration.
+pf=$work/postfix
+mkdir -p "$pf/etc" "$pf/queue" "$pf/data"
+chown postfix:postfix "$pf/data"
+cat >"$pf/etc/main.cf" <<CF
+# A private instance for mailwarden's milter benchmark (tests/bench/milter-bench.sh).
+compatibility_level = 3.6
+queue_directory = $pf/queue
+data_directory = $pf/data
+mail_owner = postfix
+setgid_group = postdrop
+maillog_file = $pf/maillog
+maillog_file_prefixes = $pf
+inet_interfaces = 127.0.0.1
+inet_protocols = ipv4
+myhostname = mx.test
+mydomain = test
+myorigin = \$myhostname
+mydestination =
+local_recipient_maps =
+relay_domains = example.net
+mynetworks = 127.0.0.0/8
+alias_maps =
+alias_database =
+biff = no
+relayhost = [127.0.0.1]:$sink_port
+smtp_dns_support_level = disabled
+smtp_host_lookup = native
+smtpd_peername_lookup = no
+# Accept at the rate smtpd can, not at the rate of delivery.
+in_flow_delay = 0
+smtpd_relay_restrictions = permit_mynetworks, reject_unauth_destination
+# The wiring README.md recommends.
+milter_default_action = tempfail
+milter_protocol = 6
+milter_connect_macros = j {daemon_name} {client_addr} {client_name}
+milter_mail_macros = i {auth_authen} {auth_type} {mail_addr}
+milter_end_of_data_macros = i
+CF
+{
+    for name in "${configs[@]}"; do
+        echo "127.0.0.1:${smtpd_port[$name]} inet n - n - - smtpd -o smtpd_milters=${milter_spec[$name]:-}"
+    done
+    cat <<'CF'
+pickup unix n - n 60 1 pickup
+cleanup unix n - n - 0 cleanup
+qmgr unix n - n 300 1 qmgr
+rewrite unix - - n - - trivial-rewrite
+bounce unix - - n - 0 bounce
+defer unix - - n - 0 bounce
+trace unix - - n - 0 bounce
+verify unix - - n - 1 verify
+flush unix n - n 1000? 0 flush
+proxymap unix - - n - - proxymap
+smtp unix - - n - - smtp
+relay unix - - n - - smtp
+showq unix n - n - - showq
+error unix - - n - - error
+retry unix - - n - - error
+discard unix - - n - - discard
+anvil unix - - n - 1 anvil
+scache unix - - n - 1 scache
+postlog unix-dgram n - n - 1 postlogd
+CF
+} >"$pf/etc/master.cf"
+/usr/sbin/postfix -c "$pf/etc" check
+"$(/usr/sbin/postconf -c "$pf/etc" -h daemon_directory)/master" -c "$pf/etc" -s \
+    >"$pf/master.out" 2>&1 &
+master_pid=$!
+for name in "${configs[@]}"; do
+    wait_for "Postfix (port ${smtpd_port[$name]})" listening "${smtpd_port[$name]}"
+done
+
+drain_queue() {
+    for _ in $(seq 600); do
+        /usr/sbin/postqueue -c "$pf/etc" -p 2>/dev/null | grep -q "Mail queue is empty" && return 0
+        sleep 0.2
+    done
+    echo "milter-bench: the queue did not drain in 120 s" >&2
+    exit 1
+}
+cpu_ms() { # utime+stime of all threads of process $1, in ms; 0 without a process
+    [ -n "${1:-}" ] || { echo 0; return; }
+    awk -v hz="$(getconf CLK_TCK)" '{ print ($14 + $15) * 1000 / hz }' "/proc/$1/stat"
+}
+now_ns() { date +%s%N; }
+source_args=(-f alice@pass.test -t bob@example.net -M mx.client.test -F "$work/message.txt")
+
+# One run of configuration $1: "msgs_per_s cpu_ms_per_msg single_ms_per_msg"
+run_config() {
+    local name=$1 port=${smtpd_port[$1]} pid=${milter_pid[$1]:-} start end cpu0 cpu1 rate cpu
+    cpu0=$(cpu_ms "$pid")
+    start=$(now_ns)
+    timeout 600 /usr/sbin/smtp-source -s 20 -m "$messages" "${source_args[@]}" "127.0.0.1:$port"
+    end=$(now_ns)
+    cpu1=$(cpu_ms "$pid")
+    rate=$(awk -v n="$messages" -v ns=$((end - start)) 'BEGIN { printf "%.1f", n / (ns / 1e9) }')
+    cpu=$(awk -v a="$cpu0" -v b="$cpu1" -v n="$messages" 'BEGIN { printf "%.3f", (b - a) / n }')
+    drain_queue
+    start=$(now_ns)
+    timeout 600 /usr/sbin/smtp-source -s 1 -d -m "$single" "${source_args[@]}" "127.0.0.1:$port"
+    end=$(now_ns)
+    drain_queue
+    echo "$rate $cpu $(awk -v n="$single" -v ns=$((end - start)) 'BEGIN { printf "%.3f", ns / 1e6 / n }')"
+}
+
+# Warm every path once (DNS cache, state files, Postfix processes).
+for name in "${configs[@]}"; do
+    /usr/sbin/smtp-source -s 5 -m 50 "${source_args[@]}" "127.0.0.1:${smtpd_port[$name]}"
+done
+drain_queue
+
+echo "milter-bench: $rounds rounds, $messages messages over 20 sessions and $single in one session per configuration"
+results=$work/results
+: >"$results"
+for round in $(seq "$rounds"); do
+    count=${#configs[@]}
+    for i in $(seq 0 $((count - 1))); do
+        name=${configs[$(((i + round - 1) % count))]}
+        read -r rate cpu one <<<"$(run_config "$name")"
+        echo "$round $name $rate $cpu $one" >>"$results"
+        printf 'round %d %-10s %8s msgs/s  %6s ms CPU/msg  %7s ms/msg in one session\n' \
+            "$round" "$name" "$rate" "$cpu" "$one"
+    done
+done
+
+# Per round: the ratio to Postfix alone and the added latency; then medians with min-max.
+awk -v configs="${configs[*]}" '
+function median(list, n,   sorted, i, j, t) {
+    for (i = 1; i <= n; i++) sorted[i] = list[i]
+    for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++)
+        if (sorted[j] < sorted[i]) { t = sorted[i]; sorted[i] = sorted[j]; sorted[j] = t }
+    lo = sorted[1]; hi = sorted[n]
+    return n % 2 ? sorted[(n + 1) / 2] : (sorted[n / 2] + sorted[n / 2 + 1]) / 2
+}
+function show(list, n, format,   m) {
+    m = median(list, n)
+    return sprintf(format " (" format "-" format ")", m, lo, hi)
+}
+{ rate[$1, $2] = $3; cpu[$1, $2] = $4; one[$1, $2] = $5; if ($1 > rounds) rounds = $1 }
+END {
+    n = split(configs, names, " ")
+    printf "\n%-10s | %-22s | %-19s | %-19s | %-22s | %-22s\n", "config", "accepted msgs/s",
+        "x Postfix alone", "milter CPU ms/msg", "one session ms/msg", "added ms/msg"
+    for (c = 1; c <= n; c++) {
+        name = names[c]
+        for (r = 1; r <= rounds; r++) {
+            a[r] = rate[r, name]; b[r] = cpu[r, name]; d[r] = one[r, name]
+            ratio[r] = ((r, "postfix") in rate) ? rate[r, name] / rate[r, "postfix"] : 0
+            added[r] = ((r, "postfix") in one) ? one[r, name] - one[r, "postfix"] : 0
+        }
+        printf "%-10s | %-22s | %-19s | %-19s | %-22s | %-22s\n", name, show(a, rounds, "%.0f"),
+            show(ratio, rounds, "%.2f"), show(b, rounds, "%.3f"), show(d, rounds, "%.2f"),
+            show(added, rounds, "%.2f")
+    }
+}' "$results"
+
+echo
+for name in "${configs[@]}"; do
+    [ "$name" = postfix ] && continue
+    log=$work/$name.log
+    printf '%s: %d messages logged, %d accepted with spf=pass dkim=pass:pass.test dmarc=pass; last line:\n  %s\n' \
+        "$name" "$(grep -c ' action=' "$log" || true)" \
+        "$(grep -c 'spf=pass dkim=pass:pass.test dmarc=pass .*action=accept' "$log" || true)" \
+        "$(grep ' action=' "$log" | tail -1)"
+done
