@@ -36,6 +36,7 @@ Answer FakeResolver::query(std::string_view name, RrType type) {
     answer.status = found.status;
     if (found.status != Status::ok) {
         answer.error_text = std::string(status_name(found.status)) + " (fake zone)";
+        answer.ttl = std::chrono::seconds(found.negative_ttl());
         return answer;
     }
     std::uint32_t ttl = UINT32_MAX;
@@ -43,10 +44,7 @@ Answer FakeResolver::query(std::string_view name, RrType type) {
         ttl = std::min(ttl, record->ttl);
         if (record->type != type)
             continue; // the CNAME chain: callers see the final records, as from libunbound
-        Record result{record->text, record->preference};
-        for (const std::string& piece : record->strings)
-            result.text += piece;
-        answer.records.push_back(std::move(result));
+        answer.records.push_back({record->presentation(), record->preference});
     }
     answer.ttl = std::chrono::seconds(ttl);
     return answer;

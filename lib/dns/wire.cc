@@ -3,6 +3,7 @@
 
 #include <arpa/inet.h>
 
+#include <algorithm>
 #include <cstdio>
 
 namespace mailwarden::dns {
@@ -27,6 +28,32 @@ std::optional<std::uint32_t> get_u32(const unsigned char* data, std::size_t size
                           (data[offset + 2] << 8) | data[offset + 3];
     offset += 4;
     return value;
+}
+
+std::optional<std::uint16_t> get_u16(const unsigned char* data, std::size_t size,
+                                     std::size_t& offset) {
+    if (size < 2 || offset > size - 2)
+        return std::nullopt;
+    const auto value = static_cast<std::uint16_t>((data[offset] << 8) | data[offset + 1]);
+    offset += 2;
+    return value;
+}
+
+// Moves offset past a name that may end in a compression pointer.
+bool skip_name(const unsigned char* data, std::size_t size, std::size_t& offset) {
+    while (offset < size) {
+        const unsigned length = data[offset];
+        if ((length & 0xc0) == 0xc0) {
+            offset += 2;
+            return offset <= size;
+        }
+        if (length > 63)
+            return false;
+        offset += 1 + length;
+        if (length == 0)
+            return true;
+    }
+    return false;
 }
 
 } // namespace
@@ -159,6 +186,39 @@ void put_u16(std::string& out, std::uint16_t value) {
 void put_u32(std::string& out, std::uint32_t value) {
     put_u16(out, std::uint16_t(value >> 16));
     put_u16(out, std::uint16_t(value & 0xffff));
+}
+
+std::optional<std::uint32_t> negative_ttl(const unsigned char* packet, std::size_t size) {
+    constexpr std::size_t header_size = 12;
+    constexpr std::uint16_t type_soa = 6;
+    if (packet == nullptr || size < header_size)
+        return std::nullopt;
+    std::size_t offset = 4;
+    const auto questions = get_u16(packet, size, offset);
+    const auto answers = get_u16(packet, size, offset);
+    const auto authorities = get_u16(packet, size, offset);
+    offset = header_size;
+    for (unsigned i = 0; i < *questions; ++i)
+        if (!skip_name(packet, size, offset) || (offset += 4) > size)
+            return std::nullopt;
+    for (unsigned i = 0; i < unsigned(*answers) + *authorities; ++i) {
+        if (!skip_name(packet, size, offset))
+            return std::nullopt;
+        const auto type = get_u16(packet, size, offset);
+        std::size_t after_class = offset + 2;
+        const auto ttl = get_u32(packet, size, after_class);
+        offset = after_class;
+        const auto length = get_u16(packet, size, offset);
+        if (!type || !ttl || !length || *length > size - offset)
+            return std::nullopt;
+        offset += *length;
+        // SOA RDATA ends with SERIAL REFRESH RETRY EXPIRE MINIMUM; MINIMUM is the last 4 bytes.
+        if (i >= *answers && *type == type_soa && *length >= 22) {
+            std::size_t minimum_at = offset - 4;
+            return std::min(*ttl, *get_u32(packet, size, minimum_at));
+        }
+    }
+    return std::nullopt;
 }
 
 } // namespace mailwarden::dns

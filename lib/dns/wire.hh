@@ -25,6 +25,11 @@ std::optional<std::string> decode_name(const unsigned char* data, std::size_t si
 std::optional<Record> decode_rdata(RrType type, const unsigned char* data, std::size_t size,
                                    std::string& why);
 
+// The negative-caching TTL of a whole reply packet (RFC 2308 section 5): for the first SOA
+// record of its authority section, the lower of that record's TTL and its MINIMUM field.
+// std::nullopt when there is none or the packet is malformed (names may be compressed).
+std::optional<std::uint32_t> negative_ttl(const unsigned char* packet, std::size_t size);
+
 // Appends `name` (dotted text, no trailing dot needed) in uncompressed wire format.
 // Returns false when a label is empty or longer than 63 bytes or the name exceeds 255 bytes.
 bool encode_name(std::string_view name, std::string& out);

@@ -87,8 +87,9 @@ std::optional<RrType> parse_type(std::string type) {
     std::transform(type.begin(), type.end(), type.begin(),
                    [](unsigned char c) { return char(std::toupper(c)); });
     static const std::map<std::string, RrType> types = {
-        {"A", RrType::a},     {"AAAA", RrType::aaaa}, {"MX", RrType::mx}, {"TXT", RrType::txt},
-        {"SPF", RrType::spf}, {"PTR", RrType::ptr},   {"NS", RrType::ns}, {"CNAME", RrType::cname},
+        {"A", RrType::a},     {"AAAA", RrType::aaaa},   {"MX", RrType::mx},
+        {"TXT", RrType::txt}, {"SPF", RrType::spf},     {"PTR", RrType::ptr},
+        {"NS", RrType::ns},   {"CNAME", RrType::cname}, {"SOA", RrType::soa},
     };
     auto found = types.find(type);
     if (found == types.end())
@@ -140,6 +141,24 @@ std::optional<std::string> parse_rdata(ZoneRecord& record, const std::vector<Tok
             record.strings.push_back(token.text);
         }
         return std::nullopt;
+    case RrType::soa: {
+        std::optional<std::string> mname, rname;
+        if (bare(7)) {
+            mname = canonical_name(rdata[0].text);
+            rname = canonical_name(rdata[1].text);
+        }
+        for (std::size_t i = 0; mname && rname && i < 5; ++i) {
+            const auto value = parse_number(rdata[2 + i].text, 0xffffffff);
+            if (!value)
+                return "SOA needs MNAME RNAME SERIAL REFRESH RETRY EXPIRE MINIMUM";
+            record.soa_values[i] = *value;
+        }
+        if (!mname || !rname)
+            return "SOA needs MNAME RNAME SERIAL REFRESH RETRY EXPIRE MINIMUM";
+        record.text = *mname;
+        record.strings = {*rname};
+        return std::nullopt;
+    }
     default: {
         std::optional<std::string> target;
         if (bare(1))
@@ -153,6 +172,23 @@ std::optional<std::string> parse_rdata(ZoneRecord& record, const std::vector<Tok
 }
 
 } // namespace
+
+std::string ZoneRecord::presentation() const {
+    std::string result = text;
+    if (type == RrType::soa) {
+        result += " " + strings.at(0);
+        for (const std::uint32_t value : soa_values)
+            result += " " + std::to_string(value);
+        return result;
+    }
+    for (const std::string& piece : strings)
+        result += piece;
+    return result;
+}
+
+std::uint32_t ZoneAnswer::negative_ttl() const {
+    return soa == nullptr ? 0 : std::min(soa->ttl, soa->soa_values[4]);
+}
 
 std::string zone_quoted(std::string_view bytes) {
     std::string out = "\"";
@@ -290,6 +326,19 @@ bool Zone::name_exists(const std::string& name) const {
            std::any_of(servfail_names_.begin(), servfail_names_.end(), below);
 }
 
+const ZoneRecord* Zone::closest_soa(std::string name) const {
+    for (;;) {
+        auto [first, last] = by_owner_.equal_range(name);
+        for (auto it = first; it != last; ++it)
+            if (records_[it->second].type == RrType::soa)
+                return &records_[it->second];
+        const std::size_t dot = name.find('.');
+        if (dot == std::string::npos)
+            return nullptr;
+        name.erase(0, dot + 1);
+    }
+}
+
 ZoneAnswer Zone::lookup(std::string_view name, RrType type) const {
     ZoneAnswer answer;
     auto current = canonical_name(name, true);
@@ -323,6 +372,7 @@ ZoneAnswer Zone::lookup(std::string_view name, RrType type) const {
             answer.status = Status::timeout;
         } else {
             answer.status = name_exists(*current) ? Status::nodata : Status::nxdomain;
+            answer.soa = closest_soa(*current);
         }
         return answer;
     }

@@ -15,6 +15,9 @@
 //     TXT    one or more "quoted" character-strings, each <= 255 bytes after unescaping
 //            (\" \\ and \DDD decimal escapes; \X for any other X means X)
 //     SPF    same as TXT, type 99
+//     SOA    MNAME RNAME SERIAL REFRESH RETRY EXPIRE MINIMUM; the responder puts the SOA
+//            closest above a name into the authority section of its negative answers
+//            (RFC 2308), which gives them their negative TTL
 // - Test directives, written as a TYPE without RDATA:
 //     TIMEOUT   queries for NAME whose type has no records get no answer at all
 //     SERVFAIL  every query for NAME gets rcode SERVFAIL
@@ -24,6 +27,7 @@
 
 #include "dns/resolver.hh"
 
+#include <array>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -40,12 +44,18 @@ struct ZoneRecord {
     std::uint32_t ttl = 3600;
     std::string text;                 // A/AAAA address; MX/PTR/CNAME/NS target (no trailing dot)
     std::uint16_t preference = 0;     // MX only
-    std::vector<std::string> strings; // TXT/SPF character-strings, unescaped
+    std::vector<std::string> strings; // TXT/SPF character-strings, unescaped; SOA: RNAME
+    std::array<std::uint32_t, 5> soa_values{}; // SERIAL REFRESH RETRY EXPIRE MINIMUM
+    // The record's data as dns::Record::text holds it (SOA: "MNAME RNAME SERIAL ... MINIMUM").
+    std::string presentation() const;
 };
 
 struct ZoneAnswer {
     Status status = Status::nxdomain;       // ok, nxdomain, nodata, servfail or timeout
     std::vector<const ZoneRecord*> records; // CNAME chain first, then the records of the type
+    const ZoneRecord* soa = nullptr;        // nxdomain and nodata: the SOA closest above, if any
+    // nxdomain and nodata: the negative TTL of the soa (RFC 2308), 0 without one.
+    std::uint32_t negative_ttl() const;
 };
 
 // Lowercase, trailing dot removed; std::nullopt when not a valid domain name (with any_bytes,
@@ -72,6 +82,7 @@ public:
 
 private:
     bool name_exists(const std::string& name) const;
+    const ZoneRecord* closest_soa(std::string name) const;
 
     std::vector<ZoneRecord> records_;
     std::multimap<std::string, std::size_t> by_owner_; // owner -> index in records_

@@ -134,7 +134,8 @@ std::optional<Query> parse_query(const std::string& packet, Rcode& rcode) {
 }
 
 std::string header(std::uint16_t id, bool recursion_desired, Rcode rcode, bool truncated,
-                   std::uint16_t questions, std::uint16_t answers, std::uint16_t additional) {
+                   std::uint16_t questions, std::uint16_t answers, std::uint16_t additional,
+                   std::uint16_t authorities = 0) {
     std::string out;
     put_u16(out, id);
     // QR, AA, RA always; RD copied from the query.
@@ -142,7 +143,7 @@ std::string header(std::uint16_t id, bool recursion_desired, Rcode rcode, bool t
                                (recursion_desired ? 0x0100 : 0) | 0x0080 | rcode));
     put_u16(out, questions);
     put_u16(out, answers);
-    put_u16(out, 0);
+    put_u16(out, authorities);
     put_u16(out, additional);
     return out;
 }
@@ -174,6 +175,12 @@ std::string rdata_of(const ZoneRecord& record) {
         for (const std::string& piece : record.strings)
             rdata += char(piece.size()) + piece; // the parser capped each at 255
         return rdata;
+    case RrType::soa:
+        encode_name(record.text, rdata);
+        encode_name(record.strings.at(0), rdata);
+        for (const std::uint32_t value : record.soa_values)
+            put_u32(rdata, value);
+        return rdata;
     case RrType::mx:
         put_u16(rdata, record.preference);
         [[fallthrough]];
@@ -195,7 +202,7 @@ public:
         auto query = parse_query(packet, rcode);
         if (!query)
             return header(get_u16(packet, 0), packet[2] & 1, rcode, false, 0, 0, 0);
-        std::uint16_t answers = 0;
+        std::uint16_t answers = 0, authorities = 0;
         std::string body;
         if (query->edns && query->edns_version != 0) {
             rcode = noerror; // BADVERS is signalled in the OPT record below
@@ -215,6 +222,9 @@ public:
             for (const ZoneRecord* record : found.records)
                 answers += append_record(body, record->owner, std::uint16_t(record->type),
                                          record->ttl, rdata_of(*record));
+            if (found.soa) // a negative answer's TTL (RFC 2308)
+                authorities += append_record(body, found.soa->owner, std::uint16_t(RrType::soa),
+                                             found.soa->ttl, rdata_of(*found.soa));
         }
         std::string opt;
         if (query->edns) {
@@ -226,9 +236,9 @@ public:
         }
         std::size_t limit = over_tcp ? 65535 : query->edns ? query->edns_udp_size : 512;
         std::uint16_t additional = query->edns ? 1 : 0;
-        std::string reply =
-            header(query->id, query->recursion_desired, rcode, false, 1, answers, additional) +
-            query->question + body + opt;
+        std::string reply = header(query->id, query->recursion_desired, rcode, false, 1, answers,
+                                   additional, authorities) +
+                            query->question + body + opt;
         if (reply.size() <= limit)
             return reply;
         Rcode too_big = over_tcp ? servfail : rcode;
