@@ -28,13 +28,22 @@ std::string_view Context::macro(std::string_view name) const {
 bool Context::set_macros(MacroStage stage, std::string_view pairs) {
     Macros& macros = macros_[static_cast<std::size_t>(stage)];
     macros.pairs.clear();
-    macros.data.assign(pairs);
-    std::vector<std::string_view> strings;
-    if (!pairs.empty() && !split_strings(macros.data, strings))
+    macros.data.assign(pairs); // keeps its capacity from message to message
+    if (!pairs.empty() && pairs.back() != '\0')
         return false;
-    for (std::size_t i = 0; i + 1 < strings.size(); i += 2)
-        macros.pairs.emplace_back(strings[i], strings[i + 1]);
-    return strings.size() % 2 == 0;
+    std::string_view rest = macros.data;
+    while (!rest.empty()) {
+        const std::size_t name_end = rest.find('\0');
+        const std::size_t value_end = rest.find('\0', name_end + 1);
+        if (value_end == std::string_view::npos) { // a name without its value
+            macros.pairs.clear();
+            return false;
+        }
+        macros.pairs.emplace_back(rest.substr(0, name_end),
+                                  rest.substr(name_end + 1, value_end - name_end - 1));
+        rest.remove_prefix(value_end + 1);
+    }
+    return true;
 }
 
 void Context::clear_macros_after(MacroStage stage) {

@@ -58,7 +58,9 @@ std::optional<std::string> address_text(char family, std::string_view address) {
 
 } // namespace
 
-Dispatcher::Dispatcher(const engine::EngineHolder& engines) : context_(engines) {}
+Dispatcher::Dispatcher(const engine::EngineHolder& engines, bool tcp) : context_(engines) {
+    context_.tcp = tcp;
+}
 
 Dispatcher::~Dispatcher() {
     if (context_.session)

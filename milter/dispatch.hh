@@ -24,7 +24,8 @@ inline constexpr std::uint32_t protocol_version = 6;
 
 class Dispatcher {
 public:
-    explicit Dispatcher(const engine::EngineHolder& engines);
+    // tcp: the connection is a TCP one (see on_negotiate).
+    Dispatcher(const engine::EngineHolder& engines, bool tcp);
     ~Dispatcher(); // closes an open SMTP session (the connection is gone)
     Dispatcher(const Dispatcher&) = delete;
     Dispatcher& operator=(const Dispatcher&) = delete;

@@ -16,28 +16,40 @@ constexpr std::size_t resting_capacity = 128 * 1024;
 
 FrameReader::FrameReader(std::size_t max_frame) : max_frame_(max_frame) {}
 
+void FrameReader::resize(std::size_t size) {
+    auto bigger = std::make_unique_for_overwrite<char[]>(size);
+    if (end_ > 0)
+        std::memcpy(bigger.get(), buffer_.get(), end_);
+    buffer_ = std::move(bigger);
+    size_ = size;
+}
+
 std::span<char> FrameReader::input_space(std::size_t wanted) {
     if (begin_ == end_)
         begin_ = end_ = 0;
     else if (begin_ > 0) { // frames handed out before are no longer in use
-        std::memmove(buffer_.data(), buffer_.data() + begin_, end_ - begin_);
+        std::memmove(buffer_.get(), buffer_.get() + begin_, end_ - begin_);
         end_ -= begin_;
         begin_ = 0;
     }
     // At most a whole frame of room at a time: the buffer stays under twice the limit.
     wanted = std::min(wanted, max_frame_ + length_bytes);
-    if (buffer_.size() > resting_capacity && end_ + wanted <= resting_capacity) {
-        std::vector<char> smaller(resting_capacity); // a large frame has passed
-        std::memcpy(smaller.data(), buffer_.data(), end_);
-        buffer_.swap(smaller);
-    }
-    if (buffer_.size() < end_ + wanted)
-        buffer_.resize(std::max(end_ + wanted, std::min(2 * buffer_.size(), max_frame_ + wanted)));
-    return {buffer_.data() + end_, buffer_.size() - end_};
+    if (size_ > resting_capacity && end_ + wanted <= resting_capacity)
+        resize(resting_capacity); // a large frame has passed
+    if (size_ < end_ + wanted)
+        resize(std::max(end_ + wanted, std::min(2 * size_, max_frame_ + wanted)));
+    return {buffer_.get() + end_, size_ - end_};
 }
 
 void FrameReader::commit(std::size_t received) {
-    end_ = std::min(end_ + received, buffer_.size());
+    end_ = std::min(end_ + received, size_);
+}
+
+void FrameReader::reset() {
+    begin_ = end_ = 0;
+    failed_ = false;
+    if (size_ > resting_capacity)
+        resize(resting_capacity);
 }
 
 void FrameReader::append(std::string_view bytes) {
@@ -55,7 +67,7 @@ FrameReader::Status FrameReader::next(Frame& frame, std::string* error) {
         return Status::error;
     if (end_ - begin_ < length_bytes)
         return Status::need_more;
-    const std::size_t length = read_u32(std::string_view(buffer_.data() + begin_, length_bytes));
+    const std::size_t length = read_u32(std::string_view(buffer_.get() + begin_, length_bytes));
     if (length == 0 || length > max_frame_) {
         failed_ = true;
         if (error != nullptr)
@@ -66,7 +78,7 @@ FrameReader::Status FrameReader::next(Frame& frame, std::string* error) {
     }
     if (end_ - begin_ < length_bytes + length)
         return Status::need_more;
-    const char* start = buffer_.data() + begin_ + length_bytes;
+    const char* start = buffer_.get() + begin_ + length_bytes;
     frame.command = start[0];
     frame.data = std::string_view(start + 1, length - 1);
     begin_ += length_bytes + length;

@@ -7,6 +7,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <string>
 #include <string_view>
@@ -73,6 +74,8 @@ public:
     void commit(std::size_t received);
     // Copies `bytes` in (for tests and the fuzzer).
     void append(std::string_view bytes);
+    // Forgets everything received, for the next connection; keeps the buffer (resting size).
+    void reset();
 
     // The next complete frame, need_more, or error (length 0 or over the limit; `error` says
     // which). After an error the reader stays in error.
@@ -81,11 +84,14 @@ public:
     // Octets received and not yet returned as frames: a frame in progress when not 0.
     std::size_t pending() const { return end_ - begin_; }
     // The buffer's size: under twice max_frame, back to 128 KB after a large frame.
-    std::size_t capacity() const { return buffer_.size(); }
+    std::size_t capacity() const { return size_; }
 
 private:
+    void resize(std::size_t size); // keeps [0, end_)
+
     std::size_t max_frame_;
-    std::vector<char> buffer_;
+    std::unique_ptr<char[]> buffer_; // not zeroed: only received bytes are read
+    std::size_t size_ = 0;
     std::size_t begin_ = 0, end_ = 0;
     bool failed_ = false;
 };

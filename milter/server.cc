@@ -1,5 +1,7 @@
-// See server.hh. One acceptor thread; worker threads each serve one connection at a time and
-// then wait for the next (never more than milter_max_connections of them, all joined at stop).
+// See server.hh. Each worker thread accepts a connection itself, serves it, and goes back to
+// accept(): a connection costs no hand-over between threads. A worker that accepts while no
+// other waits in accept() starts one more, up to milter_max_connections; all are joined at
+// stop, which shuts the listening socket down to wake the ones in accept().
 #include "milter/server.hh"
 
 #include "milter/dispatch.hh"
@@ -10,14 +12,10 @@
 
 #include <arpa/inet.h>
 #include <cerrno>
-#include <condition_variable>
 #include <cstring>
-#include <deque>
-#include <fcntl.h>
 #include <mutex>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <poll.h>
 #include <stdexcept>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -107,14 +105,14 @@ void set_timeouts(int fd, std::chrono::milliseconds timeout) {
 
 // One MTA connection, to its end. Everything the dispatcher answers to the frames at hand is
 // written in one piece before the next read.
-void serve_connection(int fd, bool tcp, const engine::EngineHolder& engines) {
+void serve_connection(int fd, bool tcp, const engine::EngineHolder& engines, FrameReader& reader) {
     set_timeouts(fd, engines.current()->config().duration("milter_timeout"));
     if (tcp) {
         const int one = 1;
         (void)::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     }
-    Dispatcher dispatcher(engines);
-    FrameReader reader;
+    Dispatcher dispatcher(engines, tcp);
+    reader.reset();
     for (;;) {
         Frame frame;
         std::string error;
@@ -158,101 +156,87 @@ void serve_connection(int fd, bool tcp, const engine::EngineHolder& engines) {
 struct Server::Impl {
     Impl(const engine::EngineHolder& engine_holder) : engines(engine_holder) {}
 
-    void accept_loop();
-    bool wait_for_slot();
-    void hand_over(int fd);
     void worker();
+    // After an accept: true when this worker may serve (counted), false when stopping.
+    bool admit(int fd);
+    void release(int fd);
 
     const engine::EngineHolder& engines;
     int listener = -1;
-    int wake_pipe[2] = {-1, -1}; // stop() writes; the acceptor polls it
     bool tcp = false;
     std::string unix_path;
-    std::thread acceptor;
 
     std::mutex mutex; // guards everything below
-    std::condition_variable work_ready, slot_free;
-    std::deque<int> waiting;        // accepted, not yet taken by a worker
-    std::unordered_set<int> served; // taken by a worker; shut down by stop()
     std::vector<std::thread> workers;
-    std::size_t idle = 0, connections = 0; // connections = waiting + served
+    std::unordered_set<int> served; // shut down by stop()
+    std::size_t accepting = 0;      // workers in (or on their way to) accept()
     bool stopping = false, stopped = false;
 };
 
-// Blocks while milter_max_connections are open; false when stopping.
-bool Server::Impl::wait_for_slot() {
-    std::unique_lock lock(mutex);
-    const auto limit = [&] {
-        return static_cast<std::size_t>(
-            engines.current()->config().integer("milter_max_connections"));
-    };
-    while (!stopping && connections >= limit()) {
-        limit_warnings.warn("milter_max_connections",
-                            "milter_max_connections reached: new MTA connections wait open=" +
-                                std::to_string(connections));
-        slot_free.wait_for(lock, std::chrono::seconds(1)); // the limit may be reloaded
-    }
-    return !stopping;
-}
-
-void Server::Impl::accept_loop() {
-    while (wait_for_slot()) {
-        pollfd watched[2] = {{listener, POLLIN, 0}, {wake_pipe[0], POLLIN, 0}};
-        if (::poll(watched, 2, -1) < 0 || watched[1].revents != 0)
-            continue; // EINTR, or stop(): wait_for_slot() sees it
-        const int fd = ::accept4(listener, nullptr, nullptr, SOCK_CLOEXEC);
-        if (fd >= 0) {
-            hand_over(fd);
-            continue;
-        }
-        if (errno == EINTR || errno == EAGAIN || errno == ECONNABORTED)
-            continue;
-        // Out of descriptors or memory: try again shortly instead of spinning.
-        limit_warnings.warn("milter-accept", "cannot accept MTA connections: " +
-                                                 util::escape_log_value(error_text(errno)));
-        pollfd wake = {wake_pipe[0], POLLIN, 0};
-        (void)::poll(&wake, 1, 100);
-    }
-}
-
-void Server::Impl::hand_over(int fd) {
+bool Server::Impl::admit(int fd) {
     std::lock_guard lock(mutex);
+    --accepting;
     if (stopping) {
         ::close(fd);
-        return;
+        return false;
     }
-    ++connections;
-    waiting.push_back(fd);
-    if (idle >= waiting.size())
-        work_ready.notify_one();
-    else
-        workers.push_back(util::spawn_thread_without_signals([this] { worker(); }));
+    served.insert(fd);
+    if (accepting == 0) { // nobody left to accept the next connection
+        const auto limit =
+            static_cast<std::size_t>(engines.current()->config().integer("milter_max_connections"));
+        if (served.size() < limit) {
+            ++accepting;
+            workers.push_back(util::spawn_thread_without_signals([this] { worker(); }));
+        } else {
+            limit_warnings.warn("milter_max_connections",
+                                "milter_max_connections reached: new MTA connections wait open=" +
+                                    std::to_string(served.size()));
+        }
+    }
+    return true;
+}
+
+void Server::Impl::release(int fd) {
+    std::lock_guard lock(mutex);
+    served.erase(fd);
+    ::close(fd); // under the lock: stop() never shuts down a number reused meanwhile
 }
 
 void Server::Impl::worker() {
-    std::unique_lock lock(mutex);
+    FrameReader reader; // kept from connection to connection
     for (;;) {
-        ++idle;
-        work_ready.wait(lock, [&] { return stopping || !waiting.empty(); });
-        --idle;
-        if (stopping)
+        const int fd = ::accept4(listener, nullptr, nullptr, SOCK_CLOEXEC);
+        const int error = errno;
+        if (fd < 0) {
+            {
+                std::lock_guard lock(mutex);
+                if (stopping) {
+                    --accepting;
+                    return;
+                }
+            }
+            if (error != EINTR && error != EAGAIN && error != ECONNABORTED) {
+                // Out of descriptors or memory: try again shortly instead of spinning.
+                limit_warnings.warn("milter-accept", "cannot accept MTA connections: " +
+                                                         util::escape_log_value(error_text(error)));
+                std::this_thread::sleep_for(std::chrono::milliseconds(100));
+            }
+            continue;
+        }
+        if (!admit(fd))
             return;
-        const int fd = waiting.front();
-        waiting.pop_front();
-        served.insert(fd);
-        lock.unlock();
         try {
-            serve_connection(fd, tcp, engines);
-        } catch (const std::exception& error) { // allocation failure, at worst
+            serve_connection(fd, tcp, engines, reader);
+        } catch (const std::exception& failure) { // allocation failure, at worst
             util::LogRecord(util::Severity::error)
                 .text("internal error, closing the MTA connection")
-                .kv("error", error.what());
+                .kv("error", failure.what());
         }
-        lock.lock();
-        served.erase(fd);
-        ::close(fd); // under the lock: stop() never shuts down a number reused meanwhile
-        --connections;
-        slot_free.notify_one();
+        release(fd);
+        std::lock_guard lock(mutex);
+        if (stopping)
+            return;
+        ++accepting;
     }
 }
 
@@ -262,21 +246,17 @@ Server::Server(const util::SocketSpec& spec, const engine::EngineHolder& engines
     impl_->tcp = spec.kind != util::SocketSpec::Kind::unix_path;
     if (!impl_->tcp)
         impl_->unix_path = spec.path;
-    if (::pipe2(impl_->wake_pipe, O_CLOEXEC) != 0) {
-        ::close(impl_->listener);
-        throw std::runtime_error("pipe: " + error_text(errno));
-    }
 }
 
 Server::~Server() {
     stop();
-    for (const int fd : {impl_->listener, impl_->wake_pipe[0], impl_->wake_pipe[1]})
-        if (fd >= 0)
-            ::close(fd);
+    ::close(impl_->listener);
 }
 
 void Server::start() {
-    impl_->acceptor = util::spawn_thread_without_signals([this] { impl_->accept_loop(); });
+    std::lock_guard lock(impl_->mutex);
+    ++impl_->accepting;
+    impl_->workers.push_back(util::spawn_thread_without_signals([this] { impl_->worker(); }));
 }
 
 void Server::stop() {
@@ -285,19 +265,14 @@ void Server::stop() {
         if (impl_->stopped)
             return;
         impl_->stopping = impl_->stopped = true;
+        // Wakes every worker in accept() (it fails with EINVAL) and every one blocked on its
+        // connection.
+        ::shutdown(impl_->listener, SHUT_RDWR);
         for (const int fd : impl_->served)
-            ::shutdown(fd, SHUT_RDWR); // wakes the worker blocked on it
-        for (const int fd : impl_->waiting)
-            ::close(fd);
-        impl_->connections -= impl_->waiting.size();
-        impl_->waiting.clear();
+            ::shutdown(fd, SHUT_RDWR);
     }
-    impl_->work_ready.notify_all();
-    impl_->slot_free.notify_all();
-    (void)!::write(impl_->wake_pipe[1], "x", 1);
-    if (impl_->acceptor.joinable())
-        impl_->acceptor.join();
-    for (auto& worker : impl_->workers) // no new ones: the acceptor has ended
+    // No worker starts another once stopping is set, so the list no longer grows.
+    for (auto& worker : impl_->workers)
         worker.join();
     if (!impl_->unix_path.empty())
         ::unlink(impl_->unix_path.c_str());
