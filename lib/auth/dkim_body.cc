@@ -1,6 +1,8 @@
 // See dkim_body.hh.
 #include "auth/dkim_body.hh"
 
+#include "util/digest.hh"
+
 #include <openssl/evp.h>
 
 #include <array>
@@ -97,8 +99,7 @@ void DkimBodyHash::ContextFree::operator()(evp_md_ctx_st* context) const noexcep
 }
 
 const evp_md_st* sha256_method() {
-    static const EVP_MD* const fetched = EVP_MD_fetch(nullptr, "SHA256", nullptr);
-    return fetched != nullptr ? fetched : EVP_sha256();
+    return util::digest_method(util::DigestKind::sha256);
 }
 
 DkimBodyHash::DkimBodyHash(Canon canon) : canon_(canon), context_(EVP_MD_CTX_new()) {
