@@ -1,10 +1,8 @@
 // See callbacks.hh. Negotiation asks the MTA for no reply at the steps where we never decide
-// (connect, HELO, RCPT, each header, end of headers), so an SMTP session costs the MTA one
-// round trip at MAIL, one per body chunk and one at end of message, and on TCP one at DATA.
-// There DATA is answered although we do nothing with it: Postfix sends the DATA step's macros
-// anyway, alone and unanswered when DATA is negotiated away, and its next packet (the first
-// header) then waits for our delayed ACK, about 40 ms. A unix socket has no such delay, and
-// there DATA is not sent at all. An internal error at a step without a reply is remembered and
+// (connect, HELO, RCPT, each header, end of headers) and for no DATA step, so an SMTP session
+// costs the MTA one round trip at MAIL, one per body chunk and one at end of message. (Postfix
+// still sends the DATA step's macros, unanswered; over TCP the server acknowledges them at
+// once, see server.cc.) An internal error at a step without a reply is remembered and
 // answered at the next step that has one.
 #include "milter/callbacks.hh"
 
@@ -26,8 +24,8 @@ constexpr std::uint32_t wanted_no_reply = option::no_reply_connect | option::no_
                                           option::no_reply_recipient | option::no_reply_header |
                                           option::no_reply_end_of_headers;
 // Steps we do not use at all, and the protocol options we want.
-constexpr std::uint32_t wanted_protocol =
-    wanted_no_reply | option::no_unknown | option::skip | option::header_leading_space;
+constexpr std::uint32_t wanted_protocol = wanted_no_reply | option::no_unknown | option::no_data |
+                                          option::skip | option::header_leading_space;
 constexpr std::uint32_t wanted_actions =
     action::add_headers | action::change_headers | action::quarantine | action::set_macro_list;
 
@@ -130,8 +128,6 @@ void on_negotiate(Context& context, std::uint32_t offered_actions, std::uint32_t
     try {
         Session& session = new_session(context);
         std::uint32_t wanted = wanted_protocol;
-        if (!context.tcp)
-            wanted |= option::no_data;
         if (session.engine->limits_recipients())
             wanted &= ~option::no_reply_recipient; // a recipient over its limit is refused at RCPT
         const std::uint32_t agreed = offered_protocol & wanted;

@@ -63,7 +63,6 @@ public:
     void answer(Status status);
 
     const engine::EngineHolder& engines;
-    bool tcp = false; // a TCP connection (else a unix socket)
     Negotiated negotiated;
     std::unique_ptr<Session> session; // from connect (or negotiation) to close
     std::string output;               // frames not yet written

@@ -58,9 +58,7 @@ std::optional<std::string> address_text(char family, std::string_view address) {
 
 } // namespace
 
-Dispatcher::Dispatcher(const engine::EngineHolder& engines, bool tcp) : context_(engines) {
-    context_.tcp = tcp;
-}
+Dispatcher::Dispatcher(const engine::EngineHolder& engines) : context_(engines) {}
 
 Dispatcher::~Dispatcher() {
     if (context_.session)

@@ -24,8 +24,7 @@ inline constexpr std::uint32_t protocol_version = 6;
 
 class Dispatcher {
 public:
-    // tcp: the connection is a TCP one (see on_negotiate).
-    Dispatcher(const engine::EngineHolder& engines, bool tcp);
+    explicit Dispatcher(const engine::EngineHolder& engines);
     ~Dispatcher(); // closes an open SMTP session (the connection is gone)
     Dispatcher(const Dispatcher&) = delete;
     Dispatcher& operator=(const Dispatcher&) = delete;

@@ -18,18 +18,21 @@
 # connects from 127.0.0.1, which internal_networks treats as outbound by default: the milters
 # run with internal_networks empty, so the mail is inbound and gets every check (the log lines
 # printed at the end show the results: spf=pass dkim=pass:pass.test dmarc=pass).
+# Needs root (the Postfix master starts as root; tcpdump), postfix (smtp-source, smtp-sink),
+# redis-server and tcpdump.
 #
 # Each round runs every configuration once, in an order that rotates from round to round:
 #   load     smtp-source -s 20 -m MESSAGES (a new SMTP session per message): accepted msgs/s,
 #            and the milter's CPU per message (utime+stime of /proc/PID/stat, all threads)
-#   single   smtp-source -s 1 -d -m SINGLE (one session, back to back): ms per message; the
-#            milter's added latency is that minus Postfix alone's in the same round
+#   single   smtp-source -s 1 -d -m SINGLE (one session, back to back): the median time per
+#            message; the milter's added latency is that minus Postfix alone's in the same round
 # and waits for the queue to drain between runs. The summary gives medians with min-max.
-# Everything is stopped by PID at the end. Needs root (the Postfix master starts as root),
-# postfix (smtp-source, smtp-sink) and redis-server.
+# Everything is stopped by PID at the end.
 #
 # usage: tests/bench/milter-bench.sh [BUILD_DIR] [ROUNDS] [MESSAGES] [SINGLE]
 #   defaults: _build 5 2000 200; CONFIGS="postfix unix-lmdb ..." selects configurations.
+#   CAPTURE=1: tcpdump on loopback (the milter's port) during the one-session runs over TCP, and
+#   a count of delayed-ACK stalls: the milter's bare ACK 30 ms or more after the MTA's data.
 #   BASELINE=PATH: another mailwarden-milter binary (an older build) for configurations named
 #   old-unix-lmdb, old-tcp-redis..., run side by side with the others (before/after figures).
 set -euo pipefail
@@ -41,7 +44,7 @@ single=${4:-200}
 configs=(${CONFIGS:-postfix unix-lmdb tcp-lmdb unix-redis tcp-redis})
 
 for program in /usr/sbin/postfix /usr/sbin/postconf /usr/sbin/postqueue /usr/sbin/smtp-source \
-    /usr/sbin/smtp-sink "$build/milter/mailwarden-milter" "$build/tests/dns/mw-testdnsd" \
+    /usr/sbin/smtp-sink /usr/bin/tcpdump "$build/milter/mailwarden-milter" "$build/tests/dns/mw-testdnsd" \
     "$build/tests/bench/bench-mail"; do
     [ -x "$program" ] || { echo "milter-bench: $program is missing (make, apt-get install postfix)" >&2; exit 2; }
 done
@@ -57,7 +60,7 @@ cleanup() {
         kill "$master_pid" 2>/dev/null || true
         for _ in $(seq 100); do kill -0 "$master_pid" 2>/dev/null || break; sleep 0.1; done
     fi
-    for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+    for p in "${pids[@]}" $(jobs -p); do kill "$p" 2>/dev/null || true; done
     wait 2>/dev/null || true
     rm -rf "$work"
 }
@@ -228,7 +231,7 @@ source_args=(-f alice@pass.test -t bob@example.net -M mx.client.test -F "$work/m
 
 # One run of configuration $1: "msgs_per_s cpu_ms_per_msg single_ms_per_msg"
 run_config() {
-    local name=$1 port=${smtpd_port[$1]} pid=${milter_pid[$1]:-} start end cpu0 cpu1 rate cpu
+    local name=$1 port=${smtpd_port[$1]} pid=${milter_pid[$1]:-} start end cpu0 cpu1 rate cpu one
     cpu0=$(cpu_ms "$pid")
     start=$(now_ns)
     timeout 600 /usr/sbin/smtp-source -s 20 -m "$messages" "${source_args[@]}" "127.0.0.1:$port"
@@ -237,11 +240,75 @@ run_config() {
     rate=$(awk -v n="$messages" -v ns=$((end - start)) 'BEGIN { printf "%.1f", n / (ns / 1e9) }')
     cpu=$(awk -v a="$cpu0" -v b="$cpu1" -v n="$messages" 'BEGIN { printf "%.3f", (b - a) / n }')
     drain_queue
-    start=$(now_ns)
-    timeout 600 /usr/sbin/smtp-source -s 1 -d -m "$single" "${source_args[@]}" "127.0.0.1:$port"
-    end=$(now_ns)
+    local capture=
+    if [ -n "${CAPTURE:-}" ] && [[ ${milter_spec[$name]:-} == inet:* ]]; then
+        capture=$work/$name.pcap
+        tcpdump -i lo -n -s 128 -U -w "$capture" "tcp port ${milter_spec[$name]##*:}" \
+            2>/dev/null &
+        local tcpdump_pid=$!
+        sleep 1
+    fi
+    one=$(single_session "$port")
+    if [ -n "$capture" ]; then
+        sleep 0.5
+        kill "$tcpdump_pid"
+        wait "$tcpdump_pid" 2>/dev/null || true
+        echo "$name: $(delayed_acks "$capture" "${milter_spec[$name]##*:}")" >&2
+        [ -z "${KEEP_CAPTURE:-}" ] || cp "$capture" "$KEEP_CAPTURE.$name.pcap"
+    fi
     drain_queue
-    echo "$rate $cpu $(awk -v n="$single" -v ns=$((end - start)) 'BEGIN { printf "%.3f", ns / 1e6 / n }')"
+    echo "$rate $cpu $one"
+}
+
+# Delayed-ACK stalls in a capture of the milter's port $2: the MTA sent data and the next
+# packet of that connection, 30 ms or more later, is the milter's bare ACK.
+delayed_acks() {
+    tcpdump -r "$1" -n -tt 2>/dev/null | python3 -c '
+import re, sys
+port = sys.argv[1]
+last = {}  # connection -> (time, from_mta, length)
+stalls = packets = 0
+for line in sys.stdin:
+    m = re.match(r"([0-9.]+) IP [0-9.]+\.(\d+) > [0-9.]+\.(\d+): .*length (\d+)", line)
+    if not m:
+        continue
+    t, src, dst, length = float(m[1]), m[2], m[3], int(m[4])
+    from_mta = dst == port
+    key = src if from_mta else dst
+    packets += 1
+    previous = last.get(key)
+    if previous and previous[1] and previous[2] > 0 and not from_mta and length == 0 \
+            and t - previous[0] >= 0.030:
+        stalls += 1
+    last[key] = (t, from_mta, length)
+print("%d packets, %d delayed-ACK stalls of 30 ms or more" % (packets, stalls))' "$2"
+}
+
+# One SMTP session sending SINGLE messages back to back: the median time from one accepted
+# message to the next, in ms, from the times of Postfix's "250 ... queued as" replies on the
+# loopback (tcpdump; smtp-source buffers its own counter). The median leaves out the moments
+# another process of this busy machine held a core.
+single_session() {
+    local replies=$work/replies.txt
+    tcpdump -i lo -n -tt -l -A -s 256 "tcp src port $1" >"$replies" 2>/dev/null &
+    local tcpdump_pid=$!
+    sleep 1
+    timeout 600 /usr/sbin/smtp-source -s 1 -d -m "$single" "${source_args[@]}" "127.0.0.1:$1"
+    sleep 0.5
+    kill "$tcpdump_pid"
+    wait "$tcpdump_pid" 2>/dev/null || true
+    python3 -c '
+import re, statistics, sys
+times, now = [], None
+for line in open(sys.argv[1], errors="replace"):
+    m = re.match(r"(\d+\.\d+) IP ", line)
+    if m:
+        now = float(m[1])
+    elif "queued as" in line and now is not None:
+        times.append(now)
+        now = None
+gaps = [b - a for a, b in zip(times, times[1:])]
+print("%.3f" % (statistics.median(gaps) * 1000 if len(gaps) > 10 else float("nan")))' "$replies"
 }
 
 # Warm every path once (DNS cache, state files, Postfix processes).
@@ -259,7 +326,7 @@ for round in $(seq "$rounds"); do
         name=${configs[$(((i + round - 1) % count))]}
         read -r rate cpu one <<<"$(run_config "$name")"
         echo "$round $name $rate $cpu $one" >>"$results"
-        printf 'round %d %-10s %8s msgs/s  %6s ms CPU/msg  %7s ms/msg in one session\n' \
+        printf 'round %d %-14s %8s msgs/s  %6s ms CPU/msg  %7s ms/msg in one session\n' \
             "$round" "$name" "$rate" "$cpu" "$one"
     done
 done
@@ -280,7 +347,7 @@ function show(list, n, format,   m) {
 { rate[$1, $2] = $3; cpu[$1, $2] = $4; one[$1, $2] = $5; if ($1 > rounds) rounds = $1 }
 END {
     n = split(configs, names, " ")
-    printf "\n%-10s | %-22s | %-19s | %-19s | %-22s | %-22s\n", "config", "accepted msgs/s",
+    printf "\n%-14s | %-22s | %-19s | %-19s | %-22s | %-22s\n", "config", "accepted msgs/s",
         "x Postfix alone", "milter CPU ms/msg", "one session ms/msg", "added ms/msg"
     for (c = 1; c <= n; c++) {
         name = names[c]
@@ -289,7 +356,7 @@ END {
             ratio[r] = ((r, "postfix") in rate) ? rate[r, name] / rate[r, "postfix"] : 0
             added[r] = ((r, "postfix") in one) ? one[r, name] - one[r, "postfix"] : 0
         }
-        printf "%-10s | %-22s | %-19s | %-19s | %-22s | %-22s\n", name, show(a, rounds, "%.0f"),
+        printf "%-14s | %-22s | %-19s | %-19s | %-22s | %-22s\n", name, show(a, rounds, "%.0f"),
             show(ratio, rounds, "%.2f"), show(b, rounds, "%.3f"), show(d, rounds, "%.2f"),
             show(added, rounds, "%.2f")
     }
