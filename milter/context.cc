@@ -51,6 +51,16 @@ void Context::clear_macros_after(MacroStage stage) {
         macros_[i].pairs.clear();
 }
 
+void Context::reset() {
+    for (auto& macros : macros_)
+        macros.pairs.clear();
+    negotiated = Negotiated{};
+    session.reset();
+    output.clear();
+    macro_lists.clear();
+    reply_text_.clear();
+}
+
 void Context::set_reply(std::string_view code, std::string_view status, std::string_view text) {
     reply_text_.assign(code);
     reply_text_ += ' ';

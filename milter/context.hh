@@ -47,6 +47,8 @@ public:
     bool set_macros(MacroStage stage, std::string_view pairs);
     // Forgets the macros of the stages after `stage` (a new step starts afresh).
     void clear_macros_after(MacroStage stage);
+    // Back to a new connection's state (the Session must be closed); storage is kept.
+    void reset();
 
     // The reply text of the next reject or tempfail: "CODE STATUS TEXT" (validated by the
     // caller, see protocol.hh reply_for). Used once.

@@ -65,6 +65,13 @@ Dispatcher::~Dispatcher() {
         on_close(context_);
 }
 
+void Dispatcher::end_connection() {
+    if (context_.session)
+        on_close(context_);
+    context_.reset();
+    negotiated_ = false;
+}
+
 bool Dispatcher::protocol_error(const std::string& what) {
     util::LogRecord(util::Severity::warning)
         .text("milter protocol error, closing the connection")

@@ -29,10 +29,14 @@ public:
     Dispatcher(const Dispatcher&) = delete;
     Dispatcher& operator=(const Dispatcher&) = delete;
 
+    const engine::EngineHolder& engines() const { return context_.engines; }
     // One command. False when the connection must end: after QUIT, or a protocol error.
     bool handle(const Frame& frame);
     // Frames to write to the MTA; the caller clears what it wrote.
     std::string& output() { return context_.output; }
+    // The connection ended: closes an open SMTP session and makes ready for the next
+    // connection, keeping the memory already allocated (a server thread keeps its Dispatcher).
+    void end_connection();
 
 private:
     bool negotiate(std::string_view data);

@@ -21,7 +21,6 @@
 #include <sys/un.h>
 #include <thread>
 #include <unistd.h>
-#include <unordered_set>
 #include <vector>
 
 namespace mailwarden::milter {
@@ -117,13 +116,12 @@ void acknowledge_when_read(int fd) {
 
 // One MTA connection, to its end. Everything the dispatcher answers to the frames at hand is
 // written in one piece before the next read.
-void serve_connection(int fd, bool tcp, const engine::EngineHolder& engines, FrameReader& reader) {
-    set_timeouts(fd, engines.current()->config().duration("milter_timeout"));
+void serve_connection(int fd, bool tcp, Dispatcher& dispatcher, FrameReader& reader) {
+    set_timeouts(fd, dispatcher.engines().current()->config().duration("milter_timeout"));
     if (tcp) {
         const int one = 1;
         (void)::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     }
-    Dispatcher dispatcher(engines);
     reader.reset();
     for (;;) {
         Frame frame;
@@ -182,8 +180,8 @@ struct Server::Impl {
 
     std::mutex mutex; // guards everything below
     std::vector<std::thread> workers;
-    std::unordered_set<int> served; // shut down by stop()
-    std::size_t accepting = 0;      // workers in (or on their way to) accept()
+    std::vector<int> served;   // shut down by stop(); no allocation once grown
+    std::size_t accepting = 0; // workers in (or on their way to) accept()
     bool stopping = false, stopped = false;
 };
 
@@ -194,7 +192,7 @@ bool Server::Impl::admit(int fd) {
         ::close(fd);
         return false;
     }
-    served.insert(fd);
+    served.push_back(fd);
     if (accepting == 0) { // nobody left to accept the next connection
         const auto limit =
             static_cast<std::size_t>(engines.current()->config().integer("milter_max_connections"));
@@ -212,12 +210,14 @@ bool Server::Impl::admit(int fd) {
 
 void Server::Impl::release(int fd) {
     std::lock_guard lock(mutex);
-    served.erase(fd);
+    std::erase(served, fd);
     ::close(fd); // under the lock: stop() never shuts down a number reused meanwhile
 }
 
 void Server::Impl::worker() {
-    FrameReader reader; // kept from connection to connection
+    // Kept from connection to connection, with the memory they allocated.
+    FrameReader reader;
+    Dispatcher dispatcher(engines);
     for (;;) {
         const int fd = ::accept4(listener, nullptr, nullptr, SOCK_CLOEXEC);
         const int error = errno;
@@ -240,12 +240,13 @@ void Server::Impl::worker() {
         if (!admit(fd))
             return;
         try {
-            serve_connection(fd, tcp, engines, reader);
+            serve_connection(fd, tcp, dispatcher, reader);
         } catch (const std::exception& failure) { // allocation failure, at worst
             util::LogRecord(util::Severity::error)
                 .text("internal error, closing the MTA connection")
                 .kv("error", failure.what());
         }
+        dispatcher.end_connection();
         release(fd);
         std::lock_guard lock(mutex);
         if (stopping)

@@ -257,6 +257,22 @@ BOOST_AUTO_TEST_CASE(a_new_smtp_session_on_the_same_connection_starts_with_conne
     BOOST_TEST(commands(replies(dispatcher)) == "c");
 }
 
+// A server thread keeps its Dispatcher from one connection to the next.
+BOOST_AUTO_TEST_CASE(a_dispatcher_serves_the_next_connection_from_scratch) {
+    Dispatcher dispatcher(engines);
+    open(dispatcher);
+    BOOST_TEST(feed(dispatcher, frame(command::macro, "M" + strings({"i", "OLDQUEUEID"})) +
+                                    frame(command::mail, strings({"<a@example.test>"}))));
+    (void)replies(dispatcher);
+    dispatcher.end_connection();
+    BOOST_TEST(!feed(dispatcher, frame(command::mail, strings({"<a@example.test>"})))); // first
+    dispatcher.end_connection();
+    const Reply negotiation = open(dispatcher);
+    BOOST_TEST(negotiation.command == reply::negotiate);
+    BOOST_TEST(feed(dispatcher, frame(command::mail, strings({"<a@example.test>"}))));
+    BOOST_TEST(commands(replies(dispatcher)) == "c");
+}
+
 BOOST_AUTO_TEST_CASE(a_reject_carries_its_reply_text) {
     Dispatcher dispatcher(engines);
     open(dispatcher);
