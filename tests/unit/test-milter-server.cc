@@ -151,10 +151,10 @@ struct ServerFixture {
                 (test::build_directory() / "milter/mailwarden-milter").string(), "-f", "-c",
                 dir + "/mailwarden.conf"},
             dir + "/milter.log");
-        BOOST_REQUIRE_MESSAGE(eventually([&] { return MtaConnection(socket_path()).connected(); },
-                                         20s),
-                              "mailwarden-milter does not listen:\n"
-                                  << milter->output());
+        BOOST_REQUIRE_MESSAGE(
+            eventually([&] { return MtaConnection(socket_path()).connected(); }, 20s),
+            "mailwarden-milter does not listen:\n"
+                << milter->output());
     }
 
     std::string socket_path() const { return dir + "/milter.sock"; }
@@ -162,9 +162,8 @@ struct ServerFixture {
 
     // Connect and HELO as Postfix sends them, after negotiate().
     static std::string connect_and_helo() {
-        return frame(command::connect,
-                     strings({"mx.client.test"}) + "4" + std::string(2, '\0') +
-                         strings({"192.0.2.10"})) +
+        return frame(command::connect, strings({"mx.client.test"}) + "4" + std::string(2, '\0') +
+                                           strings({"192.0.2.10"})) +
                frame(command::helo, strings({"mx.client.test"}));
     }
 
@@ -191,13 +190,13 @@ BOOST_AUTO_TEST_CASE(a_header_field_of_100_kb_in_one_packet_is_taken) {
 
     MtaConnection mta(socket_path());
     BOOST_REQUIRE(mta.negotiate());
-    BOOST_REQUIRE(mta.send(connect_and_helo() +
-                           frame(command::mail, strings({"<alice@example.test>"}))));
+    BOOST_REQUIRE(
+        mta.send(connect_and_helo() + frame(command::mail, strings({"<alice@example.test>"}))));
     const auto mail = mta.reply();
     BOOST_REQUIRE(mail);
     BOOST_TEST(mail->command == reply::continue_);
-    std::string stream = frame(command::recipient, strings({"<bob@example.net>"})) +
-                         frame(command::data);
+    std::string stream =
+        frame(command::recipient, strings({"<bob@example.net>"})) + frame(command::data);
     for (const auto& [name, value] : message.headers) // with SMFIP_HDR_LEADSPC: value as is
         stream += frame(command::header, strings({name, value}));
     BOOST_REQUIRE(mta.send(stream));
