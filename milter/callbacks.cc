@@ -50,6 +50,13 @@ std::string macro(const Context& context, std::string_view name) {
     return std::string(context.macro(name));
 }
 
+// The end of the message's header, once, before its body or its end (see Session).
+void end_headers(Session& session) {
+    if (session.message && !session.failed && !session.headers_ended)
+        session.message->end_of_headers();
+    session.headers_ended = true;
+}
+
 // The answer for a step: Status::no_reply where the MTA agreed to expect none.
 Status answer(const Context& context, std::uint32_t no_reply_flag, Status status) {
     return (context.negotiated.no_reply & no_reply_flag) != 0 ? Status::no_reply : status;
@@ -244,7 +251,7 @@ Status on_envrcpt(Context& context, std::span<const std::string_view> arguments)
 Status on_header(Context& context, std::string_view name, std::string_view value) {
     return guarded(context, "header", option::no_reply_header, [&] {
         Session& session = session_for(context);
-        if (session.message && !session.failed)
+        if (session.message && !session.failed && !session.headers_ended)
             session.message->header(
                 std::string(name),
                 header_value_as_received(value, context.negotiated.leading_space));
@@ -255,8 +262,7 @@ Status on_header(Context& context, std::string_view name, std::string_view value
 Status on_eoh(Context& context) {
     return guarded(context, "eoh", option::no_reply_end_of_headers, [&] {
         Session& session = session_for(context);
-        if (session.message && !session.failed)
-            session.message->end_of_headers();
+        end_headers(session);
         return answer(context, option::no_reply_end_of_headers, Status::continue_);
     });
 }
@@ -268,6 +274,7 @@ Status on_body(Context& context, std::string_view chunk) {
             return internal_error_answer(context, &session);
         if (!session.message)
             return context.negotiated.can_skip ? Status::skip : Status::continue_;
+        end_headers(session);
         if (!chunk.empty())
             session.message->body(std::span(chunk.data(), chunk.size()));
         return context.negotiated.can_skip && !session.message->wants_body() ? Status::skip
@@ -308,6 +315,7 @@ Status on_eom(Context& context) {
         Session& session = session_for(context);
         if (session.failed || !session.message)
             return internal_error_answer(context, &session);
+        end_headers(session);
         const engine::Report report = session.message->end_of_message();
         const engine::Verdict& verdict = report.verdict;
         Status status = Status::continue_;

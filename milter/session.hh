@@ -49,6 +49,7 @@ struct Session {
         sender.clear();
         recipients = 0;
         failed = false;
+        headers_ended = false;
         if (in_transaction)
             --transactions_in_progress;
         in_transaction = false;
@@ -66,6 +67,9 @@ struct Session {
     std::string sender;
     unsigned recipients = 0;
     bool failed = false; // an internal error at a step with no reply; answered at the next one
+    // The engine takes header fields, then their end, then the body: a client that sends the
+    // steps out of order (no MTA does) must not break that (libopendkim asserts on it).
+    bool headers_ended = false;
     bool in_transaction = false;
     std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
 };

@@ -336,4 +336,24 @@ BOOST_AUTO_TEST_CASE(steps_in_a_strange_order_get_answers_never_a_crash) {
     BOOST_TEST(answered.size() == 4U, answered); // body, end of message, DATA, unknown
 }
 
+// No MTA sends a body before the end of the header; a client that does must not reach the DKIM
+// verifier in the wrong order (libopendkim asserted and the daemon died; the fuzz target found
+// it).
+BOOST_AUTO_TEST_CASE(a_body_before_the_end_of_the_header_is_taken_in_order) {
+    for (const std::string& steps :
+         {frame(command::body, "Hello\r\n") + frame(command::end_of_body),
+          frame(command::end_of_body, "Hello\r\n"),
+          frame(command::end_of_headers) + frame(command::header, strings({"From", "x@y"})) +
+              frame(command::end_of_body)}) {
+        Dispatcher dispatcher(engines);
+        open(dispatcher);
+        BOOST_TEST(feed(dispatcher,
+                        frame(command::mail, strings({"<alice@example.test>"})) +
+                            frame(command::header, strings({"From", "a@example.test"})) + steps));
+        const std::string answered = commands(replies(dispatcher));
+        BOOST_TEST(!answered.empty());
+        BOOST_TEST(answered.back() != 'O');
+    }
+}
+
 BOOST_AUTO_TEST_SUITE_END()
