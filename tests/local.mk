@@ -22,6 +22,8 @@ tests_unit_testrunner_SOURCES += \
 	tests/unit/test-spf-suite.cc \
 	tests/unit/test-spf-check.cc \
 	tests/unit/test-daemons.cc \
+	tests/unit/mta_test.hh \
 	tests/unit/test-postfix.cc \
+	tests/unit/test-sendmail.cc \
 	tests/unit/test-tools.cc \
 	tests/unit/test-socket-spec.cc

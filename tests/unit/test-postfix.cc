@@ -20,10 +20,8 @@
 #include "child_process.hh"
 #include "dkim_test_signer.hh"
 #include "dns_test_server.hh"
+#include "mta_test.hh"
 
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/local/stream_protocol.hpp>
 #include <boost/test/unit_test.hpp>
 
 #include <filesystem>
@@ -37,11 +35,9 @@
 #include <vector>
 
 namespace fs = std::filesystem;
-namespace asio = boost::asio;
 using namespace std::chrono_literals;
 using namespace mailwarden;
-using test::ChildProcess;
-using test::eventually;
+using namespace mailwarden::test;
 
 namespace {
 
@@ -97,69 +93,10 @@ dkim_test::Message make_message(const std::string& from, const std::string& mess
     return message;
 }
 
-// Free TCP ports on 127.0.0.1, held together while chosen so that they differ.
-std::vector<unsigned short> free_ports(std::size_t count) {
-    asio::io_context io;
-    std::vector<asio::ip::tcp::acceptor> acceptors;
-    std::vector<unsigned short> ports;
-    for (std::size_t i = 0; i < count; ++i) {
-        acceptors.emplace_back(io, asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
-        ports.push_back(acceptors.back().local_endpoint().port());
-    }
-    return ports;
-}
-
-bool accepts_unix_connections(const std::string& path) {
-    asio::io_context io;
-    asio::local::stream_protocol::socket socket(io);
-    boost::system::error_code error;
-    socket.connect(asio::local::stream_protocol::endpoint(path), error);
-    return !error;
-}
-
-bool accepts_connections(unsigned short port) {
-    asio::io_context io;
-    asio::ip::tcp::socket socket(io);
-    boost::system::error_code error;
-    socket.connect(asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), port), error);
-    return !error;
-}
-
-std::string read_file(const fs::path& path) {
-    std::ifstream in(path, std::ios::binary);
-    std::stringstream text;
-    text << in.rdbuf();
-    return text.str();
-}
-
-std::size_t count_of(const std::string& text, const std::string& needle) {
-    std::size_t count = 0;
-    for (auto at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1))
-        ++count;
-    return count;
-}
-
 struct Run {
     int status;
     std::string output;
 };
-
-// The server's reply to the first client line of a swaks transcript starting with `command`
-// (" -> MAIL FROM:..." is followed by "<-  250 ..." or "<** 550 ..."), without the arrow;
-// "" when swaks never sent it.
-std::string reply_to(const std::string& transcript, const std::string& command) {
-    std::istringstream lines(transcript);
-    bool sent = false;
-    for (std::string line; std::getline(lines, line);) {
-        if (!line.empty() && line.back() == '\r')
-            line.pop_back();
-        if (!sent && line.starts_with(" -> " + command))
-            sent = true;
-        else if (sent && (line.starts_with("<-  ") || line.starts_with("<** ")))
-            return line.substr(4);
-    }
-    return "";
-}
 
 struct PostfixFixture {
     PostfixFixture() {
