@@ -1,6 +1,6 @@
 // See callbacks.hh. Negotiation asks the MTA for no reply at the steps where we never decide
-// (connect, HELO, RCPT, each header, end of headers) and for no DATA step, so an SMTP session
-// costs the MTA one round trip at MAIL, one per body chunk and one at end of message. (Postfix
+// (connect, HELO, RCPT, each header, end of headers, body chunks) and for no DATA step, so a
+// message costs the MTA one round trip at MAIL and one at end of message. (Postfix
 // still sends the DATA step's macros, unanswered; over TCP the server acknowledges them at
 // once, see server.cc.) An internal error at a step without a reply is remembered and
 // answered at the next step that has one.
@@ -22,7 +22,7 @@ namespace {
 // The steps we never answer, if the MTA agrees.
 constexpr std::uint32_t wanted_no_reply = option::no_reply_connect | option::no_reply_helo |
                                           option::no_reply_recipient | option::no_reply_header |
-                                          option::no_reply_end_of_headers;
+                                          option::no_reply_end_of_headers | option::no_reply_body;
 // Steps we do not use at all, and the protocol options we want.
 constexpr std::uint32_t wanted_protocol = wanted_no_reply | option::no_unknown | option::no_data |
                                           option::skip | option::header_leading_space;
@@ -268,17 +268,20 @@ Status on_eoh(Context& context) {
 }
 
 Status on_body(Context& context, std::string_view chunk) {
-    return guarded(context, "body", 0, [&]() -> Status {
+    return guarded(context, "body", option::no_reply_body, [&]() -> Status {
         Session& session = session_for(context);
-        if (session.failed)
-            return internal_error_answer(context, &session);
+        if (session.failed) // an unanswered earlier step failed: answered here or at the end
+            return (context.negotiated.no_reply & option::no_reply_body) != 0
+                       ? Status::no_reply
+                       : internal_error_answer(context, &session);
+        const Status more = context.negotiated.can_skip ? Status::skip : Status::continue_;
         if (!session.message)
-            return context.negotiated.can_skip ? Status::skip : Status::continue_;
+            return answer(context, option::no_reply_body, more);
         end_headers(session);
-        if (!chunk.empty())
+        if (!chunk.empty() && session.message->wants_body())
             session.message->body(std::span(chunk.data(), chunk.size()));
-        return context.negotiated.can_skip && !session.message->wants_body() ? Status::skip
-                                                                             : Status::continue_;
+        return answer(context, option::no_reply_body,
+                      session.message->wants_body() ? Status::continue_ : more);
     });
 }
 

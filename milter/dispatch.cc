@@ -227,7 +227,7 @@ bool Dispatcher::header(std::string_view data) {
 bool Dispatcher::end_of_body(std::string_view data) {
     if (!data.empty()) {
         const Status body = on_body(context_, data);
-        if (body != Status::continue_ && body != Status::skip) {
+        if (body != Status::continue_ && body != Status::skip && body != Status::no_reply) {
             answer(0, body);
             return true;
         }
