@@ -398,6 +398,35 @@ BOOST_AUTO_TEST_CASE(signed_mail_arrives_with_our_authentication_results_first_f
     BOOST_TEST(queue_after_delivery().find("Mail queue is empty") != std::string::npos);
 }
 
+// A 100 KB header field (under header_size_limit, 102400 octets by default) is accepted and the
+// message judged like any other. With milters configured Postfix's cleanup cuts a field at 60000
+// octets (for libmilter's 64 KB packet limit) and passes it whole, in one packet.
+BOOST_AUTO_TEST_CASE(a_100_kb_header_field_is_judged_and_the_message_accepted) {
+    start();
+    dkim_test::Message message = make_message("Alice <alice@pass.test>", "long-1@pass.test", true);
+    const std::string line = " abcdefghijklmnopqrstuvwxyz0123456789abcdefghijklmnopqrstuvwxyz0123";
+    std::string long_value = line; // folded lines, under Postfix's line_length_limit
+    while (long_value.size() < 100 * 1000)
+        long_value += "\r\n" + line;
+    message.headers.insert(message.headers.begin() + 1, {"X-Long", long_value}); // after signing
+    const std::string transcript = send("alice@pass.test", write_message("long", message));
+    BOOST_TEST(reply_to(transcript, ".").starts_with("250 2.0.0 Ok: queued as "), diagnostics());
+    BOOST_REQUIRE_MESSAGE(arrives("long-1@pass.test"), diagnostics());
+    const std::string delivered = at_sink("long-1@pass.test").front();
+    BOOST_TEST(delivered.find("Authentication-Results: mx.test; spf=pass") != std::string::npos);
+    BOOST_TEST(delivered.find("dkim=pass header.d=pass.test") != std::string::npos);
+    // The field as delivered: up to the next line that is not a continuation line.
+    const auto field = delivered.find("X-Long:");
+    BOOST_REQUIRE(field != std::string::npos);
+    auto end = delivered.find('\n', field);
+    while (end != std::string::npos && end + 1 < delivered.size() &&
+           (delivered[end + 1] == ' ' || delivered[end + 1] == '\t'))
+        end = delivered.find('\n', end + 1);
+    BOOST_TEST(end - field > 59 * 1000U, end - field); // what Postfix kept, whole
+    BOOST_TEST(milter_log().find("dkim=pass:pass.test dmarc=pass") != std::string::npos,
+               diagnostics());
+}
+
 BOOST_AUTO_TEST_CASE(a_spoofed_from_of_a_p_reject_domain_is_rejected_with_550_5_7_1) {
     start();
     // SPF passes for the envelope (other.test), the From is bank.test's: DMARC fails.
