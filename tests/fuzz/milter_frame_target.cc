@@ -20,9 +20,9 @@ const engine::EngineHolder& engines() {
                                   "log_level = error\n",
                                   "fuzz.conf")
             .config,
-        std::make_shared<dns::FakeResolver>(dns::FakeResolver::from_text(
-            "example.test TXT \"v=spf1 ip4:192.0.2.0/24 -all\"\n"
-            "_dmarc.example.test TXT \"v=DMARC1; p=reject\"\n")),
+        std::make_shared<dns::FakeResolver>(
+            dns::FakeResolver::from_text("example.test TXT \"v=spf1 ip4:192.0.2.0/24 -all\"\n"
+                                         "_dmarc.example.test TXT \"v=DMARC1; p=reject\"\n")),
         nullptr);
     return *holder;
 }

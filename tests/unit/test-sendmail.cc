@@ -158,7 +158,8 @@ struct SendmailFixture {
                          (files.cf_directory / "m4/cf.m4").string(), dir + "/sendmail.mc"},
                         dir + "/sendmail.cf");
         BOOST_REQUIRE_MESSAGE(m4.wait_exit(30s).value_or(-1) == 0,
-                              "m4 failed:\n" << read_file(dir + "/sendmail.cf"));
+                              "m4 failed:\n"
+                                  << read_file(dir + "/sendmail.cf"));
     }
 
     void start_sendmail() {
@@ -219,9 +220,9 @@ struct SendmailFixture {
     }
 
     std::string diagnostics() const {
-        return "\nswaks:\n" + transcripts + "\nmilter log:\n" +
-               (milter ? milter->output() : "") + "\nsendmail:\n" +
-               (sendmail ? sendmail->output() : "") + "\nqueue:\n" + queued_headers();
+        return "\nswaks:\n" + transcripts + "\nmilter log:\n" + (milter ? milter->output() : "") +
+               "\nsendmail:\n" + (sendmail ? sendmail->output() : "") + "\nqueue:\n" +
+               queued_headers();
     }
 
     SendmailFiles files;
@@ -274,8 +275,9 @@ BOOST_AUTO_TEST_CASE(signed_mail_is_queued_with_our_authentication_results_first
 
 BOOST_AUTO_TEST_CASE(a_spoofed_from_of_a_p_reject_domain_is_refused_with_550_5_7_1) {
     start();
-    const std::string transcript = send(
-        "bounce@other.test", write_message("spoof", make_message("Bank <service@bank.test>", false)));
+    const std::string transcript =
+        send("bounce@other.test",
+             write_message("spoof", make_message("Bank <service@bank.test>", false)));
     BOOST_TEST(reply_to(transcript, "RCPT TO:").starts_with("250 "), diagnostics());
     BOOST_TEST(reply_to(transcript, ".").starts_with("550 5.7.1 "), diagnostics());
     BOOST_TEST(milter->output().find("action=reject reason=dmarc_reject") != std::string::npos,
@@ -288,8 +290,8 @@ BOOST_AUTO_TEST_CASE(with_the_milter_down_mail_is_tempfailed) {
     start();
     milter->signal(SIGTERM);
     BOOST_REQUIRE(milter->wait_exit(20s).value_or(-1) == 0);
-    const std::string transcript =
-        send("alice@pass.test", write_message("down", make_message("Alice <alice@pass.test>", true)));
+    const std::string transcript = send(
+        "alice@pass.test", write_message("down", make_message("Alice <alice@pass.test>", true)));
     BOOST_TEST(transcript.find("<** 4") != std::string::npos, diagnostics());
     BOOST_TEST(transcript.find("<** 5") == std::string::npos, diagnostics());
     BOOST_TEST(queued_headers().empty(), diagnostics());
