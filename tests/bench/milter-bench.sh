@@ -24,15 +24,21 @@
 # Each round runs every configuration once, in an order that rotates from round to round:
 #   load     smtp-source -s 20 -m MESSAGES (a new SMTP session per message): accepted msgs/s,
 #            and the milter's CPU per message (utime+stime of /proc/PID/stat, all threads)
-#   single   smtp-source -s 1 -d -m SINGLE (one session, back to back): the median time per
-#            message; the milter's added latency is that minus Postfix alone's in the same round
-# and waits for the queue to drain between runs. The summary gives medians with min-max.
+# and then the one-session runs, in LATENCY_REPS (default 5) batches per configuration that
+# take turns, so that each milter batch runs seconds from a Postfix-alone one:
+#   single   smtp-source -s 1 -d -m SINGLE/LATENCY_REPS (one session, back to back): the median
+#            time between two accepted messages (Postfix's replies, seen with tcpdump); the
+#            milter's added latency is that minus Postfix alone's batch of the same number.
+# It waits for the queue to drain between runs. The summary gives medians with min-max.
 # Everything is stopped by PID at the end.
 #
 # usage: tests/bench/milter-bench.sh [BUILD_DIR] [ROUNDS] [MESSAGES] [SINGLE]
 #   defaults: _build 5 2000 200; CONFIGS="postfix unix-lmdb ..." selects configurations.
-#   CAPTURE=1: tcpdump on loopback (the milter's port) during the one-session runs over TCP, and
-#   a count of delayed-ACK stalls: the milter's bare ACK 30 ms or more after the MTA's data.
+#   CAPTURE=1: tcpdump on loopback (the milters' TCP ports) during the one-session runs, and a
+#   count of delayed-ACK stalls: the milter's bare ACK 30 ms or more after the MTA's data.
+#   PROFILE=NAME: perf record -g -e cpu-clock on that configuration's milter for 20 s of its first
+#   load run (MESSAGES should keep it busy that long); the data and two reports in
+#   PROFILE_OUT.perf.{data,txt} and PROFILE_OUT.dso.txt (default /tmp/milter-bench.NAME).
 #   BASELINE=PATH: another mailwarden-milter binary (an older build) for configurations named
 #   old-unix-lmdb, old-tcp-redis..., run side by side with the others (before/after figures).
 set -euo pipefail
@@ -229,35 +235,92 @@ cpu_ms() { # utime+stime of all threads of process $1, in ms; 0 without a proces
 now_ns() { date +%s%N; }
 source_args=(-f alice@pass.test -t bob@example.net -M mx.client.test -F "$work/message.txt")
 
-# One run of configuration $1: "msgs_per_s cpu_ms_per_msg single_ms_per_msg"
-run_config() {
-    local name=$1 port=${smtpd_port[$1]} pid=${milter_pid[$1]:-} start end cpu0 cpu1 rate cpu one
+# The load run of configuration $1: "msgs_per_s cpu_ms_per_msg".
+load_run() {
+    local name=$1 port=${smtpd_port[$1]} pid=${milter_pid[$1]:-} start end cpu0 cpu1
+    local profile_pid=
+    if [ -n "$pid" ] && [ "${PROFILE:-}" = "$name" ] && [ "$round" = 1 ]; then
+        perf record -q -g -e cpu-clock -p "$pid" -o "$work/$name.perf.data" -- sleep 20 \
+            >/dev/null 2>&1 &
+        profile_pid=$!
+    fi
     cpu0=$(cpu_ms "$pid")
     start=$(now_ns)
     timeout 600 /usr/sbin/smtp-source -s 20 -m "$messages" "${source_args[@]}" "127.0.0.1:$port"
     end=$(now_ns)
     cpu1=$(cpu_ms "$pid")
-    rate=$(awk -v n="$messages" -v ns=$((end - start)) 'BEGIN { printf "%.1f", n / (ns / 1e9) }')
-    cpu=$(awk -v a="$cpu0" -v b="$cpu1" -v n="$messages" 'BEGIN { printf "%.3f", (b - a) / n }')
-    drain_queue
-    local capture=
-    if [ -n "${CAPTURE:-}" ] && [[ ${milter_spec[$name]:-} == inet:* ]]; then
-        capture=$work/$name.pcap
-        tcpdump -i lo -n -s 128 -U -w "$capture" "tcp port ${milter_spec[$name]##*:}" \
-            2>/dev/null &
-        local tcpdump_pid=$!
-        sleep 1
-    fi
-    one=$(single_session "$port")
-    if [ -n "$capture" ]; then
-        sleep 0.5
-        kill "$tcpdump_pid"
-        wait "$tcpdump_pid" 2>/dev/null || true
-        echo "$name: $(delayed_acks "$capture" "${milter_spec[$name]##*:}")" >&2
-        [ -z "${KEEP_CAPTURE:-}" ] || cp "$capture" "$KEEP_CAPTURE.$name.pcap"
+    if [ -n "$profile_pid" ]; then
+        wait "$profile_pid" || true
+        perf report -i "$work/$name.perf.data" --stdio --no-children --percent-limit 0.5 \
+            >"${PROFILE_OUT:-/tmp/milter-bench.$name}.perf.txt" 2>/dev/null || true
+        perf report -i "$work/$name.perf.data" --stdio --no-children -g none --sort dso \
+            >"${PROFILE_OUT:-/tmp/milter-bench.$name}.dso.txt" 2>/dev/null || true
+        cp "$work/$name.perf.data" "${PROFILE_OUT:-/tmp/milter-bench.$name}.perf.data"
+        echo "milter-bench: profile of $name in ${PROFILE_OUT:-/tmp/milter-bench.$name}.perf.*" >&2
     fi
     drain_queue
-    echo "$rate $cpu $one"
+    awk -v n="$messages" -v ns=$((end - start)) -v a="$cpu0" -v b="$cpu1" \
+        'BEGIN { printf "%.1f %.3f\n", n / (ns / 1e9), (b - a) / n }'
+}
+
+# The one-session runs of a round: LATENCY_REPS batches of SINGLE/LATENCY_REPS messages per
+# configuration, the configurations taking turns, so that Postfix alone and each milter run
+# seconds apart. One tcpdump records Postfix's "250 ... queued as" replies on every smtpd port
+# (smtp-source buffers its own counter); a batch is one SMTP session (one client port). Appends
+# "round name batch median_ms_between_replies" lines to $latencies. With CAPTURE=1 the milters'
+# TCP ports are recorded too, and their delayed-ACK stalls counted.
+latency_phase() {
+    local round=$1 reps=${LATENCY_REPS:-5} filter= name rep i count=${#configs[@]}
+    local per_batch=$(((single + reps - 1) / reps)) milter_ports=
+    for name in "${configs[@]}"; do filter+="${filter:+ or }src port ${smtpd_port[$name]}"; done
+    for name in "${configs[@]}"; do
+        [[ ${milter_spec[$name]:-} == inet:* ]] && milter_ports+="${milter_ports:+ or }port ${milter_spec[$name]##*:}"
+    done
+    tcpdump -i lo -n -tt -l -A -s 256 "tcp and ($filter)" >"$work/replies.txt" 2>/dev/null &
+    local replies_pid=$! capture_pid=
+    if [ -n "${CAPTURE:-}" ] && [ -n "$milter_ports" ]; then
+        tcpdump -i lo -n -s 128 -U -w "$work/milters.pcap" "tcp and ($milter_ports)" 2>/dev/null &
+        capture_pid=$!
+    fi
+    sleep 1
+    for rep in $(seq "$reps"); do
+        for i in $(seq 0 $((count - 1))); do
+            name=${configs[$(((i + rep + round) % count))]}
+            timeout 600 /usr/sbin/smtp-source -s 1 -d -m "$per_batch" "${source_args[@]}" \
+                "127.0.0.1:${smtpd_port[$name]}"
+            drain_queue
+        done
+    done
+    sleep 0.5
+    kill "$replies_pid" $capture_pid
+    wait "$replies_pid" $capture_pid 2>/dev/null || true
+    local ports=
+    for name in "${configs[@]}"; do ports+="${smtpd_port[$name]}=$name "; done
+    python3 -c '
+import collections, re, statistics, sys
+names = dict(item.split("=") for item in sys.argv[2].split())
+batches = collections.defaultdict(list)  # (smtpd port, client port) -> reply times
+now = key = None
+for line in open(sys.argv[1], errors="replace"):
+    m = re.match(r"(\d+\.\d+) IP [0-9.]+\.(\d+) > [0-9.]+\.(\d+):", line)
+    if m:
+        now, key = float(m[1]), (m[2], m[3])
+    elif "queued as" in line and key is not None:
+        batches[key].append(now)
+        key = None
+numbers = collections.Counter()
+for (port, client), times in sorted(batches.items(), key=lambda item: item[1][0]):
+    gaps = [b - a for a, b in zip(times, times[1:])]
+    if port in names and len(gaps) >= 5:
+        numbers[port] += 1
+        print(sys.argv[3], names[port], numbers[port], "%.3f" % (statistics.median(gaps) * 1000))
+' "$work/replies.txt" "$ports" "$round" >>"$latencies"
+    if [ -n "$capture_pid" ]; then
+        for name in "${configs[@]}"; do
+            [[ ${milter_spec[$name]:-} == inet:* ]] || continue
+            echo "round $round $name: $(delayed_acks "$work/milters.pcap" "${milter_spec[$name]##*:}")"
+        done
+    fi
 }
 
 # Delayed-ACK stalls in a capture of the milter's port $2: the MTA sent data and the next
@@ -284,83 +347,67 @@ for line in sys.stdin:
 print("%d packets, %d delayed-ACK stalls of 30 ms or more" % (packets, stalls))' "$2"
 }
 
-# One SMTP session sending SINGLE messages back to back: the median time from one accepted
-# message to the next, in ms, from the times of Postfix's "250 ... queued as" replies on the
-# loopback (tcpdump; smtp-source buffers its own counter). The median leaves out the moments
-# another process of this busy machine held a core.
-single_session() {
-    local replies=$work/replies.txt
-    tcpdump -i lo -n -tt -l -A -s 256 "tcp src port $1" >"$replies" 2>/dev/null &
-    local tcpdump_pid=$!
-    sleep 1
-    timeout 600 /usr/sbin/smtp-source -s 1 -d -m "$single" "${source_args[@]}" "127.0.0.1:$1"
-    sleep 0.5
-    kill "$tcpdump_pid"
-    wait "$tcpdump_pid" 2>/dev/null || true
-    python3 -c '
-import re, statistics, sys
-times, now = [], None
-for line in open(sys.argv[1], errors="replace"):
-    m = re.match(r"(\d+\.\d+) IP ", line)
-    if m:
-        now = float(m[1])
-    elif "queued as" in line and now is not None:
-        times.append(now)
-        now = None
-gaps = [b - a for a, b in zip(times, times[1:])]
-print("%.3f" % (statistics.median(gaps) * 1000 if len(gaps) > 10 else float("nan")))' "$replies"
-}
-
 # Warm every path once (DNS cache, state files, Postfix processes).
 for name in "${configs[@]}"; do
     /usr/sbin/smtp-source -s 5 -m 50 "${source_args[@]}" "127.0.0.1:${smtpd_port[$name]}"
 done
 drain_queue
 
-echo "milter-bench: $rounds rounds, $messages messages over 20 sessions and $single in one session per configuration"
-results=$work/results
+echo "milter-bench: $rounds rounds; $messages messages over 20 sessions, and $single in one session" \
+    "(${LATENCY_REPS:-5} batches), per configuration"
+results=$work/results latencies=$work/latencies
 : >"$results"
+: >"$latencies"
 for round in $(seq "$rounds"); do
     count=${#configs[@]}
     for i in $(seq 0 $((count - 1))); do
         name=${configs[$(((i + round - 1) % count))]}
-        read -r rate cpu one <<<"$(run_config "$name")"
-        echo "$round $name $rate $cpu $one" >>"$results"
-        printf 'round %d %-14s %8s msgs/s  %6s ms CPU/msg  %7s ms/msg in one session\n' \
-            "$round" "$name" "$rate" "$cpu" "$one"
+        read -r rate cpu <<<"$(load_run "$name")"
+        echo "$round $name $rate $cpu" >>"$results"
+        printf 'round %d %-14s %8s msgs/s  %6s ms CPU/msg\n' "$round" "$name" "$rate" "$cpu"
+    done
+    latency_phase "$round"
+    for name in "${configs[@]}"; do
+        printf 'round %d %-14s one session, ms per message in each batch: %s\n' "$round" "$name" \
+            "$(awk -v r="$round" -v n="$name" '$1 == r && $2 == n { printf "%s ", $4 }' "$latencies")"
     done
 done
 
-# Per round: the ratio to Postfix alone and the added latency; then medians with min-max.
-awk -v configs="${configs[*]}" '
-function median(list, n,   sorted, i, j, t) {
-    for (i = 1; i <= n; i++) sorted[i] = list[i]
-    for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++)
-        if (sorted[j] < sorted[i]) { t = sorted[i]; sorted[i] = sorted[j]; sorted[j] = t }
-    lo = sorted[1]; hi = sorted[n]
-    return n % 2 ? sorted[(n + 1) / 2] : (sorted[n / 2] + sorted[n / 2 + 1]) / 2
-}
-function show(list, n, format,   m) {
-    m = median(list, n)
-    return sprintf(format " (" format "-" format ")", m, lo, hi)
-}
-{ rate[$1, $2] = $3; cpu[$1, $2] = $4; one[$1, $2] = $5; if ($1 > rounds) rounds = $1 }
-END {
-    n = split(configs, names, " ")
-    printf "\n%-14s | %-22s | %-19s | %-19s | %-22s | %-22s\n", "config", "accepted msgs/s",
-        "x Postfix alone", "milter CPU ms/msg", "one session ms/msg", "added ms/msg"
-    for (c = 1; c <= n; c++) {
-        name = names[c]
-        for (r = 1; r <= rounds; r++) {
-            a[r] = rate[r, name]; b[r] = cpu[r, name]; d[r] = one[r, name]
-            ratio[r] = ((r, "postfix") in rate) ? rate[r, name] / rate[r, "postfix"] : 0
-            added[r] = ((r, "postfix") in one) ? one[r, name] - one[r, "postfix"] : 0
-        }
-        printf "%-14s | %-22s | %-19s | %-19s | %-22s | %-22s\n", name, show(a, rounds, "%.0f"),
-            show(ratio, rounds, "%.2f"), show(b, rounds, "%.3f"), show(d, rounds, "%.2f"),
-            show(added, rounds, "%.2f")
-    }
-}' "$results"
+# Per round: the ratio to Postfix alone, the one-session time (median of the batches) and the
+# added latency (median of the differences to Postfix alone's batch of the same number); then
+# medians over the rounds with min-max.
+python3 -c '
+import collections, statistics, sys
+configs = sys.argv[3].split()
+rate, cpu = {}, {}
+for line in open(sys.argv[1]):
+    r, name, msgs, ms = line.split()
+    rate[r, name], cpu[r, name] = float(msgs), float(ms)
+batch = collections.defaultdict(dict)  # (round, name) -> batch number -> ms per message
+for line in open(sys.argv[2]):
+    r, name, number, ms = line.split()
+    batch[r, name][number] = float(ms)
+rounds = sorted({r for r, _ in rate}, key=int)
+def show(values, form):
+    values = [v for v in values if v is not None]
+    if not values:
+        return "-"
+    return (form + " (" + form + "-" + form + ")") % (statistics.median(values), min(values), max(values))
+def per_round(name, r):
+    mine, alone = batch.get((r, name), {}), batch.get((r, "postfix"), {})
+    one = statistics.median(mine.values()) if mine else None
+    added = [mine[b] - alone[b] for b in mine if b in alone]
+    return one, statistics.median(added) if added else None
+print()
+print("%-14s | %-22s | %-19s | %-19s | %-22s | %-22s" % ("config", "accepted msgs/s",
+      "x Postfix alone", "milter CPU ms/msg", "one session ms/msg", "added ms/msg"))
+for name in configs:
+    ratios = [rate[r, name] / rate[r, "postfix"] if (r, "postfix") in rate else None for r in rounds]
+    ones, addeds = zip(*(per_round(name, r) for r in rounds))
+    print("%-14s | %-22s | %-19s | %-19s | %-22s | %-22s" % (name,
+          show([rate[r, name] for r in rounds], "%.0f"), show(ratios, "%.2f"),
+          show([cpu[r, name] for r in rounds], "%.3f"), show(ones, "%.2f"), show(addeds, "%.2f")))
+' "$results" "$latencies" "${configs[*]}"
 
 echo
 for name in "${configs[@]}"; do
