@@ -36,6 +36,9 @@
 #   defaults: _build 5 2000 200; CONFIGS="postfix unix-lmdb ..." selects configurations.
 #   CAPTURE=1: tcpdump on loopback (the milters' TCP ports) during the one-session runs, and a
 #   count of delayed-ACK stalls: the milter's bare ACK 30 ms or more after the MTA's data.
+#   REALTIME=1: the one-session runs with the servers, their threads and children and the client
+#   at real-time priority (chrt -f 10), reset after: on a shared machine whose cores other
+#   work keeps busy, the one-session figures then measure the path and not the run queue.
 #   PROFILE=NAME: perf record -g -e cpu-clock on that configuration's milter for 20 s of its first
 #   load run (MESSAGES should keep it busy that long); the data and two reports in
 #   PROFILE_OUT.perf.{data,txt} and PROFILE_OUT.dso.txt (default /tmp/milter-bench.NAME).
@@ -269,6 +272,27 @@ load_run() {
 # (smtp-source buffers its own counter); a batch is one SMTP session (one client port). Appends
 # "round name batch median_ms_between_replies" lines to $latencies. With CAPTURE=1 the milters'
 # TCP ports are recorded too, and their delayed-ACK stalls counted.
+# With REALTIME=1: sets the scheduling policy ($1: -f real-time, -o back to normal; $2 priority) of
+# the bench's servers, every thread of them and every process they started (Postfix's smtpd,
+# cleanup...), so that on a shared, busy machine the one-session runs measure our path rather
+# than the wait for a core. Only the one-session runs use it: they take little CPU.
+set_scheduling() {
+    [ -n "${REALTIME:-}" ] || return 0
+    local tree=" $master_pid ${pids[*]} " grown=1 pid parent
+    while [ "$grown" = 1 ]; do
+        grown=0
+        while read -r pid parent; do
+            if [[ $tree == *" $parent "* && $tree != *" $pid "* ]]; then
+                tree+="$pid "
+                grown=1
+            fi
+        done < <(ps -e -o pid=,ppid=)
+    done
+    for pid in $tree; do
+        chrt -a "$1" -p "$2" "$pid" >/dev/null 2>&1 || true
+    done
+}
+
 latency_phase() {
     local round=$1 reps=${LATENCY_REPS:-5} filter= name rep i count=${#configs[@]}
     local per_batch=$(((single + reps - 1) / reps)) milter_ports=
@@ -283,14 +307,16 @@ latency_phase() {
         capture_pid=$!
     fi
     sleep 1
+    set_scheduling -f 10
     for rep in $(seq "$reps"); do
         for i in $(seq 0 $((count - 1))); do
             name=${configs[$(((i + rep + round) % count))]}
-            timeout 600 /usr/sbin/smtp-source -s 1 -d -m "$per_batch" "${source_args[@]}" \
+            timeout 600 ${REALTIME:+chrt -f 10} /usr/sbin/smtp-source -s 1 -d -m "$per_batch" "${source_args[@]}" \
                 "127.0.0.1:${smtpd_port[$name]}"
             drain_queue
         done
     done
+    set_scheduling -o 0
     sleep 0.5
     kill "$replies_pid" $capture_pid
     wait "$replies_pid" $capture_pid 2>/dev/null || true
