@@ -35,7 +35,8 @@
 # usage: tests/bench/milter-bench.sh [BUILD_DIR] [ROUNDS] [MESSAGES] [SINGLE]
 #   defaults: _build 5 2000 200; CONFIGS="postfix unix-lmdb ..." selects configurations.
 #   CAPTURE=1: tcpdump on loopback (the milters' TCP ports) during the one-session runs, and a
-#   count of delayed-ACK stalls: the milter's bare ACK 30 ms or more after the MTA's data.
+#   count of delayed-ACK stalls: the milter's bare ACK 30 ms or more after the MTA's data;
+#   KEEP_CAPTURE=PREFIX keeps each round's capture as PREFIX.roundN.pcap.
 #   REALTIME=1: the one-session runs with the servers, their threads and children and the client
 #   at real-time priority (chrt -f 10), reset after: on a shared machine whose cores other
 #   work keeps busy, the one-session figures then measure the path and not the run queue.
@@ -345,6 +346,7 @@ for (port, client), times in sorted(batches.items(), key=lambda item: item[1][0]
         for name in "${configs[@]}"; do
             [[ ${milter_spec[$name]:-} == inet:* ]] || continue
             echo "round $round $name: $(delayed_acks "$work/milters.pcap" "${milter_spec[$name]##*:}")"
+            [ -z "${KEEP_CAPTURE:-}" ] || cp "$work/milters.pcap" "$KEEP_CAPTURE.round$round.pcap"
         done
     fi
 }
