@@ -33,8 +33,9 @@ std::string error_text(int error_number) {
     return std::strerror(error_number);
 }
 
-// A listening socket for spec; throws when it cannot bind.
-int listen_on(const util::SocketSpec& spec) {
+// A listening socket for spec; throws when it cannot bind. A unix socket is bound as
+// `bound_path` (the path, or a temporary name beside it when that fits).
+int listen_on(const util::SocketSpec& spec, std::string& bound_path) {
     sockaddr_storage address{};
     socklen_t length = 0;
     int family = AF_UNIX;
@@ -42,10 +43,13 @@ int listen_on(const util::SocketSpec& spec) {
         auto& local = reinterpret_cast<sockaddr_un&>(address);
         if (spec.path.size() >= sizeof local.sun_path)
             throw std::runtime_error("unix socket path too long: " + spec.path);
+        bound_path = spec.path + ".new";
+        if (bound_path.size() >= sizeof local.sun_path)
+            bound_path = spec.path;
         local.sun_family = AF_UNIX;
-        std::memcpy(local.sun_path, spec.path.c_str(), spec.path.size() + 1);
+        std::memcpy(local.sun_path, bound_path.c_str(), bound_path.size() + 1);
         length = sizeof local;
-        ::unlink(spec.path.c_str()); // a stale socket from an earlier run
+        ::unlink(bound_path.c_str()); // a stale socket from an earlier run
     } else if (spec.kind == util::SocketSpec::Kind::inet) {
         auto& inet = reinterpret_cast<sockaddr_in&>(address);
         family = inet.sin_family = AF_INET;
@@ -255,12 +259,26 @@ void Server::Impl::worker() {
     }
 }
 
-Server::Server(const util::SocketSpec& spec, const engine::EngineHolder& engines)
+Server::Server(const util::SocketSpec& spec, const engine::EngineHolder& engines,
+               const std::function<void(const std::string& path)>& prepare_unix_socket)
     : impl_(std::make_unique<Impl>(engines)) {
-    impl_->listener = listen_on(spec);
+    std::string bound_path;
+    impl_->listener = listen_on(spec, bound_path);
     impl_->tcp = spec.kind != util::SocketSpec::Kind::unix_path;
-    if (!impl_->tcp)
-        impl_->unix_path = spec.path;
+    if (impl_->tcp)
+        return;
+    try {
+        if (prepare_unix_socket)
+            prepare_unix_socket(bound_path);
+        if (bound_path != spec.path && ::rename(bound_path.c_str(), spec.path.c_str()) != 0)
+            throw std::runtime_error("cannot rename " + bound_path + " to " + spec.path + ": " +
+                                     error_text(errno));
+    } catch (...) {
+        ::unlink(bound_path.c_str());
+        ::close(impl_->listener);
+        throw;
+    }
+    impl_->unix_path = spec.path;
 }
 
 Server::~Server() {

@@ -15,15 +15,20 @@
 #include "engine/engine_holder.hh"
 #include "util/socket_spec.hh"
 
+#include <functional>
 #include <memory>
+#include <string>
 
 namespace mailwarden::milter {
 
 class Server {
 public:
     // Binds and listens (before privileges are dropped); a stale unix socket file is replaced.
-    // Throws std::runtime_error when it cannot.
-    Server(const util::SocketSpec& spec, const engine::EngineHolder& engines);
+    // A unix socket is bound under a temporary name, given to prepare_unix_socket (its mode and
+    // owner) and then renamed into place, so that the MTA never finds it with other
+    // permissions. Throws std::runtime_error when it cannot.
+    Server(const util::SocketSpec& spec, const engine::EngineHolder& engines,
+           const std::function<void(const std::string& path)>& prepare_unix_socket = {});
     ~Server(); // stops, if still running
     Server(const Server&) = delete;
     Server& operator=(const Server&) = delete;
