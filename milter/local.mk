@@ -1,20 +1,31 @@
-# milter/: mailwarden-milter, the libmilter front-end.
+# milter/: mailwarden-milter, our own server of the milter protocol.
 sbin_PROGRAMS += milter/mailwarden-milter
-milter_mailwarden_milter_SOURCES = \
-	milter/main.cc \
+# The protocol (framing, dispatch, the steps) without sockets: the unit tests link it too.
+milter_protocol_sources = \
 	milter/callbacks.cc \
 	milter/callbacks.hh \
+	milter/context.cc \
+	milter/context.hh \
+	milter/dispatch.cc \
+	milter/dispatch.hh \
+	milter/frame.cc \
+	milter/frame.hh \
 	milter/protocol.cc \
 	milter/protocol.hh \
 	milter/session.hh
-milter_mailwarden_milter_CPPFLAGS = $(AM_CPPFLAGS) $(MILTER_CFLAGS)
-milter_mailwarden_milter_LDADD = $(MW_LIBS) $(MILTER_LIBS) $(BOOST_PROGRAM_OPTIONS_LIBS)
+milter_mailwarden_milter_SOURCES = \
+	milter/main.cc \
+	milter/server.cc \
+	milter/server.hh \
+	$(milter_protocol_sources)
+milter_mailwarden_milter_LDADD = $(MW_LIBS) $(BOOST_PROGRAM_OPTIONS_LIBS)
 dist_man_MANS += milter/mailwarden-milter.8
 
-# The protocol helpers need no libmilter; the unit tests link them directly.
 tests_unit_testrunner_SOURCES += \
-	milter/protocol.cc \
+	$(milter_protocol_sources) \
+	tests/unit/test-milter-dispatch.cc \
 	tests/unit/test-milter-protocol.cc \
+	tests/unit/test-milter-server.cc \
 	tests/unit/test-milter.cc
 EXTRA_DIST += \
 	tests/integration/milter-lib.lua \

@@ -43,7 +43,7 @@ std::string header_value_as_received(std::string_view value, bool leading_space_
 
 Reply reply_for(const engine::Verdict& verdict) {
     const engine::SmtpReply valid = engine::smtp_reply(verdict);
-    std::string text; // libmilter reads the text as a format: '%' doubled
+    std::string text; // the MTA reads the text as a format: '%' doubled
     for (const char c : valid.text)
         text.append(c == '%' ? 2 : 1, c);
     return {valid.code, valid.status, std::move(text)};

@@ -1,5 +1,5 @@
-// What the milter front-end does to values crossing the protocol, as pure functions (unit
-// tested without libmilter): envelope arguments to addresses, header values to the form the
+// What the milter front-end does to values crossing the protocol, as pure functions:
+// envelope arguments to addresses, header values to the form the
 // engine expects, Verdicts to validated smfi_setreply arguments, and our header values folded
 // for the MTA. Never throw for any input.
 #pragma once
@@ -21,9 +21,9 @@ std::string envelope_address(std::string_view argument);
 // space, what nearly every client writes) so that simple header canonicalization still works.
 std::string header_value_as_received(std::string_view value, bool leading_space_kept);
 
-// smfi_setreply arguments for a reject or tempfail Verdict: engine::smtp_reply (validated,
-// the generic reply of its action when it fails), with '%' doubled (libmilter reads the text
-// as a format).
+// The reply code, status and text of a reject or tempfail Verdict: engine::smtp_reply
+// (validated, the generic reply of its action when it fails), with '%' doubled: the milter
+// protocol's reply text is a format to Sendmail, and Postfix undoes the doubling.
 struct Reply {
     std::string code;   // "550"
     std::string status; // "5.7.1"

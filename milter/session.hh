@@ -1,12 +1,13 @@
-// One milter connection (one SMTP session of the MTA): the Engine snapshot it started with,
-// what was negotiated, the connection facts, and the message in progress. Owned through
-// smfi_setpriv from negotiation (or connect) to close; only that connection's thread uses it.
+// One SMTP session of the MTA on a milter connection: the Engine snapshot it started with, the
+// connection facts, and the message in progress. Owned by the connection's Context from
+// negotiation (or connect) to close; only that connection's thread uses it.
 #pragma once
 
 #include "engine/engine.hh"
 
 #include <atomic>
 #include <chrono>
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -19,13 +20,14 @@ inline std::atomic<long> transactions_in_progress{0};
 // Set on SIGTERM: new messages are answered 451 4.3.2 so that the open ones can end.
 inline std::atomic<bool> stopping{false};
 
-// What the MTA agreed to at option negotiation. It outlives a Session when the MTA ends one
-// SMTP session and starts the next on the same milter connection (SMFIC_QUIT_NC).
+// What the MTA agreed to at option negotiation, for the whole milter connection: it outlives a
+// Session when the MTA ends one SMTP session and starts the next on the same connection
+// (SMFIC_QUIT_NC).
 struct Negotiated {
-    unsigned long actions = ~0UL; // SMFIF_* the MTA agreed to (all: no negotiation)
-    unsigned long no_reply = 0;   // SMFIP_NR_* steps the MTA agreed to
-    bool leading_space = false;   // SMFIP_HDR_LEADSPC agreed
-    bool can_skip = false;        // SMFIP_SKIP agreed
+    std::uint32_t actions = 0;  // SMFIF_* the MTA agreed to
+    std::uint32_t no_reply = 0; // SMFIP_NR_* steps the MTA agreed to
+    bool leading_space = false; // SMFIP_HDR_LEADSPC agreed
+    bool can_skip = false;      // SMFIP_SKIP agreed
 };
 
 struct Session {
@@ -47,6 +49,7 @@ struct Session {
         sender.clear();
         recipients = 0;
         failed = false;
+        headers_ended = false;
         if (in_transaction)
             --transactions_in_progress;
         in_transaction = false;
@@ -57,7 +60,6 @@ struct Session {
     }
 
     std::shared_ptr<const engine::Engine> engine; // with its configuration snapshot
-    Negotiated negotiated;
     bool connected = false; // the connect step completed; until then no message is judged
     std::optional<engine::Connection> connection; // the engine's view of the SMTP session
     std::string client_name; // as the MTA named it, for the log ("unknown" when unverified)
@@ -65,6 +67,9 @@ struct Session {
     std::string sender;
     unsigned recipients = 0;
     bool failed = false; // an internal error at a step with no reply; answered at the next one
+    // The engine takes header fields, then their end, then the body: a client that sends the
+    // steps out of order (no MTA does) must not break that (libopendkim asserts on it).
+    bool headers_ended = false;
     bool in_transaction = false;
     std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
 };

@@ -27,7 +27,9 @@ tests_unit_testrunner_SOURCES += \
 	tests/unit/spf_generator.hh \
 	tests/unit/test-spf-differential.cc \
 	tests/unit/test-daemons.cc \
+	tests/unit/mta_test.hh \
 	tests/unit/test-postfix.cc \
+	tests/unit/test-sendmail.cc \
 	tests/unit/test-tools.cc \
 	tests/unit/test-socket-spec.cc
 

@@ -222,6 +222,21 @@ const std::array table{
                "exit; with the default mode 0660 the MTA connects through that group (on "
                "Debian: adduser postfix mailwarden). A chrooted Postfix needs the socket inside "
                "its chroot, for example unix:/var/spool/postfix/mailwarden/milter.sock."},
+    ParamDef{.name = "milter_timeout", .section = "milter", .type = ParamType::duration,
+        .default_text = "2h", .min = 1 * second, .max = 86400 * second, .reloadable = true,
+        .help = "How long a milter connection may stay silent, or a write to the MTA may block.",
+        .doc = "The MTA keeps its milter connection open while it waits for its SMTP client "
+               "between commands (Postfix up to smtpd_timeout, 300s by default; Sendmail up to "
+               "Timeout.command, 1h), so this must be longer. A connection silent for longer, in "
+               "the middle of a packet too, is closed; the MTA then applies its own default "
+               "action (Postfix milter_default_action). Applies to new connections."},
+    ParamDef{.name = "milter_max_connections", .section = "milter", .type = ParamType::integer,
+        .default_text = "500", .min = 1, .max = 10000, .reloadable = true,
+        .help = "Most MTA connections served at once.",
+        .doc = "Each connection is served by a thread of its own. Postfix opens one per smtpd "
+               "process (default_process_limit, 100 by default) plus those of cleanup for mail "
+               "not received by SMTP. At the limit new connections wait in the listen queue "
+               "until one ends, and a warning is logged once a minute."},
     // [policy]
     ParamDef{.name = "policy_socket", .section = "policy", .type = ParamType::string,
         .default_text = "inet:10040@127.0.0.1", .validator = check_socket, .reloadable = false,

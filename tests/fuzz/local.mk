@@ -3,16 +3,28 @@
 # build runs them in CI). --enable-fuzz-targets (with CXX=clang++) also builds the
 # libFuzzer drivers for long runs; see README, "Fuzzing".
 tests_unit_testrunner_SOURCES += \
+	tests/fuzz/milter_frame_target.cc \
+	tests/fuzz/milter_frame_target.hh \
 	tests/fuzz/mutation.cc \
 	tests/fuzz/mutation.hh \
 	tests/fuzz/policy_request_target.cc \
 	tests/fuzz/policy_request_target.hh \
 	tests/fuzz/spf_macro_target.cc \
 	tests/fuzz/spf_macro_target.hh \
+	tests/unit/test-fuzz-milter.cc \
 	tests/unit/test-fuzz-spf.cc \
 	tests/unit/test-policy-request.cc
 
 EXTRA_DIST += \
+	tests/fuzz/milter-frame.dict \
+	tests/fuzz/corpus/milter-frame/before-negotiation \
+	tests/fuzz/corpus/milter-frame/body-in-end \
+	tests/fuzz/corpus/milter-frame/huge-length \
+	tests/fuzz/corpus/milter-frame/malformed \
+	tests/fuzz/corpus/milter-frame/postfix-session \
+	tests/fuzz/corpus/milter-frame/two-sessions-quit-nc \
+	tests/fuzz/corpus/milter-frame/version-2-sendmail \
+	tests/fuzz/corpus/milter-frame/zero-length \
 	tests/fuzz/policy-request.dict \
 	tests/fuzz/corpus/policy-request/crlf-and-bad-lines \
 	tests/fuzz/corpus/policy-request/two-requests \
@@ -40,4 +52,12 @@ tests_fuzz_fuzz_policy_request_SOURCES = \
 	policy/request.cc
 tests_fuzz_fuzz_policy_request_LDFLAGS = -fsanitize=fuzzer
 tests_fuzz_fuzz_policy_request_LDADD = $(MW_LIBS)
+noinst_PROGRAMS += tests/fuzz/fuzz-milter-frame
+tests_fuzz_fuzz_milter_frame_SOURCES = \
+	tests/fuzz/fuzz-milter-frame.cc \
+	tests/fuzz/milter_frame_target.cc \
+	tests/fuzz/milter_frame_target.hh \
+	$(milter_protocol_sources)
+tests_fuzz_fuzz_milter_frame_LDFLAGS = -fsanitize=fuzzer
+tests_fuzz_fuzz_milter_frame_LDADD = $(MW_LIBS)
 endif

@@ -20,10 +20,8 @@
 #include "child_process.hh"
 #include "dkim_test_signer.hh"
 #include "dns_test_server.hh"
+#include "mta_test.hh"
 
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/local/stream_protocol.hpp>
 #include <boost/test/unit_test.hpp>
 
 #include <filesystem>
@@ -37,11 +35,9 @@
 #include <vector>
 
 namespace fs = std::filesystem;
-namespace asio = boost::asio;
 using namespace std::chrono_literals;
 using namespace mailwarden;
-using test::ChildProcess;
-using test::eventually;
+using namespace mailwarden::test;
 
 namespace {
 
@@ -97,69 +93,10 @@ dkim_test::Message make_message(const std::string& from, const std::string& mess
     return message;
 }
 
-// Free TCP ports on 127.0.0.1, held together while chosen so that they differ.
-std::vector<unsigned short> free_ports(std::size_t count) {
-    asio::io_context io;
-    std::vector<asio::ip::tcp::acceptor> acceptors;
-    std::vector<unsigned short> ports;
-    for (std::size_t i = 0; i < count; ++i) {
-        acceptors.emplace_back(io, asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
-        ports.push_back(acceptors.back().local_endpoint().port());
-    }
-    return ports;
-}
-
-bool accepts_unix_connections(const std::string& path) {
-    asio::io_context io;
-    asio::local::stream_protocol::socket socket(io);
-    boost::system::error_code error;
-    socket.connect(asio::local::stream_protocol::endpoint(path), error);
-    return !error;
-}
-
-bool accepts_connections(unsigned short port) {
-    asio::io_context io;
-    asio::ip::tcp::socket socket(io);
-    boost::system::error_code error;
-    socket.connect(asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), port), error);
-    return !error;
-}
-
-std::string read_file(const fs::path& path) {
-    std::ifstream in(path, std::ios::binary);
-    std::stringstream text;
-    text << in.rdbuf();
-    return text.str();
-}
-
-std::size_t count_of(const std::string& text, const std::string& needle) {
-    std::size_t count = 0;
-    for (auto at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1))
-        ++count;
-    return count;
-}
-
 struct Run {
     int status;
     std::string output;
 };
-
-// The server's reply to the first client line of a swaks transcript starting with `command`
-// (" -> MAIL FROM:..." is followed by "<-  250 ..." or "<** 550 ..."), without the arrow;
-// "" when swaks never sent it.
-std::string reply_to(const std::string& transcript, const std::string& command) {
-    std::istringstream lines(transcript);
-    bool sent = false;
-    for (std::string line; std::getline(lines, line);) {
-        if (!line.empty() && line.back() == '\r')
-            line.pop_back();
-        if (!sent && line.starts_with(" -> " + command))
-            sent = true;
-        else if (sent && (line.starts_with("<-  ") || line.starts_with("<** ")))
-            return line.substr(4);
-    }
-    return "";
-}
 
 struct PostfixFixture {
     PostfixFixture() {
@@ -459,6 +396,35 @@ BOOST_AUTO_TEST_CASE(signed_mail_arrives_with_our_authentication_results_first_f
     BOOST_TEST(milter_log().find("dkim=pass:pass.test dmarc=pass") != std::string::npos,
                diagnostics());
     BOOST_TEST(queue_after_delivery().find("Mail queue is empty") != std::string::npos);
+}
+
+// A 100 KB header field (under header_size_limit, 102400 octets by default) is accepted and the
+// message judged like any other. With milters configured Postfix's cleanup cuts a field at 60000
+// octets (for libmilter's 64 KB packet limit) and passes it whole, in one packet.
+BOOST_AUTO_TEST_CASE(a_100_kb_header_field_is_judged_and_the_message_accepted) {
+    start();
+    dkim_test::Message message = make_message("Alice <alice@pass.test>", "long-1@pass.test", true);
+    const std::string line = " abcdefghijklmnopqrstuvwxyz0123456789abcdefghijklmnopqrstuvwxyz0123";
+    std::string long_value = line; // folded lines, under Postfix's line_length_limit
+    while (long_value.size() < 100 * 1000)
+        long_value += "\r\n" + line;
+    message.headers.insert(message.headers.begin() + 1, {"X-Long", long_value}); // after signing
+    const std::string transcript = send("alice@pass.test", write_message("long", message));
+    BOOST_TEST(reply_to(transcript, ".").starts_with("250 2.0.0 Ok: queued as "), diagnostics());
+    BOOST_REQUIRE_MESSAGE(arrives("long-1@pass.test"), diagnostics());
+    const std::string delivered = at_sink("long-1@pass.test").front();
+    BOOST_TEST(delivered.find("Authentication-Results: mx.test; spf=pass") != std::string::npos);
+    BOOST_TEST(delivered.find("dkim=pass header.d=pass.test") != std::string::npos);
+    // The field as delivered: up to the next line that is not a continuation line.
+    const auto field = delivered.find("X-Long:");
+    BOOST_REQUIRE(field != std::string::npos);
+    auto end = delivered.find('\n', field);
+    while (end != std::string::npos && end + 1 < delivered.size() &&
+           (delivered[end + 1] == ' ' || delivered[end + 1] == '\t'))
+        end = delivered.find('\n', end + 1);
+    BOOST_TEST(end - field > 59 * 1000U, end - field); // what Postfix kept, whole
+    BOOST_TEST(milter_log().find("dkim=pass:pass.test dmarc=pass") != std::string::npos,
+               diagnostics());
 }
 
 BOOST_AUTO_TEST_CASE(a_spoofed_from_of_a_p_reject_domain_is_rejected_with_550_5_7_1) {
