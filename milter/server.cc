@@ -7,10 +7,10 @@
 #include "milter/dispatch.hh"
 #include "milter/frame.hh"
 #include "util/daemon.hh"
+#include "util/listen.hh"
 #include "util/log.hh"
 #include "util/rate_limited_log.hh"
 
-#include <arpa/inet.h>
 #include <cerrno>
 #include <cstring>
 #include <mutex>
@@ -18,7 +18,6 @@
 #include <netinet/tcp.h>
 #include <stdexcept>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <thread>
 #include <unistd.h>
 #include <vector>
@@ -31,53 +30,6 @@ util::RateLimitedLog limit_warnings{std::chrono::seconds(60)};
 
 std::string error_text(int error_number) {
     return std::strerror(error_number);
-}
-
-// A listening socket for spec; throws when it cannot bind. A unix socket is bound as
-// `bound_path` (the path, or a temporary name beside it when that fits).
-int listen_on(const util::SocketSpec& spec, std::string& bound_path) {
-    sockaddr_storage address{};
-    socklen_t length = 0;
-    int family = AF_UNIX;
-    if (spec.kind == util::SocketSpec::Kind::unix_path) {
-        auto& local = reinterpret_cast<sockaddr_un&>(address);
-        if (spec.path.size() >= sizeof local.sun_path)
-            throw std::runtime_error("unix socket path too long: " + spec.path);
-        bound_path = spec.path + ".new";
-        if (bound_path.size() >= sizeof local.sun_path)
-            bound_path = spec.path;
-        local.sun_family = AF_UNIX;
-        std::memcpy(local.sun_path, bound_path.c_str(), bound_path.size() + 1);
-        length = sizeof local;
-        ::unlink(bound_path.c_str()); // a stale socket from an earlier run
-    } else if (spec.kind == util::SocketSpec::Kind::inet) {
-        auto& inet = reinterpret_cast<sockaddr_in&>(address);
-        family = inet.sin_family = AF_INET;
-        inet.sin_port = htons(spec.port);
-        if (inet_pton(AF_INET, spec.address.c_str(), &inet.sin_addr) != 1)
-            throw std::runtime_error("not an IPv4 address: " + spec.address);
-        length = sizeof inet;
-    } else {
-        auto& inet6 = reinterpret_cast<sockaddr_in6&>(address);
-        family = inet6.sin6_family = AF_INET6;
-        inet6.sin6_port = htons(spec.port);
-        if (inet_pton(AF_INET6, spec.address.c_str(), &inet6.sin6_addr) != 1)
-            throw std::runtime_error("not an IPv6 address: " + spec.address);
-        length = sizeof inet6;
-    }
-    const int fd = ::socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0)
-        throw std::runtime_error("socket: " + error_text(errno));
-    const int one = 1;
-    if (family != AF_UNIX)
-        (void)::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    if (::bind(fd, reinterpret_cast<const sockaddr*>(&address), length) != 0 ||
-        ::listen(fd, SOMAXCONN) != 0) {
-        const int error = errno;
-        ::close(fd);
-        throw std::runtime_error("cannot listen: " + error_text(error));
-    }
-    return fd;
 }
 
 // Writes all of `bytes`; false when the MTA is gone or did not read for milter_timeout.
@@ -262,22 +214,10 @@ void Server::Impl::worker() {
 Server::Server(const util::SocketSpec& spec, const engine::EngineHolder& engines,
                const std::function<void(const std::string& path)>& prepare_unix_socket)
     : impl_(std::make_unique<Impl>(engines)) {
-    std::string bound_path;
-    impl_->listener = listen_on(spec, bound_path);
+    impl_->listener = util::listen_on(spec, 0, prepare_unix_socket);
     impl_->tcp = spec.kind != util::SocketSpec::Kind::unix_path;
     if (impl_->tcp)
         return;
-    try {
-        if (prepare_unix_socket)
-            prepare_unix_socket(bound_path);
-        if (bound_path != spec.path && ::rename(bound_path.c_str(), spec.path.c_str()) != 0)
-            throw std::runtime_error("cannot rename " + bound_path + " to " + spec.path + ": " +
-                                     error_text(errno));
-    } catch (...) {
-        ::unlink(bound_path.c_str());
-        ::close(impl_->listener);
-        throw;
-    }
     impl_->unix_path = spec.path;
 }
 

@@ -5,11 +5,11 @@
 #include "policy/server.hh"
 
 #include "policy/client.hh"
+#include "util/listen.hh"
 #include "util/lock_guarded.hh"
 #include "util/log.hh"
 #include "util/rate_limited_log.hh"
 
-#include <arpa/inet.h>
 #include <atomic>
 #include <cerrno>
 #include <cstring>
@@ -21,7 +21,6 @@
 #include <sys/eventfd.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <system_error>
 #include <thread>
 #include <unistd.h>
@@ -46,57 +45,6 @@ public:
 private:
     int fd_;
 };
-
-[[noreturn]] void fail_to_listen(const util::SocketSpec& spec, const char* step) {
-    const std::string where = spec.kind == util::SocketSpec::Kind::unix_path
-                                  ? spec.path
-                                  : spec.address + " port " + std::to_string(spec.port);
-    throw std::runtime_error("cannot listen on " + where + ": " + step + ": " +
-                             std::strerror(errno));
-}
-
-int listen_on(const util::SocketSpec& spec) {
-    sockaddr_storage address{};
-    socklen_t length = 0;
-    if (spec.kind == util::SocketSpec::Kind::unix_path) {
-        auto* local = reinterpret_cast<sockaddr_un*>(&address);
-        if (spec.path.size() >= sizeof local->sun_path) {
-            errno = ENAMETOOLONG;
-            fail_to_listen(spec, "path");
-        }
-        local->sun_family = AF_UNIX;
-        spec.path.copy(local->sun_path, spec.path.size());
-        length = sizeof(sockaddr_un);
-        ::unlink(spec.path.c_str()); // a stale socket from an earlier run
-    } else if (auto* v4 = reinterpret_cast<sockaddr_in*>(&address);
-               ::inet_pton(AF_INET, spec.address.c_str(), &v4->sin_addr) == 1) {
-        v4->sin_family = AF_INET;
-        v4->sin_port = htons(spec.port);
-        length = sizeof(sockaddr_in);
-    } else if (auto* v6 = reinterpret_cast<sockaddr_in6*>(&address);
-               ::inet_pton(AF_INET6, spec.address.c_str(), &v6->sin6_addr) == 1) {
-        v6->sin6_family = AF_INET6;
-        v6->sin6_port = htons(spec.port);
-        length = sizeof(sockaddr_in6);
-    } else {
-        errno = EINVAL;
-        fail_to_listen(spec, "address");
-    }
-    const int fd = ::socket(address.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-    if (fd < 0)
-        fail_to_listen(spec, "socket");
-    const int one = 1;
-    if (address.ss_family != AF_UNIX)
-        ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    if (::bind(fd, reinterpret_cast<sockaddr*>(&address), length) != 0 ||
-        ::listen(fd, SOMAXCONN) != 0) {
-        const int saved = errno;
-        ::close(fd);
-        errno = saved;
-        fail_to_listen(spec, "bind/listen");
-    }
-    return fd;
-}
 
 // accept() errors that mean "no resources now": wait, do not spin.
 bool out_of_resources(int error) {
@@ -125,7 +73,7 @@ void make_room_for(std::size_t max_connections) {
 
 struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
     Impl(const util::SocketSpec& spec, const engine::EngineHolder& holder)
-        : engines(holder), listener(listen_on(spec)),
+        : engines(holder), listener(util::listen_on(spec, SOCK_NONBLOCK)),
           wake(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)),
           tcp(spec.kind != util::SocketSpec::Kind::unix_path), unix_path(tcp ? "" : spec.path) {
         if (wake.get() < 0)

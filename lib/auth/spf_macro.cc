@@ -49,8 +49,8 @@ Transformers transformers(std::string_view spec) {
     constexpr std::size_t all_parts = 1'000'000;
     for (; at < spec.size() && spec[at] >= '0' && spec[at] <= '9'; ++at) {
         any = true;
-        parsed.keep = std::min(parsed.keep * 10 + static_cast<std::size_t>(spec[at] - '0'),
-                               all_parts);
+        parsed.keep =
+            std::min(parsed.keep * 10 + static_cast<std::size_t>(spec[at] - '0'), all_parts);
     }
     if (at < spec.size() && (spec[at] == 'r' || spec[at] == 'R')) {
         parsed.reverse = true;

@@ -10,6 +10,8 @@ lib_libmailwarden_la_SOURCES += \
 	lib/util/digest.hh \
 	lib/util/escape.cc \
 	lib/util/escape.hh \
+	lib/util/listen.cc \
+	lib/util/listen.hh \
 	lib/util/lock_guarded.hh \
 	lib/util/log.cc \
 	lib/util/log.hh \
@@ -29,4 +31,5 @@ tests_unit_testrunner_SOURCES += \
 	tests/unit/test-log.cc \
 	tests/unit/test-lock_guarded.cc \
 	tests/unit/test-parse.cc \
-	tests/unit/test-cidr.cc
+	tests/unit/test-cidr.cc \
+	tests/unit/test-listen.cc
