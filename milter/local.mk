@@ -37,6 +37,7 @@ EXTRA_DIST += \
 	tests/integration/milter-forged.lua \
 	tests/integration/milter-large.lua \
 	tests/integration/milter-outbound.lua \
+	tests/integration/milter-quota.lua \
 	tests/integration/milter-ratelimit.lua \
 	tests/integration/milter-spf.lua \
 	tests/integration/milter-stop.lua

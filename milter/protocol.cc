@@ -1,6 +1,8 @@
 // See protocol.hh.
 #include "milter/protocol.hh"
 
+#include "auth/authres.hh"
+
 #include <algorithm>
 
 namespace mailwarden::milter {
@@ -55,39 +57,7 @@ std::string quarantine_reason(const engine::Verdict& verdict) {
 
 std::string folded_header_value(std::string_view name, std::string_view value,
                                 std::size_t max_line) {
-    std::string out;
-    out.reserve(value.size() + 16);
-    std::size_t line = name.size() + 2; // "Name: "
-    bool quoted = false, escaped = false;
-    std::size_t i = 0;
-    while (i < value.size()) {
-        // The next piece: up to and including the next "; " outside a quoted string.
-        std::size_t end = i;
-        for (; end < value.size(); ++end) {
-            const char c = value[end];
-            if (escaped)
-                escaped = false;
-            else if (quoted && c == '\\')
-                escaped = true;
-            else if (c == '"')
-                quoted = !quoted;
-            else if (!quoted && c == ';' && end + 2 < value.size() && value[end + 1] == ' ')
-                break;
-        }
-        const bool separator = end < value.size();
-        const std::string_view piece = value.substr(i, end - i + (separator ? 1 : 0));
-        if (!out.empty() && line + 1 + piece.size() > max_line) {
-            out += "\n\t";
-            line = 8;
-        } else if (!out.empty()) {
-            out += ' ';
-            ++line;
-        }
-        out += piece;
-        line += piece.size();
-        i = separator ? end + 2 : end;
-    }
-    return out;
+    return auth::fold_header_value(value, name.size() + 2, max_line, "\n");
 }
 
 } // namespace mailwarden::milter

@@ -35,8 +35,9 @@ Reply reply_for(const engine::Verdict& verdict);
 // else "mailwarden: " and the reason tag.
 std::string quarantine_reason(const engine::Verdict& verdict);
 
-// A header value of ours, folded before a field-separating "; " when a line would pass
-// max_line bytes (RFC 5322 §2.1.1 recommends 78). Milter header values fold with "\n\t".
+// A header value of ours, folded as auth::fold_header_value does (between results where it
+// can, else between words) so that lines stay within max_line octets where a break is possible
+// (RFC 5322 §2.1.1 recommends 78). Milter header values fold with "\n\t".
 std::string folded_header_value(std::string_view name, std::string_view value,
                                 std::size_t max_line = 78);
 

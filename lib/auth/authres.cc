@@ -151,42 +151,75 @@ std::string build_authentication_results(const AuthenticationResults& header) {
     return out;
 }
 
-std::string fold_header_value(std::string_view value, std::size_t name_length, std::size_t width,
-                              std::string_view line_break) {
-    std::vector<std::string_view> words;
+namespace {
+
+// A word of a header value between spaces outside quoted strings (possibly empty, where two
+// spaces meet); starts_result: the word before it ends a result (";").
+struct FoldWord {
+    std::string_view text;
+    bool starts_result = false;
+};
+
+std::vector<FoldWord> fold_words(std::string_view value) {
+    std::vector<FoldWord> words;
     bool in_quotes = false;
     std::size_t start = 0;
+    const auto add = [&](std::size_t end) {
+        const bool after_semicolon = !words.empty() && words.back().text.ends_with(';');
+        words.push_back({value.substr(start, end - start), after_semicolon});
+        start = end + 1;
+    };
     for (std::size_t i = 0; i < value.size(); ++i) {
-        if (value[i] == '\\' && in_quotes) {
+        if (value[i] == '\\' && in_quotes)
             ++i; // the quoted character never splits or ends the string
-        } else if (value[i] == '"') {
+        else if (value[i] == '"')
             in_quotes = !in_quotes;
-        } else if (value[i] == ' ' && !in_quotes) {
-            if (i > start) {
-                words.push_back(value.substr(start, i - start));
-            }
-            start = i + 1;
-        }
+        else if (value[i] == ' ' && !in_quotes)
+            add(i);
     }
-    if (start < value.size()) {
-        words.push_back(value.substr(start));
-    }
+    add(value.size());
+    return words;
+}
+
+// The width of the result that starts at words[first]: up to the next word that starts one.
+std::size_t result_width(const std::vector<FoldWord>& words, std::size_t first) {
+    std::size_t width = words[first].text.size();
+    for (std::size_t i = first + 1; i < words.size() && !words[i].starts_result; ++i)
+        width += 1 + words[i].text.size();
+    return width;
+}
+
+} // namespace
+
+std::string fold_header_value(std::string_view value, std::size_t name_length, std::size_t width,
+                              std::string_view line_break) {
+    const std::vector<FoldWord> words = fold_words(value);
     std::string out;
-    std::size_t column = name_length;
-    for (const std::string_view word : words) {
-        if (out.empty()) {
-            out += word;
-            column += word.size();
-        } else if (column + 1 + word.size() > width) {
-            out += line_break;
-            out += "\t";
-            out += word;
-            column = 1 + word.size();
-        } else {
-            out += " ";
-            out += word;
-            column += 1 + word.size();
+    out.reserve(value.size() + value.size() / 16);
+    std::size_t column = name_length; // octets on the current line (a TAB is one)
+    bool result_folded = false;       // the current result spans lines: the next one starts one
+    for (std::size_t i = 0; i < words.size(); ++i) {
+        const FoldWord& word = words[i];
+        bool fold = false;
+        if (i > 0 && !word.text.empty()) {
+            if (word.starts_result)
+                fold = result_folded || column + 1 + result_width(words, i) > width;
+            else
+                fold = column + 1 + word.text.size() > width;
         }
+        if (word.starts_result)
+            result_folded = false;
+        if (fold) {
+            out += line_break;
+            out += '\t';
+            column = 1;
+            result_folded = result_folded || !word.starts_result;
+        } else if (i > 0) {
+            out += ' ';
+            ++column;
+        }
+        out += word.text;
+        column += word.text.size();
     }
     return out;
 }

@@ -56,9 +56,12 @@ struct AuthenticationResults {
 std::string build_authentication_results(const AuthenticationResults& header);
 
 // Folds a header value at spaces outside quoted strings so that lines (the first one
-// counting name_length for "Name: ") stay within width where possible; a word longer than
-// a line stays whole. line_break is what precedes the TAB: libmilter wants "\n", a raw
-// message "\r\n".
+// counting name_length for "Name: "; a TAB is one octet) stay within width where possible:
+// before a result (after "; ") that does not fit on the line, or that follows one folded
+// inside, else before the word that does not fit. A word longer than a line stays whole, so
+// the values put in must be bounded (RFC 5322 §2.1.1: 998 octets a line). Folding replaces
+// one space by line_break and a TAB and changes nothing else: unfolding gives the value back.
+// line_break: libmilter wants "\n", a raw message "\r\n".
 std::string fold_header_value(std::string_view value, std::size_t name_length,
                               std::size_t width = 78, std::string_view line_break = "\n");
 

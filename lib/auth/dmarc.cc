@@ -197,6 +197,8 @@ DmarcResult DmarcEvaluator::evaluate(const DmarcInput& input) const {
         result.record_domain = result.organizational_domain;
     }
     if (lookup.outcome != Discovery::found) {
+        if (lookup.outcome == Discovery::temperror)
+            result.failed_lookup = "_dmarc." + result.record_domain;
         result.record_domain.clear();
         result.result = lookup.outcome == Discovery::temperror ? "temperror" : "none";
         result.reason = lookup.reason;

@@ -53,6 +53,7 @@ struct DmarcResult {
     bool dkim_aligned = false;
     std::string aligned_dkim_domain; // the d= that aligned
     std::string reason;              // short fixed text, e.g. "no record", "dns timeout"
+    std::string failed_lookup;       // temperror: the name whose lookup failed ("_dmarc.x.org")
 };
 
 class DmarcEvaluator {

@@ -395,11 +395,19 @@ const std::array table{
                "evaluated under that domain. Outbound mail is exempt."},
     ParamDef{.name = "on_dns_error", .section = "actions", .type = ParamType::action,
         .default_text = "tempfail", .allowed = tempfail_or_accept, .reloadable = true,
-        .help = "What to do with DMARC p=reject mail when DNS fails (tempfail or accept).",
-        .doc = "Applies when a DNS timeout or SERVFAIL leaves SPF, DKIM or DMARC undecided for "
-               "mail whose From domain publishes DMARC p=reject: tempfail makes the sender retry "
-               "later. Other mail is always accepted, with temperror recorded in "
-               "Authentication-Results."},
+        .help = "What to do when a DNS error may hide a DMARC rejection (tempfail or accept).",
+        .doc = "Applies when a DNS timeout or SERVFAIL leaves DMARC undecided (dmarc=temperror) "
+               "for mail that could be refused: the From domain's DMARC record cannot be fetched "
+               "(its policy is unknown and may be reject), or the domain publishes p=reject and "
+               "the SPF or DKIM lookup of a domain that could align failed. tempfail answers "
+               "451 4.4.3 naming the lookup that failed, and the sender retries (RFC 9989 leaves "
+               "DNS errors to the receiver and describes this 4xy answer). Mail of a p=none "
+               "domain whose record cannot be fetched is held too: nothing tells it from p=reject "
+               "then. Never held: mail whose SPF or DKIM passes for the From domain itself (it "
+               "passes DMARC under any record), and mail of a domain whose known policy is none "
+               "or quarantine; they are accepted with dmarc=temperror. accept lets all of it "
+               "through with dmarc=temperror. Such outcomes never count against the client's "
+               "reputation."},
     ParamDef{.name = "on_state_error", .section = "actions", .type = ParamType::action,
         .default_text = "accept", .allowed = accept_or_tempfail, .reloadable = true,
         .help = "What to do when the state store is unreachable or slow (accept or tempfail).",
@@ -502,7 +510,9 @@ const std::array table{
                "action (default tempfail, 451 4.7.1; reject is 550 5.7.1) with the limit's name. "
                "count=recipients counts a message for each of its recipients, checked at end of "
                "message (an outbound quota: ratelimit = quota sasl_user 1000/1d "
-               "count=recipients). Recipient limits are checked at RCPT, the others at MAIL, "
+               "count=recipients); a message with more recipients than the burst can never pass "
+               "and gets 550 5.5.3 naming the limit at once, not a 451 retried until it bounces. "
+               "Recipient limits are checked at RCPT, the others at MAIL, "
                "unless stage= says otherwise: stage=rcpt counts a client or sender once per "
                "recipient, stage=eom counts only messages sent whole. Counters live in the "
                "state store, under hashed keys. Each limit has a name of its own."},

@@ -24,13 +24,26 @@ std::optional<Verdict> apply(Action action, std::string status, std::string text
     }
 }
 
-Verdict dns_error(const DecisionPolicy& policy, std::string_view from_domain) {
+Verdict ours(Verdict verdict) {
+    verdict.ours = true;
+    return verdict;
+}
+
+Verdict dns_error(const DecisionPolicy& policy, const MessageFacts& facts) {
     if (policy.on_dns_error != Action::tempfail)
-        return Verdict::accept("dmarc_dns_error");
-    return Verdict::tempfail("4.4.3",
-                             "DNS error while checking the DMARC policy of " +
-                                 smtp_safe_text(from_domain, 100) + ", try again later",
-                             "dmarc_dns_error");
+        return ours(Verdict::accept("dmarc_dns_error"));
+    const std::string text =
+        facts.failed_lookup.empty()
+            ? "DNS error while checking the DMARC policy of " +
+                  smtp_safe_text(facts.from_domain, 100)
+            : "DNS error looking up " + smtp_safe_text(facts.failed_lookup, 200);
+    return ours(Verdict::tempfail("4.4.3", text + ", try again later", "dmarc_dns_error"));
+}
+
+// Row 7: our DNS trouble could hide a policy that refuses this message.
+bool dns_error_may_hide_a_refusal(const MessageFacts& facts) {
+    return facts.dmarc_result == "temperror" && !facts.dmarc_aligned &&
+           (facts.dmarc_policy.empty() || facts.dmarc_policy == "reject");
 }
 
 std::string spf_fail_text(const EnvelopeFacts& facts) {
@@ -59,10 +72,11 @@ Verdict decide_envelope(const DecisionPolicy& policy, const EnvelopeFacts& facts
     if (facts.spf_result == "fail" && policy.spf_fail == Action::reject)
         return Verdict::reject("5.7.23", spf_fail_text(facts), "spf_fail");
     if (facts.spf_result == "temperror" && policy.spf_temperror == Action::tempfail)
-        return Verdict::tempfail("4.4.3",
-                                 "temporary DNS error while checking SPF for " +
-                                     smtp_safe_text(facts.spf_domain, 100) + ", try again later",
-                                 "spf_temperror");
+        return ours(Verdict::tempfail("4.4.3",
+                                      "temporary DNS error while checking SPF for " +
+                                          smtp_safe_text(facts.spf_domain, 100) +
+                                          ", try again later",
+                                      "spf_temperror"));
     return Verdict::accept();
 }
 
@@ -80,7 +94,7 @@ Verdict decide_message(const DecisionPolicy& policy, const MessageFacts& facts) 
     const std::string domain = smtp_safe_text(facts.from_domain, 100);
     if (facts.dmarc_result == "fail" && facts.dmarc_disposition == "reject") {
         if (facts.auth_temperror)
-            return dns_error(policy, facts.from_domain);
+            return dns_error(policy, facts);
         if (auto verdict = apply(policy.dmarc_reject, "5.7.1",
                                  "DMARC policy of " + domain + " rejects this unauthenticated mail",
                                  "dmarc_reject"))
@@ -92,8 +106,8 @@ Verdict decide_message(const DecisionPolicy& policy, const MessageFacts& facts) 
                                  "dmarc_quarantine"))
             return *verdict;
     }
-    if (facts.dmarc_result == "temperror")
-        return dns_error(policy, facts.from_domain);
+    if (dns_error_may_hide_a_refusal(facts))
+        return dns_error(policy, facts);
     if (facts.envelope.spf_result == "fail" && policy.spf_fail == Action::quarantine)
         return Verdict::quarantine(spf_fail_text(facts.envelope), "spf_fail");
     return Verdict::accept();
@@ -101,8 +115,8 @@ Verdict decide_message(const DecisionPolicy& policy, const MessageFacts& facts) 
 
 Verdict internal_error_verdict(const DecisionPolicy& policy) {
     if (policy.on_internal_error == Action::accept)
-        return Verdict::accept("internal_error");
-    return Verdict::tempfail("4.3.0", "internal error, try again later", "internal_error");
+        return ours(Verdict::accept("internal_error"));
+    return ours(Verdict::tempfail("4.3.0", "internal error, try again later", "internal_error"));
 }
 
 Verdict rate_limited_verdict(std::string_view limit_name, bool reject,
@@ -117,11 +131,21 @@ Verdict rate_limited_verdict(std::string_view limit_name, bool reject,
         reason);
 }
 
+Verdict rate_limit_unreachable_verdict(std::string_view limit_name, std::int64_t cost,
+                                       std::int64_t burst) {
+    const std::string name = smtp_safe_text(limit_name, 32);
+    return Verdict::reject("5.5.3",
+                           "too many recipients for rate limit " + name + ": " +
+                               std::to_string(cost) + ", it allows at most " +
+                               std::to_string(burst) + " at once",
+                           "ratelimit_" + name);
+}
+
 Verdict state_error_verdict(const DecisionPolicy& policy) {
     if (policy.on_state_error != Action::tempfail)
-        return Verdict::accept("state_error");
-    return Verdict::tempfail(
-        "4.3.0", "temporary problem with the rate-limit store, try again later", "state_error");
+        return ours(Verdict::accept("state_error"));
+    return ours(Verdict::tempfail(
+        "4.3.0", "temporary problem with the rate-limit store, try again later", "state_error"));
 }
 
 std::string smtp_safe_text(std::string_view text, std::size_t max_bytes) {

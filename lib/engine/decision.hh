@@ -13,14 +13,19 @@
 //     "dmarc_dns_error"
 //   5 DMARC fail, disposition reject: dmarc_reject_action (550 5.7.1) "dmarc_reject"
 //   6 DMARC fail, disposition quarantine: dmarc_quarantine_action "dmarc_quarantine"
-//   7 DMARC temperror (policy record lookup failed): on_dns_error (451 4.4.3)
-//     "dmarc_dns_error"
+//   7 DMARC temperror, the policy reject or unknown (its record could not be fetched), and no
+//     SPF or DKIM pass for the From domain itself: on_dns_error (451 4.4.3) "dmarc_dns_error"
 //   8 SPF (MAIL FROM) fail, spf_fail_action=quarantine: quarantine "spf_fail"
 //   9 anything else: accept "ok"
 // Rate limits and the state store answer beside the table (rate_limited, state_error): a
 // limit is checked at its stage once the rows of that stage let the message go on.
 // Row 7 treats an unknown policy as possibly p=reject: with the default tempfail the sender
-// retries, so a DNS hiccup never lets through mail the domain asked to reject. HELO results
+// retries, so a DNS hiccup never lets through mail the domain asked to reject (RFC 9989 §4.10.1
+// leaves DNS errors to the receiver; §8 has it answer 4xy). Mail that passes SPF or DKIM for
+// the From domain itself passes DMARC under any record, so it is never held; a temperror of a
+// domain whose known policy is none or quarantine is accepted (dmarc=temperror). The 4.4.3
+// text names the lookup that failed. Verdicts of our own trouble (rows 2b, 4, 7, the state
+// store, internal errors) are marked Verdict::ours: they move no reputation. HELO results
 // never decide (RFC 7208 §2.3 leaves that to local policy; we keep it out of rejections).
 #pragma once
 
@@ -62,7 +67,10 @@ struct MessageFacts {
     std::string from_domain;
     std::string dmarc_result;      // pass fail none temperror permerror; "" = not evaluated
     std::string dmarc_disposition; // none quarantine reject (after pct)
+    std::string dmarc_policy;      // none quarantine reject; "" = unknown (no record fetched)
+    bool dmarc_aligned = false;    // SPF or DKIM passed aligned (for temperror: the From domain)
     bool auth_temperror = false;   // SPF (MAIL FROM) or any DKIM signature: temperror
+    std::string failed_lookup;     // the DNS lookup behind a temperror ("_dmarc.example.com")
 };
 
 // Rows 1-2b (what can be answered at MAIL FROM); accept "ok" when nothing decides yet.
@@ -74,6 +82,11 @@ Verdict internal_error_verdict(const DecisionPolicy& policy);
 // A rate limit over its rate: 451 4.7.1 (or 550 5.7.1 when the limit says reject), naming the
 // limit and when to retry. Reason "ratelimit_NAME".
 Verdict rate_limited_verdict(std::string_view limit_name, bool reject, std::int64_t retry_after_ms);
+// A message a rate limit can never let through (it counts `cost` recipients, more than the
+// limit's burst): 550 5.5.3 (RFC 3463 "too many recipients", where the message cannot be
+// split), naming the limit and its burst, whatever the limit's action. Reason "ratelimit_NAME".
+Verdict rate_limit_unreachable_verdict(std::string_view limit_name, std::int64_t cost,
+                                       std::int64_t burst);
 // on_state_error: 451 4.3.0 or accept "state_error" (limits skipped for this message).
 Verdict state_error_verdict(const DecisionPolicy& policy);
 

@@ -51,6 +51,11 @@ std::string rate_key_text(const config::RateLimitRule& rule, std::string_view ra
     return "";
 }
 
+// What one message costs a rule: 1, or its recipients for count=recipients.
+std::int64_t cost_of(const config::RateLimitRule& rule, const LimitSubject& subject) {
+    return rule.count == config::RateCount::recipients ? subject.recipients : 1;
+}
+
 } // namespace
 
 std::string rate_key(const config::RateLimitRule& rule, std::string_view raw) {
@@ -93,13 +98,22 @@ std::optional<state::RateCheck> RateLimits::check(std::size_t index,
                                                   const LimitSubject& subject) const {
     const config::RateLimitRule& rule = rules_.at(index);
     std::string key = rate_key(rule, subject_text(rule, subject));
-    const std::int64_t cost = rule.count == config::RateCount::recipients ? subject.recipients : 1;
+    const std::int64_t cost = cost_of(rule, subject);
     if (key.empty() || cost <= 0)
         return std::nullopt;
     return state::RateCheck{.key = std::move(key),
                             .interval = rule.interval().count(),
                             .burst = rule.burst,
                             .cost = cost};
+}
+
+std::optional<Verdict> RateLimits::never_passes(std::size_t index,
+                                                const LimitSubject& subject) const {
+    const config::RateLimitRule& rule = rules_.at(index);
+    const std::int64_t cost = cost_of(rule, subject);
+    if (cost <= rule.burst || rate_key(rule, subject_text(rule, subject)).empty())
+        return std::nullopt;
+    return rate_limit_unreachable_verdict(rule.name, cost, rule.burst);
 }
 
 std::optional<Verdict> RateLimits::verdict(std::size_t index,

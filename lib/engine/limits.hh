@@ -49,6 +49,11 @@ public:
     // The store operation that checks rules()[index] for `subject`; nullopt when the message
     // gives that rule nothing to count (no key, or a cost of 0 recipients).
     std::optional<state::RateCheck> check(std::size_t index, const LimitSubject& subject) const;
+    // The refusal of a message rules()[index] can never let through, however long the sender
+    // waits: it counts more (recipients) than the limit's burst, which is all an empty bucket
+    // holds. A permanent 550 5.5.3 naming the limit, not a 451 retried until the message
+    // bounces days later; nullopt when the message may pass.
+    std::optional<Verdict> never_passes(std::size_t index, const LimitSubject& subject) const;
     // The verdict of rules()[index] when its outcome is limited; nullopt otherwise.
     std::optional<Verdict> verdict(std::size_t index, const state::RateOutcome& outcome) const;
 

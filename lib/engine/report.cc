@@ -181,6 +181,7 @@ std::string report_json(const Report& report) {
     return util::JsonObject()
         .raw("spf", spf_json(report.spf_mailfrom, report.spf_helo))
         .raw("dkim", dkim_json(report.dkim))
+        .number("dkim_not_evaluated", static_cast<long long>(report.dkim_not_evaluated))
         .raw("dmarc", dmarc_json(report.dmarc))
         .raw("from", util::JsonObject()
                          .string("problem", auth::from_problem_name(report.from.problem))
@@ -231,6 +232,9 @@ std::string report_text(const Report& report) {
     }
     if (report.dkim.empty() && !report.outbound)
         line("DKIM", "none (no signature)");
+    if (report.dkim_not_evaluated > 0)
+        line("DKIM", std::to_string(report.dkim_not_evaluated) +
+                         " more signatures not evaluated (dkim_max_signatures)");
     if (report.dmarc)
         line("DMARC", report.dmarc->result + " (policy " +
                           (report.dmarc->policy.empty() ? "none published" : report.dmarc->policy) +
@@ -268,6 +272,8 @@ void add_summary_fields(util::LogRecord& record, const Report& report) {
             dkim += signature.result + ":" + (signature.domain.empty() ? "?" : signature.domain);
         }
         record.kv("dkim", dkim);
+        if (report.dkim_not_evaluated > 0)
+            record.kv("dkim_not_evaluated", report.dkim_not_evaluated);
         record.kv("dmarc", report.dmarc                                     ? report.dmarc->result
                            : report.from.problem != auth::FromProblem::none ? "permerror"
                                                                             : "none");

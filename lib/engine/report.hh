@@ -31,6 +31,9 @@ struct Report {
     std::optional<auth::SpfResult> spf_helo;     // unset when not evaluated (outbound)
     std::optional<auth::SpfResult> spf_mailfrom; // ditto
     std::vector<auth::DkimSignatureResult> dkim; // empty: unsigned (or outbound)
+    // Signatures beyond dkim_max_signatures: counted, not evaluated, not kept in dkim, so a
+    // message with hundreds of them cannot fill our header, log line and JSON with its domains.
+    std::size_t dkim_not_evaluated = 0;
     auth::HeaderFrom from;
     std::optional<auth::DmarcResult> dmarc;                  // unset: not evaluated
     std::vector<std::string> trusted_authentication_results; // values, trusted_authserv_ids

@@ -28,6 +28,9 @@ struct Verdict {
     std::string status = "2.0.0";   // RFC 3463 enhanced status code
     std::string text;               // reply text ("" for accept)
     std::string reason = "ok";      // stable tag for the log line and JSON, e.g. "dmarc_reject"
+    // Caused by our own trouble (DNS, the state store, an internal error), not by the sender:
+    // it moves no reputation.
+    bool ours = false;
 
     // Header changes that go with every action but reject/tempfail: Authentication-Results
     // added first in the message, forged ones removed (highest index first).

@@ -137,6 +137,37 @@ BOOST_AUTO_TEST_CASE(exit_status_tells_tempfail_and_quarantine) {
     BOOST_TEST(parse(tempfail.output).get<std::string>("verdict.code") == "451");
 }
 
+BOOST_AUTO_TEST_CASE(the_4_4_3_text_names_the_dns_lookup_that_failed) {
+    const auto slow = write("slow.eml", "From: a@slow.test\n\nx\n");
+    const CheckRun held =
+        run({"--client-ip", "192.0.2.10", "--mail-from", "x@other.test", "--format", "json", slow});
+    BOOST_TEST(held.status == 2, held.output);
+    BOOST_TEST(parse(held.output).get<std::string>("verdict.text") ==
+                   "DNS error looking up _dmarc.slow.test, try again later",
+               held.output);
+}
+
+BOOST_AUTO_TEST_CASE(authentication_results_bound_a_huge_local_part_and_200_signatures) {
+    std::string message;
+    for (int i = 0; i < 200; ++i)
+        message += "DKIM-Signature: v=1; a=rsa-sha256; d=d" + std::to_string(i) +
+                   ".attacker.test; s=s; h=from; bh=AAAA; b=AAAA\n";
+    message += "From: alice@example.test\nSubject: x\n\nbody\n";
+    const auto path = write("many.eml", message);
+    const CheckRun result =
+        run({"--client-ip", "192.0.2.10", "--mail-from", std::string(2000, 'a') + "@example.test",
+             "--format", "json", path});
+    BOOST_TEST(result.status == 0, result.output);
+    const auto json = parse(result.output);
+    BOOST_TEST(json.get_child("dkim").size() == 5u);
+    BOOST_TEST(json.get<int>("dkim_not_evaluated") == 195);
+    const auto value = json.get<std::string>("authentication_results");
+    BOOST_TEST(value.size() < 1000u, value);
+    BOOST_TEST(value.find("smtp.mailfrom=example.test;") != std::string::npos, value);
+    BOOST_TEST(value.find("reason=\"195 more signatures not evaluated\"") != std::string::npos,
+               value);
+}
+
 BOOST_AUTO_TEST_CASE(message_from_stdin_and_outbound_user) {
     // "-" (and no MESSAGE at all) read stdin; /dev/null gives an empty message here.
     const CheckRun result =

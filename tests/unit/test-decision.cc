@@ -136,6 +136,40 @@ BOOST_AUTO_TEST_CASE(row6_dmarc_quarantine_follows_dmarc_quarantine_action) {
           "2.0.0", "dmarc_quarantine");
 }
 
+BOOST_AUTO_TEST_CASE(row7_holds_only_mail_a_hidden_policy_could_refuse_and_names_the_lookup) {
+    MessageFacts facts;
+    facts.from_domain = "bank.example";
+    facts.dmarc_result = "temperror";
+    facts.failed_lookup = "_dmarc.bank.example";
+    const Verdict held = engine::decide_message(DecisionPolicy{}, facts);
+    check(held, Action::tempfail, "451", "4.4.3", "dmarc_dns_error");
+    BOOST_TEST(held.text == "DNS error looking up _dmarc.bank.example, try again later");
+    BOOST_TEST(held.ours); // our trouble: it moves no reputation
+    // SPF or DKIM passed for the From domain itself: it passes under any record.
+    MessageFacts authenticated = facts;
+    authenticated.dmarc_aligned = true;
+    check(engine::decide_message(DecisionPolicy{}, authenticated), Action::accept, "250", "2.0.0",
+          "ok");
+    // A known policy that refuses nothing (an aligned lookup failed under p=none).
+    MessageFacts relaxed = facts;
+    relaxed.dmarc_policy = "none";
+    check(engine::decide_message(DecisionPolicy{}, relaxed), Action::accept, "250", "2.0.0", "ok");
+    relaxed.dmarc_policy = "reject";
+    check(engine::decide_message(DecisionPolicy{}, relaxed), Action::tempfail, "451", "4.4.3",
+          "dmarc_dns_error");
+}
+
+BOOST_AUTO_TEST_CASE(verdicts_of_our_own_trouble_are_marked_ours) {
+    BOOST_TEST(engine::internal_error_verdict(DecisionPolicy{}).ours);
+    DecisionPolicy closed;
+    closed.on_state_error = Action::tempfail;
+    BOOST_TEST(engine::state_error_verdict(closed).ours);
+    MessageFacts spoof = dmarc_failure("reject");
+    BOOST_TEST(!engine::decide_message(DecisionPolicy{}, spoof).ours);
+    spoof.auth_temperror = true;
+    BOOST_TEST(engine::decide_message(DecisionPolicy{}, spoof).ours);
+}
+
 BOOST_AUTO_TEST_CASE(row7_unknown_dmarc_policy_is_a_dns_error) {
     MessageFacts facts;
     facts.from_domain = "bank.example";

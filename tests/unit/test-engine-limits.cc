@@ -73,7 +73,11 @@ struct Fixture {
                                      "bank.test TXT \"v=spf1 -all\"\n"
                                      "_dmarc.bank.test TXT \"v=DMARC1; p=reject\"\n"
                                      "partner.test TXT \"v=spf1 ip4:192.0.2.0/24 -all\"\n"
-                                     "_dmarc.partner.test TXT \"v=DMARC1; p=quarantine\"\n");
+                                     "_dmarc.partner.test TXT \"v=DMARC1; p=quarantine\"\n"
+                                     "flaky.test SERVFAIL\n"
+                                     "_dmarc.flaky.test TXT \"v=DMARC1; p=reject\"\n"
+                                     "gone.test SERVFAIL\n"
+                                     "_dmarc.gone.test SERVFAIL\n");
     std::shared_ptr<const auth::PublicSuffixList> suffixes =
         std::make_shared<const auth::PublicSuffixList>(auth::PublicSuffixList::from_text("test\n"));
 };
@@ -158,6 +162,34 @@ BOOST_AUTO_TEST_CASE(an_outbound_quota_counts_recipients_at_end_of_message) {
     BOOST_TEST((send(checks, "192.0.2.7", "alice@other.test", {"a@x.test", "b@x.test"}, "alice")
                     .verdict.action == config::Action::accept));
     BOOST_TEST(send(checks, "192.0.2.7", "bob@other.test", three, "bob").rate == "ok");
+}
+
+BOOST_AUTO_TEST_CASE(a_message_with_more_recipients_than_the_burst_is_refused_for_good) {
+    // burst 3: six recipients can never pass, however long the sender waits; 451 would be
+    // retried until the message bounces days later.
+    const auto checks = make_engine("ratelimit = quota sasl_user 1000/1d burst=3 "
+                                    "count=recipients\n");
+    const std::vector<std::string> six{"a@x.test", "b@x.test", "c@x.test",
+                                       "d@x.test", "e@x.test", "f@x.test"};
+    const engine::Report refused = send(checks, "192.0.2.7", "alice@other.test", six, "alice");
+    BOOST_TEST(refused.verdict.code == "550");
+    BOOST_TEST(refused.verdict.status == "5.5.3");
+    BOOST_TEST(refused.verdict.text ==
+               "too many recipients for rate limit quota: 6, it allows at most 3 at once");
+    BOOST_TEST(refused.verdict.reason == "ratelimit_quota");
+    BOOST_TEST(refused.rate == "limited:quota");
+    // The policy server's end of data gives the same answer; neither counted anything.
+    auto message = checks.evaluate({.client_ip = "192.0.2.7", .client_name = "", .helo = "h"});
+    BOOST_TEST(!message.mail_from("alice@other.test", "alice").is_final());
+    const engine::Verdict at_end_of_data = message.end_of_data(6);
+    BOOST_TEST(at_end_of_data.code == "550");
+    BOOST_TEST(at_end_of_data.status == "5.5.3");
+    const std::vector<std::string> three{"a@x.test", "b@x.test", "c@x.test"};
+    BOOST_TEST(send(checks, "192.0.2.7", "alice@other.test", three, "alice").rate == "ok");
+    // Exactly the burst is no refusal for good: an empty bucket holds it; a full one says 451.
+    const engine::Report later = send(checks, "192.0.2.7", "alice@other.test", three, "alice");
+    BOOST_TEST(later.verdict.code == "451");
+    BOOST_TEST(later.verdict.status == "4.7.1");
 }
 
 BOOST_AUTO_TEST_CASE(a_failing_store_follows_on_state_error) {
@@ -293,6 +325,27 @@ BOOST_AUTO_TEST_CASE(outcomes_move_the_client_and_domain_counters) {
                boost::test_tools::tolerance(1e-6));
     BOOST_TEST(stored_reputation(*store, "domain", "OTHER.test").good == 1,
                boost::test_tools::tolerance(1e-6));
+}
+
+BOOST_AUTO_TEST_CASE(our_dns_outage_never_moves_the_senders_reputation) {
+    const auto checks = make_engine("");
+    send(checks, "192.0.2.7", "a@other.test"); // DMARC pass: one good
+    // Legitimate mail while our DNS fails: SPF of the From domain itself (DMARC temperror, not
+    // fail), and the DMARC record itself. Each is 451 4.4.3, and not the sender's fault.
+    for (int round = 0; round < 3; ++round) {
+        const engine::Report spf =
+            send(checks, "192.0.2.7", "a@flaky.test", {"bob@example.net"}, "", "a@flaky.test");
+        BOOST_TEST(spf.verdict.status == "4.4.3");
+        BOOST_TEST(spf.dmarc->result == "temperror");
+        const engine::Report record =
+            send(checks, "192.0.2.7", "a@gone.test", {"bob@example.net"}, "", "a@gone.test");
+        BOOST_TEST(record.verdict.status == "4.4.3");
+    }
+    for (const auto& [kind, raw] : {std::pair{"ip", "192.0.2.7"}, {"net", "192.0.2.0/24"}}) {
+        const state::Reputation value = stored_reputation(*store, kind, raw);
+        BOOST_TEST(value.good == 1, boost::test_tools::tolerance(1e-6));
+        BOOST_TEST(value.bad == 0, boost::test_tools::tolerance(1e-6));
+    }
 }
 
 BOOST_AUTO_TEST_CASE(a_poor_score_with_enough_outcomes_refuses_the_client_at_mail) {

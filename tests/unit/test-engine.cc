@@ -1,6 +1,7 @@
 // The engine end to end on FakeResolver zones: SPF, DKIM (messages signed here), DMARC, the
 // decision and the Authentication-Results header, as the milter and `mailwarden check` see
 // them. Also message_text's splitting of raw messages.
+#include "auth/authres.hh"
 #include "dkim_test_signer.hh"
 #include "dns/fake_resolver.hh"
 #include "engine/engine.hh"
@@ -34,7 +35,12 @@ std::string zone() {
            "_dmarc.careful.test TXT \"v=DMARC1; p=quarantine\"\n"
            "_dmarc.slow.test TIMEOUT\n"
            "dnsfail.test TXT \"v=spf1 include:_spf.dnsfail.test -all\"\n"
-           "_spf.dnsfail.test SERVFAIL\n";
+           "_spf.dnsfail.test SERVFAIL\n"
+           "slow.test TXT \"v=spf1 ip4:192.0.2.0/24 -all\"\n"
+           "flaky.test SERVFAIL\n"
+           "_dmarc.flaky.test TXT \"v=DMARC1; p=reject\"\n"
+           "calm.test SERVFAIL\n"
+           "_dmarc.calm.test TXT \"v=DMARC1; p=none\"\n";
 }
 
 config::ConfigPtr test_config(std::string extra = "") {
@@ -207,10 +213,81 @@ BOOST_AUTO_TEST_CASE(dmarc_lookup_timeout_tempfails_by_default) {
     check_verdict(accepted, Action::accept, "dmarc_dns_error");
 }
 
+BOOST_AUTO_TEST_CASE(an_aligned_temperror_makes_dmarc_temperror_not_fail) {
+    // SPF for the From domain itself cannot be fetched: it could have passed (RFC 9989 §5.3.6).
+    const Report held = run(plain_message("a@flaky.test"), "a@flaky.test");
+    BOOST_TEST(held.spf_mailfrom->result == "temperror");
+    BOOST_TEST(held.dmarc->result == "temperror");
+    check_verdict(held, Action::tempfail, "dmarc_dns_error");
+    BOOST_TEST(held.verdict.status == "4.4.3");
+    BOOST_TEST(held.verdict.text ==
+               "DNS error looking up the SPF record of flaky.test, try again later");
+    BOOST_TEST(held.verdict.ours);
+    // Under p=none nothing could be refused: accepted, dmarc=temperror in our header.
+    const Report calm = run(plain_message("a@calm.test"), "a@calm.test");
+    BOOST_TEST(calm.dmarc->result == "temperror");
+    check_verdict(calm, Action::accept, "ok");
+    BOOST_TEST(calm.authentication_results.find("dmarc=temperror") != std::string::npos,
+               calm.authentication_results);
+}
+
+BOOST_AUTO_TEST_CASE(an_unfetchable_dmarc_record_holds_only_mail_it_could_refuse) {
+    // No SPF or DKIM pass for slow.test itself: its policy may be reject, so 451 naming the lookup.
+    const Report held = run(plain_message("a@slow.test"), "a@other.test");
+    check_verdict(held, Action::tempfail, "dmarc_dns_error");
+    BOOST_TEST(held.verdict.text == "DNS error looking up _dmarc.slow.test, try again later");
+    // SPF passes for slow.test itself: DMARC passes under any record, nothing to wait for.
+    const Report passed = run(plain_message("a@slow.test"), "a@slow.test");
+    BOOST_TEST(passed.dmarc->result == "temperror");
+    BOOST_TEST(passed.dmarc->spf_aligned);
+    check_verdict(passed, Action::accept, "ok");
+}
+
 BOOST_AUTO_TEST_CASE(spf_temperror_under_p_reject_tempfails) {
     const Report report = run(plain_message("ceo@bank.test"), "x@dnsfail.test");
     BOOST_TEST(report.spf_mailfrom->result == "temperror");
     check_verdict(report, Action::tempfail, "dmarc_dns_error");
+}
+
+BOOST_AUTO_TEST_CASE(our_header_stays_legal_with_a_2000_octet_local_part_and_200_signatures) {
+    std::string signatures;
+    for (int i = 0; i < 200; ++i)
+        signatures += "DKIM-Signature: v=1; a=rsa-sha256; c=relaxed/relaxed; d=d" +
+                      std::to_string(i) + ".attacker.test; s=s" + std::to_string(i) +
+                      "; h=from; bh=AAAA; b=AAAA\n";
+    const std::string local(2000, 'a');
+    const Report report =
+        run(plain_message("alice@example.test", signatures), local + "@example.test");
+    check_verdict(report, Action::accept, "ok");
+    BOOST_TEST(report.dkim.size() == 5u); // dkim_max_signatures
+    BOOST_TEST(report.dkim_not_evaluated == 195u);
+    const std::string& value = report.authentication_results;
+    // RFC 5321 allows 64 octets: a longer local part is left out, the domain SPF checked stays.
+    BOOST_TEST(value.find("aaaa") == std::string::npos, value);
+    BOOST_TEST(value.find("spf=pass smtp.mailfrom=example.test;") != std::string::npos, value);
+    std::size_t results = 0;
+    for (std::size_t at = 0; (at = value.find("dkim=", at)) != std::string::npos; ++at)
+        ++results;
+    BOOST_TEST(results == 6u, value); // five evaluated, then how many more there were
+    BOOST_TEST(value.find("dkim=policy reason=\"195 more signatures not evaluated\"") !=
+                   std::string::npos,
+               value);
+    BOOST_TEST(value.find("d5.attacker.test") == std::string::npos, value);
+    // Folded as the milter adds it: every line within 78 octets (no word here is longer).
+    const std::string folded = auth::fold_header_value(value, 24, 78, "\r\n");
+    std::size_t start = 0, width = 24; // "Authentication-Results: "
+    while (start <= folded.size()) {
+        const std::size_t end = std::min(folded.find("\r\n", start), folded.size());
+        BOOST_TEST(width + end - start <= 78u, folded.substr(start, end - start));
+        width = 0;
+        start = end + 2;
+    }
+    // A local part of 64 octets is an address RFC 5321 allows: kept.
+    const std::string longest(64, 'b');
+    const Report kept = run(plain_message("alice@example.test"), longest + "@example.test");
+    BOOST_TEST(kept.authentication_results.find("smtp.mailfrom=" + longest + "@example.test") !=
+                   std::string::npos,
+               kept.authentication_results);
 }
 
 BOOST_AUTO_TEST_CASE(spf_fail_rejects_at_mail_from_when_configured) {

@@ -86,8 +86,9 @@ BOOST_AUTO_TEST_CASE(long_header_values_fold_between_results_never_inside_quotes
                               "dkim=fail reason=\"a; b; c; d; e; f; g; h; i; j; k; l; m; n; o\" "
                               "header.d=example.org; dmarc=pass header.from=example.org";
     const std::string folded = folded_header_value("Authentication-Results", value);
+    // A result longer than a line folds between its words; the next result starts a line.
     BOOST_TEST(folded == "mx.example;\n\tspf=pass smtp.mailfrom=someone@example.org;\n\t"
-                         "dkim=fail reason=\"a; b; c; d; e; f; g; h; i; j; k; l; m; n; o\" "
+                         "dkim=fail reason=\"a; b; c; d; e; f; g; h; i; j; k; l; m; n; o\"\n\t"
                          "header.d=example.org;\n\tdmarc=pass header.from=example.org");
     // Unfolding gives back the value.
     std::string unfolded = folded;
@@ -107,7 +108,7 @@ BOOST_AUTO_TEST_CASE(folding_never_loses_or_adds_content_on_random_values) {
         std::string unfolded = folded_header_value("X", value, 20);
         for (std::size_t at; (at = unfolded.find("\n\t")) != std::string::npos;)
             unfolded.replace(at, 2, " ");
-        // Folding only replaces the space of a "; " separator.
+        // Folding only replaces a space outside quoted strings.
         std::string expected = value;
         BOOST_TEST_REQUIRE(unfolded == expected, "value: " << value);
     }

@@ -343,6 +343,17 @@ BOOST_AUTO_TEST_CASE(rate_limits_refuse_at_mail_and_at_rcpt) {
     stop_cleanly();
 }
 
+BOOST_AUTO_TEST_CASE(a_quota_that_can_never_pass_is_refused_for_good) {
+    BOOST_REQUIRE(have_miltertest());
+    write_message("signed", signed_message("example.test"));
+    start("[limits]\nratelimit = quota sender 100/1h burst=2 count=recipients\n");
+    BOOST_TEST(run_script("milter-quota.lua"));
+    BOOST_TEST(log().find("rate=limited:quota rep=new action=reject reason=ratelimit_quota") !=
+                   std::string::npos,
+               log());
+    stop_cleanly();
+}
+
 BOOST_AUTO_TEST_CASE(sigterm_lets_the_open_message_end_then_exits) {
     BOOST_REQUIRE(have_miltertest());
     write_message("signed", signed_message("example.test"));

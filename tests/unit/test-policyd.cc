@@ -351,6 +351,12 @@ BOOST_AUTO_TEST_CASE(rate_limits_greylisting_and_quotas_answer_at_their_stage_on
         BOOST_TEST(
             ask(socket, request("END-OF-MESSAGE", "192.0.2.8", "alice@pass.test", "", "q2", sasl))
                 .starts_with("451 4.7.1 rate limit quota exceeded"));
+        // More recipients than the quota's burst can never pass: refused for good, not 451.
+        const std::string four = "sasl_username=alice\nrecipient_count=4\n";
+        BOOST_TEST(ask(socket,
+                       request("END-OF-MESSAGE", "192.0.2.8", "alice@pass.test", "", "q3", four)) ==
+                   "550 5.5.3 too many recipients for rate limit quota: 4, it allows at most 3 at "
+                   "once");
         policyd->signal(SIGTERM);
         BOOST_TEST(policyd->wait_exit(10s).value_or(-1) == 0);
         start(state + "[limits]\ngreylisting = yes\n"); // same state

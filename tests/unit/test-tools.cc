@@ -165,6 +165,21 @@ BOOST_AUTO_TEST_CASE(ratelimit_show_counts_what_check_consumed_and_reset_clears_
     BOOST_TEST(run({"ratelimit", "reset", "per_client", "192.0.2.7", "-c", config}).status == 1);
 }
 
+BOOST_AUTO_TEST_CASE(check_refuses_for_good_a_message_a_quota_can_never_pass) {
+    const auto config = state_config("ratelimit = quota sender 100/1h burst=3 count=recipients\n");
+    const auto message = write("message.eml", "From: a@example.test\nSubject: x\n\nbody\n");
+    std::vector<std::string> arguments = {
+        "check", "-c", config, "--client-ip", "192.0.2.7", "--mail-from", "a@example.test"};
+    for (const char* rcpt : {"r1@x.test", "r2@x.test", "r3@x.test", "r4@x.test"})
+        arguments.insert(arguments.end(), {"--rcpt", rcpt});
+    arguments.push_back(message);
+    const auto refused = run(arguments);
+    BOOST_TEST(refused.status == 1, refused.output); // reject, not tempfail (2)
+    BOOST_TEST(contains(refused, "reject 550 5.5.3 too many recipients for rate limit quota: 4, it "
+                                 "allows at most 3 at once"),
+               refused.output);
+}
+
 BOOST_AUTO_TEST_CASE(reputation_set_show_and_forget_an_address_and_a_domain) {
     const auto config = state_config();
     const auto set = run({"reputation", "set", "192.0.2.7", "3", "1", "-c", config});

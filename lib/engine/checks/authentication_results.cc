@@ -3,8 +3,11 @@
 // trusted_authserv_ids is kept in Report::trusted_authentication_results (at most
 // max_trusted_authres_kept). At the end of an inbound message, after every other check and
 // the decision table: our header from the Report's SPF, DKIM and DMARC results, added to the
-// message unless it is refused. Parameters read: authserv_id, trusted_authserv_ids. Always
-// on; never throws for any header.
+// message unless it is refused (one line; the front-end folds it, auth::fold_header_value).
+// Attacker text in it is bounded so that every line stays within RFC 5322's 998 octets: a
+// local part over 64 octets is left out of smtp.mailfrom, a value over 255 octets is left out,
+// and at most dkim_max_signatures DKIM results are named. Parameters read: authserv_id,
+// trusted_authserv_ids. Always on; never throws for any header.
 #include "engine/checks/checks.hh"
 
 #include "auth/authres.hh"
@@ -25,6 +28,28 @@ auth::AuthResult auth_result(std::string method, std::string result, std::string
     return entry;
 }
 
+// Attacker text in our header is bounded, since a property value is never folded inside and a
+// line holds at most 998 octets (RFC 5322 §2.1.1). A value longer than the longest DNS name is
+// left out rather than cut: a cut value would name another domain or selector.
+constexpr std::size_t max_property_octets = 255;
+// RFC 5321 §4.5.3.1.1: a local part has at most 64 octets.
+constexpr std::size_t max_local_part_octets = 64;
+
+void add_property(auth::AuthResult& result, std::string name, std::string_view value) {
+    if (!value.empty() && value.size() <= max_property_octets)
+        result.properties.emplace_back(std::move(name), std::string(value));
+}
+
+// smtp.mailfrom: the address, or only its domain when the local part is longer than RFC 5321
+// allows. RFC 8601's pvalue may be a bare domain-name, and SPF authenticates the domain alone,
+// so nothing authenticated is lost; a cut local part would name another mailbox.
+std::string_view mailfrom_value(std::string_view identity) {
+    const std::size_t at = identity.rfind('@');
+    if (at != std::string_view::npos && at > max_local_part_octets)
+        return identity.substr(at + 1);
+    return identity;
+}
+
 void add_spf(const Report& report, auth::AuthenticationResults& header) {
     if (!report.spf_mailfrom)
         return;
@@ -32,23 +57,26 @@ void add_spf(const Report& report, auth::AuthenticationResults& header) {
     auth::AuthResult result = auth_result("spf", spf.result);
     if (spf.result != "pass" && !spf.reason.empty())
         result.reason = spf.reason;
-    result.properties.push_back({"smtp.mailfrom", spf.identity});
+    add_property(result, "smtp.mailfrom", mailfrom_value(spf.identity));
     header.results.push_back(std::move(result));
 }
 
+// The signatures evaluated (at most dkim_max_signatures), then one dkim=policy saying how many
+// more there were: a message with 200 signatures cannot make us name 200 domains.
 void add_dkim(const Report& report, auth::AuthenticationResults& header) {
     if (report.dkim.empty())
         header.results.push_back(auth_result("dkim", "none"));
     for (const auto& signature : report.dkim) {
         auth::AuthResult result = auth_result("dkim", signature.result, signature.reason);
-        if (!signature.domain.empty())
-            result.properties.push_back({"header.d", signature.domain});
-        if (!signature.selector.empty())
-            result.properties.push_back({"header.s", signature.selector});
-        if (!signature.algorithm.empty())
-            result.properties.push_back({"header.a", signature.algorithm});
+        add_property(result, "header.d", signature.domain);
+        add_property(result, "header.s", signature.selector);
+        add_property(result, "header.a", signature.algorithm);
         header.results.push_back(std::move(result));
     }
+    if (report.dkim_not_evaluated > 0)
+        header.results.push_back(auth_result("dkim", "policy",
+                                             std::to_string(report.dkim_not_evaluated) +
+                                                 " more signatures not evaluated"));
 }
 
 void add_dmarc(const Report& report, auth::AuthenticationResults& header) {
@@ -57,7 +85,7 @@ void add_dmarc(const Report& report, auth::AuthenticationResults& header) {
         auth::AuthResult result = auth_result("dmarc", dmarc.result);
         if (!dmarc.policy.empty())
             result.reason = "p=" + dmarc.policy + " dis=" + dmarc.disposition;
-        result.properties.push_back({"header.from", dmarc.from_domain});
+        add_property(result, "header.from", dmarc.from_domain);
         header.results.push_back(std::move(result));
     } else if (report.from.problem != auth::FromProblem::none) {
         header.results.push_back(

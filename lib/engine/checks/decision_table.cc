@@ -33,6 +33,9 @@ MessageFacts message_facts(const Report& report) {
     if (report.dmarc) {
         facts.dmarc_result = report.dmarc->result;
         facts.dmarc_disposition = report.dmarc->disposition;
+        facts.dmarc_policy = report.dmarc->policy;
+        facts.dmarc_aligned = report.dmarc->spf_aligned || report.dmarc->dkim_aligned;
+        facts.failed_lookup = report.dmarc->failed_lookup;
     }
     facts.auth_temperror =
         facts.envelope.spf_result == "temperror" ||

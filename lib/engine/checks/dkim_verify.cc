@@ -1,9 +1,10 @@
 // DKIM verification (auth/dkim_verify.hh) of inbound mail: a session per message started at
 // MAIL, fed every header field and the body as they arrive, judged at the end of the message
-// into Report::dkim. The body stops being fed once no signature needs it (unsigned mail). The
-// verdict is the decision table's (through DMARC). Parameters read: dkim_max_signatures,
-// dkim_min_key_bits, dkim_sha1, dkim_body_length, dns_timeout. Always on; construction throws
-// std::runtime_error when libopendkim cannot start.
+// into Report::dkim (the signatures evaluated; how many more there were in
+// Report::dkim_not_evaluated). The body stops being fed once no signature needs it (unsigned
+// mail). The verdict is the decision table's (through DMARC). Parameters read:
+// dkim_max_signatures, dkim_min_key_bits, dkim_sha1, dkim_body_length, dns_timeout. Always on;
+// construction throws std::runtime_error when libopendkim cannot start.
 #include "engine/checks/checks.hh"
 
 #include "auth/dkim_verify.hh"
@@ -37,6 +38,7 @@ class DkimVerify final : public Check {
 public:
     explicit DkimVerify(const CheckContext& context)
         : Check("dkim", hook_bit(Hook::mail) | message_hooks, Direction::inbound),
+          max_signatures_(dkim_options(context.config).max_signatures),
           verifier_(dkim_options(context.config), context.resolver) {}
 
     void mail(Stage& stage) const override { stage.make_state<Session>(verifier_.session()); }
@@ -60,11 +62,21 @@ public:
     }
 
     void end_of_message(Stage& stage) const override {
-        if (Session* session = stage.find_state<Session>())
-            stage.report().dkim = session->dkim.end_of_message();
+        Session* session = stage.find_state<Session>();
+        if (session == nullptr)
+            return;
+        Report& report = stage.report();
+        report.dkim = session->dkim.end_of_message();
+        // The verifier evaluates the first max_signatures in header order; the rest it only
+        // lists (policy, "not evaluated"): they are counted, not kept.
+        if (report.dkim.size() > max_signatures_) {
+            report.dkim_not_evaluated = report.dkim.size() - max_signatures_;
+            report.dkim.resize(max_signatures_);
+        }
     }
 
 private:
+    std::size_t max_signatures_;
     auth::DkimVerifier verifier_;
 };
 

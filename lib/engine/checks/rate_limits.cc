@@ -1,6 +1,7 @@
 // Rate limits (engine/limits.hh): the `ratelimit =` rules of each stage (MAIL, RCPT, end of
 // message or the policy server's end of data) as operations of that stage's state batch, and
-// the first limited one as the verdict (451 4.7.1, or 550 5.7.1 with action=reject). Client
+// the first limited one as the verdict (451 4.7.1, or 550 5.7.1 with action=reject); a message
+// that counts more than a limit's burst can never pass it and gets 550 5.5.3 at once. Client
 // limits count inbound mail from clients not in allow_networks. At the end of the message the
 // limits count only mail that is not refused. Report::rate: "ok", "limited:NAME", "error".
 // Off without rules or without a state store. Never throws after construction (which throws
@@ -61,18 +62,28 @@ public:
             if (outcome == nullptr)
                 continue;
             if (auto verdict = limits_.verdict(answer.tags[i], *outcome)) {
-                constexpr std::string_view prefix = "ratelimit_"; // the reason names the limit
-                stage.report().rate = "limited:" + verdict->reason.substr(prefix.size());
-                stage.propose(std::move(*verdict));
+                limited(stage, std::move(*verdict));
                 return;
             }
         }
     }
 
 private:
+    static void limited(Stage& stage, Verdict verdict) {
+        constexpr std::string_view prefix = "ratelimit_"; // the reason names the limit
+        stage.report().rate = "limited:" + verdict.reason.substr(prefix.size());
+        stage.propose(std::move(verdict));
+    }
+
     void add_checks(Stage& stage, config::RateStage rate_stage) const {
         const LimitSubject subject = subject_of(stage);
         const auto& rules = limits_.rules();
+        for (std::size_t index = 0; index < rules.size(); ++index)
+            if (rules[index].stage() == rate_stage)
+                if (auto refusal = limits_.never_passes(index, subject)) {
+                    limited(stage, std::move(*refusal)); // and nothing is counted
+                    return;
+                }
         for (std::size_t index = 0; index < rules.size(); ++index)
             if (rules[index].stage() == rate_stage)
                 if (auto check = limits_.check(index, subject))

@@ -2,9 +2,10 @@
 // read when a score may refuse (reputation_tempfail_below, reputation_reject_below), at the
 // end of an inbound message they move: good for a DMARC pass, bad for a DMARC fail or a
 // refusal (unless allow_domains holds the authenticated domain), and the authenticated
-// domain's record with them. Both are operations of the stage's state batch. Clients in
-// allow_networks are never refused. Report::reputation: "+0.80", "new", "error". Off
-// without a state store. Never throws.
+// domain's record with them; outcomes of our own trouble (Verdict::ours: a DNS error, the
+// state store, an internal error; a DMARC temperror is no fail) move nothing. Both are operations
+// of the stage's state batch. Clients in allow_networks are never refused. Report::reputation:
+// "+0.80", "new", "error". Off without a state store. Never throws.
 #include "engine/checks/checks.hh"
 
 #include "engine/reputation.hh"
@@ -33,6 +34,8 @@ public:
     void end_of_message(Stage& stage) const override {
         const Report& report = stage.report();
         const Verdict& verdict = stage.verdict();
+        if (verdict.ours) // our DNS, store or internal trouble is not the sender's doing
+            return;
         const bool refused = verdict.is_final() || verdict.action == Action::quarantine;
         const bool dmarc_pass = report.dmarc && report.dmarc->result == "pass";
         const bool good = dmarc_pass && !refused;
