@@ -66,10 +66,63 @@ DKIM_CBSTAT prescreen(DKIM* message, DKIM_SIGINFO** signatures, int count) noexc
     return DKIM_CBSTAT_CONTINUE;
 }
 
+// The key type a signature algorithm needs ("" for an algorithm we do not know).
+std::string_view key_type_for(std::string_view algorithm) {
+    if (algorithm == "rsa-sha256" || algorithm == "rsa-sha1")
+        return "rsa";
+    if (algorithm == "ed25519-sha256")
+        return "ed25519";
+    return "";
+}
+
+// RFC 6376 §6.1.2 step 9: a key record whose k= (default rsa, §3.6.1) names the other known
+// key type than the signature's algorithm is "inappropriate key algorithm", PERMFAIL.
+// libopendkim only checks that k= is a type it knows and then decodes the key data by the
+// algorithm, so an RSA key published as k=ed25519 verified. A revoked key (empty p=, step
+// 8, before this one) and every record this cannot read are left to libopendkim.
+bool key_type_mismatch(DkimSession::Context& context, DKIM_SIGINFO* signature) {
+    if ((dkim_sig_getflags(signature) & DKIM_SIGFLAG_IGNORE) != 0 ||
+        dkim_sig_geterror(signature) != DKIM_SIGERROR_UNKNOWN)
+        return false;
+    const std::string_view wanted = key_type_for(algorithm_name(signature));
+    const std::string name = key_name(signature);
+    if (wanted.empty() || name.empty())
+        return false;
+    const auto answer = key_answer(context, name);
+    if (!answer || answer->status != dns::Status::ok || answer->records.size() != 1)
+        return false;
+    const auto tags = parse_tag_list(answer->records.front().text);
+    if (!tags)
+        return false;
+    const auto key_data = tags->find("p");
+    if (key_data != tags->end() && key_data->second.empty())
+        return false;
+    const auto type_tag = tags->find("k");
+    const std::string type =
+        type_tag == tags->end() ? "rsa" : util::ascii_lowered(type_tag->second);
+    return (type == "rsa" || type == "ed25519") && type != wanted;
+}
+
+void judge_key_types(DkimSession::Context& context, DKIM_SIGINFO** signatures, int count) {
+    for (int index = 0; index < count; ++index) {
+        if (!key_type_mismatch(context, signatures[index]))
+            continue;
+        context.verdicts.emplace(
+            signatures[index],
+            DkimSession::Context::Verdict{"permerror", "key type does not match the algorithm", 0});
+        dkim_sig_ignore(signatures[index]);
+    }
+}
+
 DKIM_CBSTAT final_callback(DKIM* message, DKIM_SIGINFO** signatures, int count) noexcept {
     auto* context = static_cast<DkimSession::Context*>(dkim_get_user_context(message));
     if (context == nullptr || signatures == nullptr)
         return DKIM_CBSTAT_CONTINUE;
+    try {
+        judge_key_types(*context, signatures, count);
+    } catch (...) {
+        // Out of memory or similar: libopendkim judges these signatures as it would.
+    }
     if (!context->options->fast_path)
         return DKIM_CBSTAT_CONTINUE;
     try {
@@ -93,8 +146,8 @@ std::pair<const char*, const char*> classify_error(int error) {
     switch (error) {
     case DKIM_SIGERROR_BADSIG:
         return {"fail", "signature mismatch"};
-    case DKIM_SIGERROR_KEYREVOKED:
-        return {"fail", "key revoked"};
+    case DKIM_SIGERROR_KEYREVOKED: // RFC 6376 §6.1.2 step 8: PERMFAIL
+        return {"permerror", "key revoked"};
     case DKIM_SIGERROR_NOKEY:
         return {"permerror", "no key"};
     case DKIM_SIGERROR_KEYFAIL:
@@ -110,6 +163,8 @@ std::pair<const char*, const char*> classify_error(int error) {
         return {"permerror", "signature expired"};
     case DKIM_SIGERROR_FUTURE:
         return {"permerror", "signature in the future"};
+    case DKIM_SIGERROR_TOOLARGE_L: // RFC 6376 §3.5: l= "MUST NOT be larger" than the body
+        return {"permerror", "l= exceeds the body"};
     case DKIM_SIGERROR_KEYDECODE:
     case DKIM_SIGERROR_KEYVERSION:
     case DKIM_SIGERROR_KEYTYPEUNKNOWN:
@@ -141,6 +196,33 @@ void configure_library(DKIM_LIB* library, const DkimOptions& options) {
         throw std::runtime_error("libopendkim: cannot set library options");
     dkim_set_prescreen(library, prescreen);
     dkim_set_final(library, final_callback);
+}
+
+void measure_length_tags(DkimSession::Context& context, DKIM* message) {
+    if (context.own_body ||
+        context.options->body_length != DkimOptions::BodyLength::policy_when_partial)
+        return;
+    DKIM_SIGINFO** signatures = nullptr;
+    int count = 0;
+    if (dkim_getsiglist(message, &signatures, &count) != DKIM_STAT_OK || signatures == nullptr)
+        return;
+    try {
+        for (int index = 0; index < count; ++index) {
+            dkim_canon_t header_canon = DKIM_CANON_UNKNOWN, body_canon = DKIM_CANON_UNKNOWN;
+            if ((dkim_sig_getflags(signatures[index]) & DKIM_SIGFLAG_IGNORE) != 0 ||
+                tag_value(signatures[index], "l").empty() ||
+                dkim_sig_getcanons(signatures[index], &header_canon, &body_canon) != DKIM_STAT_OK)
+                continue;
+            if (body_canon == DKIM_CANON_SIMPLE && !context.simple_body)
+                context.simple_body.emplace(DkimBodyHash::Canon::simple);
+            else if (body_canon == DKIM_CANON_RELAXED && !context.relaxed_body)
+                context.relaxed_body.emplace(DkimBodyHash::Canon::relaxed);
+        }
+    } catch (...) {
+        // No measure: judge() compares l= with the body as received, as a bound.
+        context.simple_body.reset();
+        context.relaxed_body.reset();
+    }
 }
 
 } // namespace dkim_detail
@@ -190,13 +272,29 @@ DkimSignatureResult DkimSession::judge(DKIM_SIGINFO* signature) const {
     if (result.algorithm == "rsa-sha1")
         return verdict(context_->options->sha1 == DkimOptions::Sha1::fail ? "fail" : "policy",
                        "rsa-sha1 not accepted");
-    ssize_t body_bytes = 0, signed_bytes = 0, length_tag = -1;
     if (context_->options->body_length == DkimOptions::BodyLength::policy_when_partial &&
-        dkim_sig_getcanonlen(handle_.get(), signature, &body_bytes, &signed_bytes, &length_tag) ==
-            DKIM_STAT_OK &&
-        length_tag >= 0 && body_bytes > length_tag)
+        leaves_body_unsigned(signature))
         return verdict("policy", "l= leaves part of the body unsigned");
     return verdict("pass", "");
+}
+
+// l= is a count of canonicalized body bytes (RFC 6376 §3.5): a body that canonicalization
+// shortens (blank lines at the end, relaxed whitespace) is not longer than l= covers.
+bool DkimSession::leaves_body_unsigned(DKIM_SIGINFO* signature) const {
+    ssize_t body_bytes = 0, signed_bytes = 0, length_tag = -1;
+    dkim_canon_t header_canon = DKIM_CANON_UNKNOWN, body_canon = DKIM_CANON_UNKNOWN;
+    if (dkim_sig_getcanonlen(handle_.get(), signature, &body_bytes, &signed_bytes, &length_tag) !=
+            DKIM_STAT_OK ||
+        length_tag < 0)
+        return false;
+    const auto& measured =
+        dkim_sig_getcanons(signature, &header_canon, &body_canon) == DKIM_STAT_OK &&
+                body_canon == DKIM_CANON_SIMPLE
+            ? context_->simple_body
+            : context_->relaxed_body;
+    if (measured && (body_canon == DKIM_CANON_SIMPLE || body_canon == DKIM_CANON_RELAXED))
+        body_bytes = static_cast<ssize_t>(measured->canonical_bytes());
+    return body_bytes > length_tag;
 }
 
 } // namespace mailwarden::auth

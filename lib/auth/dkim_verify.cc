@@ -162,21 +162,23 @@ void DkimSession::end_of_headers() {
     const DKIM_STAT status = dkim_eoh(handle_.get());
     if (status == DKIM_STAT_NOSIG)
         hashing_ = false; // unsigned (or every signature ignored): skip the body
-    else if (status == DKIM_STAT_OK)
+    else if (status == DKIM_STAT_OK) {
         choose_body_hashing();
+        measure_length_tags(*context_, handle_.get());
+    }
 }
 
 void DkimSession::body(std::span<const char> chunk) {
     if (!hashing_ || chunk.empty())
         return;
-    if (context_->own_body) {
-        const std::string_view text(chunk.data(), chunk.size());
-        if (context_->simple_body)
-            context_->simple_body->update(text);
-        if (context_->relaxed_body)
-            context_->relaxed_body->update(text);
+    body_line_open_ = chunk.back() != '\n';
+    const std::string_view text(chunk.data(), chunk.size());
+    if (context_->simple_body)
+        context_->simple_body->update(text);
+    if (context_->relaxed_body)
+        context_->relaxed_body->update(text);
+    if (context_->own_body)
         return;
-    }
     auto* bytes = reinterpret_cast<unsigned char*>(const_cast<char*>(chunk.data()));
     (void)dkim_body(handle_.get(), bytes, chunk.size());
 }
@@ -185,6 +187,8 @@ std::vector<DkimSignatureResult> DkimSession::end_of_message() {
     std::vector<DkimSignatureResult> results;
     if (!hashing_)
         return results;
+    if (body_line_open_) // libopendkim refuses a body without it (and our hashes add it)
+        body(std::string_view("\r\n"));
     hashing_ = false;
     if (context_->own_headers)
         return judge_own_headers();
@@ -192,6 +196,10 @@ std::vector<DkimSignatureResult> DkimSession::end_of_message() {
         const ActiveSession active(*context_);
         (void)dkim_eom(handle_.get(), nullptr); // per-signature outcome is read below
     }
+    if (!context_->own_body) // the canonical lengths of measure_length_tags
+        for (auto* measured : {&context_->simple_body, &context_->relaxed_body})
+            if (*measured)
+                (void)(*measured)->finish();
     DKIM_SIGINFO** signatures = nullptr;
     int count = 0;
     if (dkim_getsiglist(handle_.get(), &signatures, &count) != DKIM_STAT_OK ||

@@ -8,14 +8,15 @@
 //
 // Failure is a value: each signature gets one RFC 8601 result word with a reason.
 //   pass       signature and body hash verify (and no local policy objects)
-//   fail       signature or body hash mismatch; key revoked (empty p=)
+//   fail       signature or body hash mismatch
 //   policy     rsa-sha1 (Sha1::policy); RSA key below min_key_bits; l= leaves part of the
-//              body unsigned (BodyLength::policy_when_partial); signature beyond
+//              canonicalized body unsigned (BodyLength::policy_when_partial); signature beyond
 //              max_signatures, reported but not evaluated ("not evaluated: ...")
 //   temperror  key lookup timed out or failed (SERVFAIL, resolver error)
 //   permerror  no key (NXDOMAIN / no TXT record), malformed signature or key, unsupported
 //              algorithm (RFC 6376 6.1.1 treats it as PERMFAIL), expired signature,
-//              several key records
+//              several key records, key revoked (empty p=, §6.1.2 step 8), a key type
+//              (k=) that is not the algorithm's (step 9), l= larger than the body (§3.5)
 // Unsigned mail gives an empty vector (the caller reports dkim=none). Malformed input never
 // throws; only construction throws (std::runtime_error) when libopendkim cannot start.
 #pragma once
@@ -74,7 +75,8 @@ public:
     // CRLFs kept); a milter must negotiate SMFIP_HDR_LEADSPC for simple canonicalization.
     void header(std::string_view name, std::string_view value);
     void end_of_headers();
-    // Body bytes with CRLF line ends, in any chunking.
+    // Body bytes with CRLF line ends, in any chunking. A last line without one is completed
+    // with CRLF at end_of_message, as an MTA hands it over (RFC 6376 §3.4.3, §3.4.4).
     void body(std::span<const char> chunk);
     std::vector<DkimSignatureResult> end_of_message();
     // False once the body cannot change any result (after end_of_headers of an unsigned
@@ -97,6 +99,7 @@ private:
     DkimSession(std::unique_ptr<struct dkim, Free> handle, std::unique_ptr<Context> context,
                 bool buffering);
     DkimSignatureResult judge(struct dkim_siginfo* signature) const;
+    bool leaves_body_unsigned(struct dkim_siginfo* signature) const;
     void choose_body_hashing();
     bool open_library();
     void feed_library(std::string_view name, std::string_view value);
@@ -107,6 +110,7 @@ private:
     std::unique_ptr<struct dkim, Free> handle_; // opened when libopendkim is needed
     std::unique_ptr<Context> context_;          // heap-held: libopendkim keeps its address
     bool hashing_ = true;                       // false once there is nothing (more) to verify
+    bool body_line_open_ = false;               // the body so far ends without LF
     std::string header_line_;
     // Fast path: the header fields, kept (bounded) until the end of the headers shows
     // whether libopendkim is needed; then given to it in order, or never.

@@ -55,6 +55,9 @@ struct DkimSession::Context {
     // evaluate is a candidate, so libopendkim never sees the body and we hash it.
     bool own_body = false;
     std::map<const DKIM_SIGINFO*, Candidate> candidates;
+    // Own body mode: the body hashes. Otherwise, when a signature has l= and
+    // BodyLength::policy_when_partial: the canonical body's length (libopendkim counts only
+    // up to l=), so that content past l= is told from a body canonicalization shortened.
     std::optional<DkimBodyHash> simple_body, relaxed_body;
     // Verdicts of the fast path, by signature.
     struct Verdict {
@@ -102,6 +105,9 @@ std::string tag_value(DKIM_SIGINFO* signature, const char* name);
 std::string algorithm_name(DKIM_SIGINFO* signature);
 std::string key_name(DKIM_SIGINFO* signature);
 void configure_library(DKIM_LIB* library, const DkimOptions& options);
+// At the end of the headers, libopendkim hashing the body: the canonical body is measured for
+// each canonicalization a signature with l= uses (see Context::simple_body).
+void measure_length_tags(DkimSession::Context& context, DKIM* message);
 
 // dkim_fast_path.cc
 

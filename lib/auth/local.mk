@@ -36,7 +36,10 @@ tests_unit_testrunner_SOURCES += \
 	tests/unit/test-dkim.cc \
 	tests/unit/test-dkim-key.cc \
 	tests/unit/test-dkim-body.cc \
-	tests/unit/test-dkim-header.cc
+	tests/unit/test-dkim-header.cc \
+	tests/unit/test-dkim-differential.cc
+# The dkimpy side of the differential test (run by /usr/bin/python3).
+EXTRA_DIST += tests/unit/dkim_dkimpy.py
 
 # DMARC on libopendmarc: our DNS and our Public Suffix List, the library parses records.
 lib_libmailwarden_la_SOURCES += \

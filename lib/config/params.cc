@@ -349,8 +349,10 @@ const std::array table{
         .default_text = "policy", .allowed = dkim_body_length_choices, .reloadable = true,
         .help = "How a DKIM l= tag that leaves part of the body unsigned is judged (policy or allow).",
         .doc = "With l= a signer covers only the first bytes of the body, so anyone can append "
-               "text to a signed message. policy gives dkim=policy when the body is longer than "
-               "l=; allow follows RFC 6376 and passes the signature."},
+               "text to a signed message. policy gives dkim=policy when the canonicalized body "
+               "(RFC 6376 section 3.4, which drops blank lines at the end) is longer than l=; "
+               "allow follows RFC 6376 and passes the signature. An l= larger than the "
+               "canonicalized body is dkim=permerror either way."},
     ParamDef{.name = "public_suffix_list", .section = "auth", .type = ParamType::string,
         .default_text = "/usr/share/publicsuffix/public_suffix_list.dat",
         .validator = check_absolute_path, .reloadable = false,

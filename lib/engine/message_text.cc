@@ -112,9 +112,13 @@ std::size_t feed_headers(MessageEvaluation& message, std::string_view text) {
 void feed_body(MessageEvaluation& message, std::string_view text, std::size_t body_start,
                std::size_t chunk_bytes) {
     chunk_bytes = std::max<std::size_t>(chunk_bytes, 2);
+    // A last line without a line end is completed, as an MTA does (SMTP DATA ends in CRLF).
+    const bool line_open = body_start < text.size() && text.back() != '\n';
     if (crlf_only(text.substr(body_start))) { // the common case: no copy
         for (std::size_t i = body_start; i < text.size(); i += chunk_bytes)
             message.body(text.substr(i, std::min(chunk_bytes, text.size() - i)));
+        if (line_open)
+            message.body(std::string_view("\r\n"));
         return;
     }
     std::string chunk;
@@ -140,6 +144,13 @@ void feed_body(MessageEvaluation& message, std::string_view text, std::size_t bo
             message.body(chunk);
             chunk.clear();
         }
+    }
+    if (line_open) {
+        if (chunk.size() + 2 > chunk_bytes) {
+            message.body(chunk);
+            chunk.clear();
+        }
+        chunk += "\r\n";
     }
     if (!chunk.empty())
         message.body(chunk);

@@ -1,8 +1,9 @@
 // A whole message as text (a file, stdin, a benchmark corpus) fed to a MessageEvaluation as
 // an MTA would: header by header, then the body in chunks. Line ends are normalized to CRLF
-// (files on disk usually have LF). The header section ends at the first empty line, or at
-// the first line that is not a header field or a continuation (that line starts the body,
-// as Postfix treats it). A leading mbox "From " line is skipped. Never throws for any input.
+// (files on disk usually have LF), and a last line without one gets CRLF, as an MTA hands
+// a message over (SMTP DATA always ends in CRLF). The header section ends at the first empty line,
+// or at the first line that is not a header field or a continuation (that line starts the body, as
+// Postfix treats it). A leading mbox "From " line is skipped. Never throws for any input.
 #pragma once
 
 #include "engine/engine.hh"

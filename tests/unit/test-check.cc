@@ -24,12 +24,22 @@ using mailwarden::test::DnsTestServer;
 
 namespace {
 
+const mailwarden::dkim_test::TestKey& ed25519_key() {
+    static const auto key = mailwarden::dkim_test::make_key("ED25519", 0);
+    return key;
+}
+
 std::string zone() {
     using mailwarden::dkim_test::rsa_2048;
     using mailwarden::dkim_test::txt_line;
     return "example.test TXT \"v=spf1 ip4:192.0.2.0/24 -all\"\n"
            "_dmarc.example.test TXT \"v=DMARC1; p=reject\"\n" +
            txt_line("s1._domainkey.example.test", "v=DKIM1; k=rsa; p=" + rsa_2048().public_base64) +
+           txt_line("ed._domainkey.example.test",
+                    "v=DKIM1; k=ed25519; p=" + ed25519_key().public_base64) +
+           txt_line("revoked._domainkey.example.test", "v=DKIM1; k=rsa; p=") +
+           txt_line("edasrsa._domainkey.example.test",
+                    "v=DKIM1; k=rsa; p=" + ed25519_key().public_base64) +
            "other.test TXT \"v=spf1 ip4:192.0.2.10 -all\"\n"
            "_dmarc.bank.test TXT \"v=DMARC1; p=reject\"\n"
            "_dmarc.careful.test TXT \"v=DMARC1; p=quarantine\"\n"
@@ -82,10 +92,10 @@ struct CheckFixture {
     std::string dir;
 };
 
-std::string signed_message() {
+std::string signed_message(const mailwarden::dkim_test::SignSpec& spec = {
+                               .key = &mailwarden::dkim_test::rsa_2048(), .selector = "s1"}) {
     auto message = mailwarden::dkim_test::sample_message();
-    mailwarden::dkim_test::sign(message,
-                                {.key = &mailwarden::dkim_test::rsa_2048(), .selector = "s1"});
+    mailwarden::dkim_test::sign(message, spec);
     return mailwarden::dkim_test::to_text(message);
 }
 
@@ -200,6 +210,66 @@ BOOST_AUTO_TEST_CASE(text_and_json_show_the_time_of_each_check_that_ran) {
                                                   "authres", "total"}),
                boost::test_tools::per_element());
     BOOST_TEST(timing.get<double>("total") >= timing.get<double>("spf"));
+}
+
+// RFC 6376 §6.1.2: a revoked key (empty p=) and a key record whose k= is not the
+// signature algorithm's key type are PERMFAIL, in the JSON and in Authentication-Results.
+BOOST_AUTO_TEST_CASE(revoked_and_mistyped_keys_are_permerror_in_json_and_header) {
+    using mailwarden::dkim_test::SignSpec;
+    const std::vector<std::pair<SignSpec, std::string>> cases{
+        {{.key = &mailwarden::dkim_test::rsa_2048(), .selector = "revoked"}, "key revoked"},
+        {{.key = &ed25519_key(), .selector = "edasrsa", .algorithm = DKIM_SIGN_ED25519SHA256},
+         "key type does not match the algorithm"},
+    };
+    for (const auto& [spec, reason] : cases) {
+        const auto message = write("key.eml", signed_message(spec));
+        const CheckRun result = run({"--client-ip", "192.0.2.10", "--mail-from",
+                                     "alice@example.test", "--format", "json", message});
+        const auto json = parse(result.output);
+        const auto& dkim = json.get_child("dkim");
+        BOOST_REQUIRE_EQUAL(dkim.size(), 1u);
+        BOOST_TEST(dkim.front().second.get<std::string>("result") == "permerror", result.output);
+        BOOST_TEST(dkim.front().second.get<std::string>("reason") == reason);
+        const auto header = json.get<std::string>("authentication_results");
+        BOOST_TEST(header.find("dkim=permerror reason=\"" + reason + "\"") != std::string::npos,
+                   header);
+    }
+}
+
+// A file whose last line has no line end is handed over as an MTA hands it over, completed
+// with CRLF: a 100 KB Ed25519-signed message and an l=-signed one pass.
+BOOST_AUTO_TEST_CASE(message_without_a_final_newline_is_completed_as_an_mta_does) {
+    using mailwarden::dkim_test::SignSpec;
+    const std::vector<SignSpec> specs{
+        {.key = &ed25519_key(), .selector = "ed", .algorithm = DKIM_SIGN_ED25519SHA256},
+        {.key = &mailwarden::dkim_test::rsa_2048(),
+         .selector = "s1",
+         .body_canon = DKIM_CANON_SIMPLE,
+         .length_tag = true}};
+    for (const SignSpec& spec : specs) {
+        auto message = mailwarden::dkim_test::sample_message();
+        message.body.clear();
+        for (int line = 0; message.body.size() < 100 * 1024; ++line)
+            message.body += "line " + std::to_string(line) + " of a long message body\r\n";
+        message.body += "the last line";
+        message.body += "\r\n"; // signed as the MTA will hand it over
+        mailwarden::dkim_test::sign(message, spec);
+        std::string text = mailwarden::dkim_test::to_text(message);
+        text.resize(text.size() - 2);
+        for (const bool lf_only : {false, true}) {
+            std::string file = text;
+            if (lf_only)
+                std::erase(file, '\r');
+            const CheckRun result =
+                run({"--client-ip", "192.0.2.10", "--mail-from", "alice@example.test", "--format",
+                     "json", write("open.eml", file)});
+            const auto json = parse(result.output);
+            const auto& dkim = json.get_child("dkim");
+            BOOST_REQUIRE_EQUAL(dkim.size(), 1u);
+            BOOST_TEST(dkim.front().second.get<std::string>("result") == "pass",
+                       spec.selector << (lf_only ? ", LF" : ", CRLF") << ": " << result.output);
+        }
+    }
 }
 
 BOOST_AUTO_TEST_CASE(usage_config_and_input_errors_have_their_own_status) {

@@ -61,6 +61,14 @@ std::string standard_zone() {
                     "v=DKIM1; k=rsa; s=tlsrpt; p=" + keys().rsa.public_base64) +
            txt_line("wrongtype._domainkey.example.test",
                     "v=DKIM1; k=ed25519; p=" + keys().ed25519.public_base64) +
+           // Key data of one type published under the other type's k= (or none: rsa).
+           txt_line("rsaased._domainkey.example.test",
+                    "v=DKIM1; k=ed25519; p=" + keys().rsa.public_base64) +
+           txt_line("edasrsa._domainkey.example.test",
+                    "v=DKIM1; k=rsa; p=" + keys().ed25519.public_base64) +
+           txt_line("ednotype._domainkey.example.test",
+                    "v=DKIM1; p=" + keys().ed25519.public_base64) +
+           txt_line("edrevoked._domainkey.example.test", "v=DKIM1; k=ed25519; p=") +
            "rsa._domainkey.slow.test TIMEOUT\n" + "rsa._domainkey.broken.test SERVFAIL\n";
 }
 
@@ -174,7 +182,7 @@ BOOST_FIXTURE_TEST_CASE(key_records_outside_the_fast_path_keep_libopendkim_verdi
         {"strict", "pass", 0},        // t=s: libopendkim (no i= to compare)
         {"sha1only", "permerror", 0}, // h= without sha256
         {"tls", "permerror", 0},      // s= not email
-        {"revoked", "fail", 0},
+        {"revoked", "permerror", 0},
     };
     for (const auto& [selector, expected, cached] : cases) {
         DkimVerifier verifier(options, resolver);
@@ -269,10 +277,44 @@ BOOST_FIXTURE_TEST_CASE(fast_path_results_equal_libopendkim_results, Fixture) {
     BOOST_TEST(slow.cached_keys() == 0U);
 }
 
-BOOST_FIXTURE_TEST_CASE(revoked_key_fails, Fixture) {
-    const auto result = check_one(signed_with({&keys().rsa, "revoked"}));
-    BOOST_TEST(result.result == "fail");
-    BOOST_TEST(result.reason == "key revoked");
+// RFC 6376 §6.1.2 step 8: an empty p= is PERMFAIL (key revoked), for both key types and
+// both paths.
+BOOST_FIXTURE_TEST_CASE(revoked_key_is_permerror, Fixture) {
+    for (const bool fast_path : {true, false}) {
+        options.fast_path = fast_path;
+        auto result = check_one(signed_with({&keys().rsa, "revoked"}));
+        BOOST_TEST(result.result == "permerror");
+        BOOST_TEST(result.reason == "key revoked");
+        result = check_one(
+            signed_with({&keys().ed25519, "edrevoked", "example.test", DKIM_SIGN_ED25519SHA256}));
+        BOOST_TEST(result.result == "permerror");
+        BOOST_TEST(result.reason == "key revoked");
+    }
+}
+
+// RFC 6376 §3.6.1, §6.1.2 step 9: the key record's k= (default rsa) must be the key type of
+// the signature's algorithm, whatever the key data would decode as.
+BOOST_FIXTURE_TEST_CASE(key_type_that_is_not_the_algorithms_is_permerror, Fixture) {
+    const std::vector<std::pair<SignSpec, std::string>> cases{
+        {{&keys().rsa, "rsaased"}, "RSA key data under k=ed25519, rsa-sha256"},
+        {{&keys().ed25519, "edasrsa", "example.test", DKIM_SIGN_ED25519SHA256},
+         "Ed25519 key data under k=rsa, ed25519-sha256"},
+        {{&keys().ed25519, "ednotype", "example.test", DKIM_SIGN_ED25519SHA256},
+         "Ed25519 key data without k= (rsa), ed25519-sha256"},
+    };
+    for (const bool fast_path : {true, false}) {
+        options.fast_path = fast_path;
+        for (const auto& [spec, what] : cases) {
+            const auto result = check_one(signed_with(spec));
+            BOOST_TEST(result.result == "permerror", what << ", fast path " << fast_path);
+            BOOST_TEST(result.reason == "key type does not match the algorithm", what);
+        }
+    }
+    // The matching types still pass.
+    BOOST_TEST(check_one(signed_with({&keys().rsa, "rsa"})).result == "pass");
+    BOOST_TEST(
+        check_one(signed_with({&keys().ed25519, "ed", "example.test", DKIM_SIGN_ED25519SHA256}))
+            .result == "pass");
 }
 
 BOOST_FIXTURE_TEST_CASE(missing_key_is_permerror, Fixture) {
@@ -402,6 +444,76 @@ BOOST_FIXTURE_TEST_CASE(length_tag_with_appended_body_per_option, Fixture) {
     options.body_length = DkimOptions::BodyLength::allow;
     result = check_one(message);
     BOOST_TEST(result.result == "pass");
+}
+
+// l= counts canonicalized body bytes (RFC 6376 §3.5, §3.4.5): a body that canonicalization
+// shortens (blank lines at the end; in relaxed, the "-- " separator's space) is wholly
+// covered by an l= of its canonical length; content past l= is still policy.
+BOOST_FIXTURE_TEST_CASE(length_tag_is_compared_with_the_canonicalized_body, Fixture) {
+    for (const bool fast_path : {true, false}) {
+        options.fast_path = fast_path;
+        for (const auto canon : {DKIM_CANON_SIMPLE, DKIM_CANON_RELAXED}) {
+            BOOST_TEST_CONTEXT("canon " << canon << ", fast path " << fast_path) {
+                for (const std::string algorithm : {"rsa", "ed"}) {
+                    auto message = sample_message(); // its body holds "-- \r\n"
+                    message.body += "\r\n\r\n";
+                    sign(message, algorithm == "rsa"
+                                      ? SignSpec{&keys().rsa, "rsa", "example.test",
+                                                 DKIM_SIGN_RSASHA256, canon, true}
+                                      : SignSpec{&keys().ed25519, "ed", "example.test",
+                                                 DKIM_SIGN_ED25519SHA256, canon, true});
+                    BOOST_TEST(check_one(message).result == "pass", algorithm);
+                    message.body += "\r\n\r\n"; // more blank lines: dropped too
+                    BOOST_TEST(check_one(message).result == "pass", algorithm);
+                    auto spaced = message;
+                    spaced.body += " \t\r\n"; // only white space: relaxed drops it
+                    BOOST_TEST(check_one(spaced).result ==
+                                   (canon == DKIM_CANON_RELAXED ? "pass" : "policy"),
+                               algorithm);
+                    message.body += "Unsubscribe: http://list.example/\r\n";
+                    const auto result = check_one(message);
+                    BOOST_TEST(result.result == "policy", algorithm);
+                    BOOST_TEST(result.reason == "l= leaves part of the body unsigned");
+                }
+            }
+        }
+    }
+}
+
+// RFC 6376 §3.5: l= "MUST NOT be larger than the actual number of octets in the
+// canonicalized message body".
+BOOST_FIXTURE_TEST_CASE(length_tag_beyond_the_body_is_permerror, Fixture) {
+    auto message = signed_with(
+        {&keys().rsa, "rsa", "example.test", DKIM_SIGN_RSASHA256, DKIM_CANON_RELAXED, true});
+    message.body.resize(message.body.size() - std::string("Alice\r\n").size());
+    const auto result = check_one(message);
+    BOOST_TEST(result.result == "permerror");
+    BOOST_TEST(result.reason == "l= exceeds the body");
+}
+
+// A body whose last line has no CRLF is completed as an MTA completes it (RFC 6376 §3.4.3
+// and §3.4.4 add the CRLF too): libopendkim refused it, an Ed25519 or l= signature failed.
+BOOST_FIXTURE_TEST_CASE(last_body_line_without_crlf_is_completed, Fixture) {
+    const std::vector<SignSpec> specs{
+        {&keys().rsa, "rsa"},
+        {&keys().rsa, "rsa", "example.test", DKIM_SIGN_RSASHA256, DKIM_CANON_SIMPLE, true},
+        {&keys().ed25519, "ed", "example.test", DKIM_SIGN_ED25519SHA256, DKIM_CANON_SIMPLE},
+        {&keys().ed25519, "ed", "example.test", DKIM_SIGN_ED25519SHA256, DKIM_CANON_RELAXED, true},
+    };
+    for (const bool fast_path : {true, false}) {
+        options.fast_path = fast_path;
+        for (std::size_t index = 0; index < specs.size(); ++index) {
+            auto message = signed_with(specs[index]);
+            message.body.resize(message.body.size() - 2); // "Alice", no CRLF
+            for (const std::size_t chunk : {std::size_t{1}, std::size_t{4096}}) {
+                const auto results = check(message, chunk);
+                BOOST_REQUIRE_EQUAL(results.size(), 1U);
+                BOOST_TEST(results[0].result == "pass",
+                           "signature " << index << ", fast path " << fast_path << ", chunk "
+                                        << chunk << ": " << results[0].reason);
+            }
+        }
+    }
 }
 
 BOOST_FIXTURE_TEST_CASE(body_chunking_does_not_change_the_result, Fixture) {
