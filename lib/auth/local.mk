@@ -34,11 +34,18 @@ tests_unit_testrunner_SOURCES += \
 	tests/unit/test-dkim-body.cc \
 	tests/unit/test-dkim-header.cc
 
-# DMARC on libopendmarc: our DNS and our Public Suffix List, the library parses records.
+# DMARC (RFC 9989): our record parser, the DNS tree walk on our resolver, alignment.
 lib_libmailwarden_la_SOURCES += \
 	lib/auth/dmarc.cc \
-	lib/auth/dmarc.hh
-tests_unit_testrunner_SOURCES += tests/unit/test-dmarc.cc
+	lib/auth/dmarc.hh \
+	lib/auth/dmarc_discovery.cc \
+	lib/auth/dmarc_discovery.hh \
+	lib/auth/dmarc_record.cc \
+	lib/auth/dmarc_record.hh
+tests_unit_testrunner_SOURCES += \
+	tests/unit/test-dmarc.cc \
+	tests/unit/test-dmarc-record.cc \
+	tests/unit/test-dmarc-treewalk.cc
 
 # SPF on libspf2 with our DNS layer (void lookups, time budget, initial processing).
 lib_libmailwarden_la_SOURCES += \
