@@ -168,5 +168,7 @@ int main(int argc, char** argv) {
         return reputation_command({arguments.begin() + 1, arguments.end()});
     if (command == "greylist")
         return greylist_command({arguments.begin() + 1, arguments.end()});
+    if (command == "dmarc")
+        return dmarc_command({arguments.begin() + 1, arguments.end()});
     return usage_error("unknown command '" + command + "'");
 }
