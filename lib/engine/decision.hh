@@ -11,7 +11,8 @@
 //   3 From header without one author domain: from_header_action "from_<problem>"
 //   4 DMARC fail, disposition reject, SPF/DKIM temperror: on_dns_error (451 4.4.3)
 //     "dmarc_dns_error"
-//   5 DMARC fail, disposition reject: dmarc_reject_action (550 5.7.1) "dmarc_reject"
+//   5 DMARC fail, disposition reject: dmarc_reject_action (default quarantine, RFC 9989
+//     §7.4 and §8; reject: 550 5.7.1) "dmarc_reject"
 //   6 DMARC fail, disposition quarantine: dmarc_quarantine_action "dmarc_quarantine"
 //   7 DMARC temperror (policy record lookup failed): on_dns_error (451 4.4.3)
 //     "dmarc_dns_error"
@@ -37,7 +38,7 @@ namespace mailwarden::engine {
 struct DecisionPolicy {
     Action spf_fail = Action::none;
     Action spf_temperror = Action::none;
-    Action dmarc_reject = Action::reject;
+    Action dmarc_reject = Action::quarantine; // RFC 9989 §7.4: p=reject alone is no reason
     Action dmarc_quarantine = Action::quarantine;
     Action from_header = Action::reject;
     Action on_dns_error = Action::tempfail;

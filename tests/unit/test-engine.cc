@@ -104,8 +104,17 @@ BOOST_AUTO_TEST_CASE(aligned_spf_and_dkim_pass_is_accepted_with_our_header) {
     BOOST_TEST(json.find(R"("verdict": {"action": "accept", "code": "250")") != json.npos);
 }
 
-BOOST_AUTO_TEST_CASE(spoofed_from_of_a_p_reject_domain_is_rejected_and_explained) {
+BOOST_AUTO_TEST_CASE(spoofed_from_of_a_p_reject_domain_is_quarantined_by_default) {
+    // RFC 9989 §7.4 and §8: p=reject alone is no reason to reject; treated as p=quarantine.
     const Report report = run(plain_message("ceo@bank.test"), "someone@other.test");
+    check_verdict(report, Action::quarantine, "dmarc_reject");
+    BOOST_TEST(report.dmarc->disposition == "reject");
+    BOOST_TEST(report.verdict.add_headers.size() == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(spoofed_from_of_a_p_reject_domain_is_rejected_and_explained) {
+    const Report report = run(plain_message("ceo@bank.test"), "someone@other.test",
+                              "[actions]\ndmarc_reject_action = reject\n");
     check_verdict(report, Action::reject, "dmarc_reject");
     BOOST_TEST(report.verdict.code == "550");
     BOOST_TEST(report.verdict.status == "5.7.1");
@@ -121,7 +130,8 @@ BOOST_AUTO_TEST_CASE(a_helo_pass_never_aligns_for_dmarc) { // CVE-2019-20790
     BOOST_TEST(report.spf_mailfrom->identity == "postmaster@mail.bank.test");
     // ... and its pass aligns only in relaxed mode, like any MAIL FROM pass would.
     BOOST_TEST(report.dmarc->result == "pass");
-    const Report other = run(plain_message("ceo@bank.test"), "x@other.test", "", "mail.bank.test");
+    const Report other = run(plain_message("ceo@bank.test"), "x@other.test",
+                             "[actions]\ndmarc_reject_action = reject\n", "mail.bank.test");
     BOOST_TEST(other.spf_helo->result == "pass");
     BOOST_TEST(other.dmarc->result == "fail"); // HELO pass for bank.test did not count
     check_verdict(other, Action::reject, "dmarc_reject");

@@ -339,7 +339,7 @@ struct PostfixFixture {
 
     // Everything of a case: the sink, both daemons with their configurations, Postfix.
     void start(const std::string& policyd_limits = "") {
-        write_config("milter.conf", "spf_fail_action = none\n", "");
+        write_config("milter.conf", "spf_fail_action = none\ndmarc_reject_action = reject\n", "");
         write_config("policyd.conf", "spf_fail_action = reject\n", policyd_limits);
         start_sink();
         start_policyd();
