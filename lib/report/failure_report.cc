@@ -41,8 +41,9 @@ std::string feedback_fields(const FailureFacts& facts) {
         alignment = "dkim";
     if (!facts.spf_aligned)
         alignment += alignment.empty() ? "spf" : ", spf";
-    std::string fields = "Feedback-Type: auth-failure\nUser-Agent: " + field_text(facts.user_agent) +
-                         "\nVersion: 1\nAuth-Failure: dmarc\n";
+    std::string fields =
+        "Feedback-Type: auth-failure\nUser-Agent: " + field_text(facts.user_agent) +
+        "\nVersion: 1\nAuth-Failure: dmarc\n";
     fields += folded_header("Authentication-Results", field_text(facts.authentication_results));
     fields += "Identity-Alignment: " + (alignment.empty() ? std::string("none") : alignment) + "\n";
     if (facts.failed_dkim) {
@@ -92,8 +93,8 @@ std::string redact_local_parts(std::string_view text) {
             --start;
         if (start == at || out.compare(start, 9, "redacted-") == 0)
             continue;
-        const std::string hash =
-            "redacted-" + util::hex_digest(util::DigestKind::sha256, out.substr(start, at - start), 6);
+        const std::string hash = "redacted-" + util::hex_digest(util::DigestKind::sha256,
+                                                                out.substr(start, at - start), 6);
         out.replace(start, at - start, hash);
         at = start + hash.size();
     }

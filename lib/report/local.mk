@@ -9,6 +9,8 @@ lib_libmailwarden_la_SOURCES += \
 	lib/report/destinations.hh \
 	lib/report/failure_report.cc \
 	lib/report/failure_report.hh \
+	lib/report/message_row.cc \
+	lib/report/message_row.hh \
 	lib/report/report_job.cc \
 	lib/report/report_job.hh \
 	lib/report/report_mail.cc \

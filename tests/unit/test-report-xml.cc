@@ -3,6 +3,7 @@
 // against dmarc-xml-0.2.xsd from ../shared/conformance/dmarc/rfc9990, with attacker-controlled
 // domains, selectors and addresses in every field that can carry them.
 #include "report/aggregate_report.hh"
+#include "report/message_row.hh"
 #include "report_test_util.hh"
 #include "util/gzip.hh"
 
@@ -184,6 +185,70 @@ BOOST_AUTO_TEST_CASE(gzip_round_trip_and_bounds) {
     BOOST_TEST(!util::gzip_decompress(compressed, back, 100)); // over the bound
     BOOST_TEST(!util::gzip_decompress(compressed.substr(0, compressed.size() / 2), back, 1 << 20));
     BOOST_TEST(!util::gzip_decompress("not gzip", back, 1 << 20));
+}
+
+BOOST_AUTO_TEST_CASE(a_message_row_carries_the_disposition_applied_and_why) {
+    auth::DmarcResult dmarc;
+    dmarc.result = "fail";
+    dmarc.from_domain = "bank.example";
+    dmarc.policy = "reject";
+    dmarc.disposition = "reject";
+    const auth::SpfResult spf{
+        "pass", auth::SpfScope::mailfrom, "x@Other.Example", "other.example", "", ""};
+    const std::vector<auth::DkimSignatureResult> dkim = {
+        {"fail", "bank.example", "s1", "rsa-sha256", 2048, "body hash mismatch"}};
+    ReportedMessage message{"192.0.2.7", "x@Other.Example", &dmarc,        &spf,
+                            &dkim,       "quarantine",      "dmarc_reject"};
+    AggregateRow row = aggregate_row(message);
+    BOOST_TEST(row.source_ip == "192.0.2.7");
+    BOOST_TEST(row.header_from == "bank.example");
+    BOOST_TEST(row.envelope_from == "other.example");
+    BOOST_TEST(row.spf_domain == "other.example");
+    BOOST_TEST(row.dkim.size() == 1u);
+    BOOST_TEST(row.disposition == "quarantine");
+    BOOST_REQUIRE(row.reasons.size() == 1u);
+    BOOST_TEST(row.reasons[0].type == "local_policy");
+    BOOST_TEST(row.reasons[0].comment.find("section 7.4") != std::string::npos);
+
+    message.applied = "reject"; // as asked: no reason
+    BOOST_TEST(aggregate_row(message).reasons.empty());
+    dmarc.testing = true; // t=y: asked quarantine, applied quarantine
+    dmarc.disposition = "quarantine";
+    message.applied = "quarantine";
+    row = aggregate_row(message);
+    BOOST_REQUIRE(row.reasons.size() == 1u);
+    BOOST_TEST(row.reasons[0].type == "policy_test_mode");
+    message.sender = ""; // the null sender
+    BOOST_TEST(aggregate_row(message).envelope_from == "");
+
+    dmarc = auth::DmarcResult{};
+    dmarc.result = "pass";
+    dmarc.policy = "reject";
+    dmarc.spf_aligned = true;
+    message.applied = "none";
+    BOOST_TEST(aggregate_row(message).disposition == "pass");
+    dmarc.policy = "none";
+    BOOST_TEST(aggregate_row(message).disposition == "none");
+    BOOST_TEST(aggregate_row(message).reasons.empty());
+}
+
+BOOST_AUTO_TEST_CASE(fo_decides_which_messages_get_a_failure_report) {
+    auth::DmarcResult dmarc;
+    dmarc.result = "fail";
+    const auth::DmarcRecord fo0 = *auth::parse_dmarc_record("v=DMARC1; p=none; ruf=mailto:a@b.c");
+    const auth::DmarcRecord fo1 =
+        *auth::parse_dmarc_record("v=DMARC1; p=none; fo=1; ruf=mailto:a@b.c");
+    const auth::DmarcRecord fod = *auth::parse_dmarc_record("v=DMARC1; p=none; fo=d");
+    BOOST_TEST(failure_report_due(fo0, dmarc));
+    BOOST_TEST(failure_report_due(fod, dmarc)); // d alone: DMARC reports follow the 0 rule
+    dmarc.result = "pass";
+    dmarc.spf_aligned = true;
+    BOOST_TEST(!failure_report_due(fo0, dmarc));
+    BOOST_TEST(failure_report_due(fo1, dmarc)); // DKIM gave no aligned pass
+    dmarc.dkim_aligned = true;
+    BOOST_TEST(!failure_report_due(fo1, dmarc));
+    dmarc.result = "temperror";
+    BOOST_TEST(!failure_report_due(fo1, dmarc));
 }
 
 BOOST_AUTO_TEST_SUITE_END()
