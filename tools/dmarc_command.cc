@@ -98,8 +98,8 @@ int print_reports(report::ReportJob& job, Millis interval, const po::variables_m
         ++printed;
         std::cerr << report.file_name << '\n';
         if (values.count("output")) {
-            const auto path = std::filesystem::path(values["output"].as<std::string>()) /
-                              report.file_name;
+            const auto path =
+                std::filesystem::path(values["output"].as<std::string>()) / report.file_name;
             std::ofstream(path, std::ios::binary) << util::gzip_compress(report.xml);
         } else {
             std::cout << report.xml;

@@ -47,9 +47,9 @@ std::string python_view(const std::string& mail) {
            "for part in m.walk():\n"
            "    print(part.get_content_type())\n"
            "print(len(m.defects))\n";
-    test::ChildProcess python({"/usr/bin/python3", (dir / "view.py").string(),
-                               (dir / "report.eml").string()},
-                              (dir / "out").string());
+    test::ChildProcess python(
+        {"/usr/bin/python3", (dir / "view.py").string(), (dir / "report.eml").string()},
+        (dir / "out").string());
     python.wait_exit(std::chrono::seconds(30));
     const std::string output = python.output();
     std::filesystem::remove_all(dir);
@@ -94,8 +94,9 @@ BOOST_AUTO_TEST_CASE(local_parts_and_body_are_redacted_by_default) {
     BOOST_TEST(mail.find("Subject: Your account\n") != std::string::npos);
     // The same address always gives the same token.
     BOOST_TEST(redact_local_parts("a bob@x.example b bob@y.example") ==
-               "a redacted-" + redact_local_parts("bob@x").substr(9, 12) + "@x.example b redacted-" +
-                   redact_local_parts("bob@x").substr(9, 12) + "@y.example");
+               "a redacted-" + redact_local_parts("bob@x").substr(9, 12) +
+                   "@x.example b redacted-" + redact_local_parts("bob@x").substr(9, 12) +
+                   "@y.example");
     BOOST_TEST(redact_local_parts("no address here") == "no address here");
     BOOST_TEST(redact_local_parts("@alone") == "@alone");
 
