@@ -10,8 +10,8 @@ std::vector<OverrideReason> override_reasons(const auth::DmarcResult& dmarc,
                                              const std::string& verdict_reason) {
     std::vector<OverrideReason> reasons;
     if (dmarc.testing && dmarc.policy != dmarc.disposition)
-        reasons.push_back({"policy_test_mode",
-                           "t=y: " + dmarc.policy + " applied as " + dmarc.disposition});
+        reasons.push_back(
+            {"policy_test_mode", "t=y: " + dmarc.policy + " applied as " + dmarc.disposition});
     if (applied == dmarc.disposition)
         return reasons;
     if (verdict_reason == "dmarc_reject" && applied == "quarantine")
