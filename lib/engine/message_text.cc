@@ -65,7 +65,11 @@ bool crlf_only(std::string_view body) {
 
 } // namespace
 
-void feed_message(MessageEvaluation& message, std::string_view text, std::size_t chunk_bytes) {
+namespace {
+
+// The header fields up to the first empty line (or the first line that is not a field),
+// then end_of_headers; returns where the body starts.
+std::size_t feed_headers(MessageEvaluation& message, std::string_view text) {
     std::size_t at = 0;
     if (text.starts_with("From ")) // mbox separator, not a header
         next_line(text, at);
@@ -100,9 +104,13 @@ void feed_message(MessageEvaluation& message, std::string_view text, std::size_t
     }
     flush();
     message.end_of_headers();
+    return body_start;
+}
 
-    // The body: runs of bytes copied whole, a CR added before each bare LF; a chunk is sent
-    // when it is full (never more than chunk_bytes, at least 2 so a CRLF fits).
+// The body: runs of bytes copied whole, a CR added before each bare LF; a chunk is sent
+// when it is full (never more than chunk_bytes, at least 2 so a CRLF fits).
+void feed_body(MessageEvaluation& message, std::string_view text, std::size_t body_start,
+               std::size_t chunk_bytes) {
     chunk_bytes = std::max<std::size_t>(chunk_bytes, 2);
     if (crlf_only(text.substr(body_start))) { // the common case: no copy
         for (std::size_t i = body_start; i < text.size(); i += chunk_bytes)
@@ -135,6 +143,12 @@ void feed_message(MessageEvaluation& message, std::string_view text, std::size_t
     }
     if (!chunk.empty())
         message.body(chunk);
+}
+
+} // namespace
+
+void feed_message(MessageEvaluation& message, std::string_view text, std::size_t chunk_bytes) {
+    feed_body(message, text, feed_headers(message, text), chunk_bytes);
 }
 
 } // namespace mailwarden::engine
