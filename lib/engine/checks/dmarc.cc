@@ -2,7 +2,8 @@
 // and the alignment of what SPF (MAIL FROM only, never HELO: CVE-2019-20790) and DKIM found,
 // into Report::dmarc. Not evaluated when the From header has no single author domain (the
 // decision table's from_header_action applies). The verdict is the decision table's. Reads
-// public_suffix_list (through the Engine); always on; never throws for any message.
+// dmarc_discovery (treewalk, or psl with public_suffix_list through the Engine); always on;
+// never throws for any message.
 #include "engine/checks/checks.hh"
 
 #include "auth/dmarc.hh"
@@ -15,7 +16,10 @@ class Dmarc final : public Check {
 public:
     explicit Dmarc(const CheckContext& context)
         : Check("dmarc", hooks_of(Hook::end_of_message), Direction::inbound),
-          evaluator_(context.resolver, context.public_suffixes) {}
+          evaluator_(context.resolver, context.public_suffixes,
+                     {.discovery = context.config.string("dmarc_discovery") == "psl"
+                                       ? auth::DmarcDiscovery::psl
+                                       : auth::DmarcDiscovery::treewalk}) {}
 
     void end_of_message(Stage& stage) const override {
         Report& report = stage.report();
