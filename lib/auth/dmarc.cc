@@ -4,6 +4,7 @@
 #include "auth/dmarc_discovery.hh"
 #include "util/ascii.hh"
 
+#include <algorithm>
 #include <memory>
 #include <optional>
 
@@ -193,6 +194,28 @@ std::optional<DmarcPolicy> choose_policy(const DmarcRecord& record, Evaluation& 
     return policy;
 }
 
+// Whether an SPF (MAIL FROM) or DKIM temperror was for a domain that would align had it
+// passed; unknown counts as yes. An Organizational Domain is the name itself or an ancestor,
+// so a name outside the author's Organizational Domain never aligns, whatever its own DNS
+// says; the others are asked as for a pass.
+bool temperror_could_align(const DmarcInput& input, const DmarcRecord& record,
+                           Evaluation& evaluation) {
+    const auto could_align = [&](std::string_view domain, bool strict) {
+        const std::string name = util::ascii_lowered(domain);
+        if (!strict)
+            if (const auto organization = evaluation.author_organization())
+                if (name != *organization && !name.ends_with("." + *organization))
+                    return false;
+        return evaluation.aligned(name, strict) != Aligned::no;
+    };
+    if (input.spf_mailfrom_result == "temperror" &&
+        could_align(input.spf_mailfrom_domain, record.strict_spf))
+        return true;
+    return std::ranges::any_of(input.dkim, [&](const DmarcInput::Dkim& signature) {
+        return signature.result == "temperror" && could_align(signature.domain, record.strict_dkim);
+    });
+}
+
 } // namespace
 
 OrganizationFinder make_organization_finder(dns::Resolver& resolver,
@@ -254,6 +277,8 @@ DmarcResult DmarcEvaluator::evaluate(const DmarcInput& input) const {
             result.aligned_dkim_domain = util::ascii_lowered(signature.domain);
     }
     const bool pass = result.spf_aligned || result.dkim_aligned;
+    if (!pass)
+        result.temperror_could_align = temperror_could_align(input, *record, evaluation);
     if (!pass && unknown) {
         result.result = "temperror";
         result.reason = evaluation.dns_error();

@@ -17,7 +17,9 @@
 //     Organizational Domain. Identical names align without DNS; names without a common
 //     suffix never align and cost no walk.
 //   - Result: pass when an identifier aligns; else temperror when DNS trouble left a needed
-//     walk or record unread; else fail.
+//     walk or record unread; else fail. A fail says whether an SPF or DKIM temperror was for
+//     a domain that could have aligned (temperror_could_align): only then can the decision
+//     table call the fail uncertain.
 //   - Policy (§4.10.1): p when the record is the author domain's; else np when the record
 //     has np and the author domain does not exist (NXDOMAIN, asked only for a failing
 //     message), else sp, else p. t=y lowers the disposition one step (reject → quarantine →
@@ -68,9 +70,13 @@ struct DmarcResult {
     bool spf_aligned = false;
     bool dkim_aligned = false;
     std::string aligned_dkim_domain; // the d= that aligned
-    std::string reason;              // short fixed text, e.g. "no record", "dns timeout"
-    std::vector<std::string> notes;  // record problems, for the aggregate report's <error>
-    std::size_t dns_queries = 0;     // TXT/A queries this evaluation sent
+    // Without a pass: an SPF (MAIL FROM) or DKIM temperror was for a domain that could have
+    // aligned (or whether it could is unknown), so the DNS trouble may have changed the result.
+    // A temperror of a domain that can never align leaves the fail certain (issue 13 item 8).
+    bool temperror_could_align = false;
+    std::string reason;             // short fixed text, e.g. "no record", "dns timeout"
+    std::vector<std::string> notes; // record problems, for the aggregate report's <error>
+    std::size_t dns_queries = 0;    // TXT/A queries this evaluation sent
 };
 
 struct DmarcOptions {

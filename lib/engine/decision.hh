@@ -9,7 +9,8 @@
 //   2 SPF (MAIL FROM) fail, spf_fail_action=reject: 550 5.7.23 "spf_fail"
 //   2b SPF (MAIL FROM) temperror, spf_temperror_action=tempfail: 451 4.4.3 "spf_temperror"
 //   3 From header without one author domain: from_header_action "from_<problem>"
-//   4 DMARC fail, disposition reject, SPF/DKIM temperror: on_dns_error (451 4.4.3)
+//   4 DMARC fail, disposition reject, an SPF/DKIM temperror of a domain that could align
+//     with the From domain: on_dns_error (451 4.4.3)
 //     "dmarc_dns_error"
 //   5 DMARC fail, disposition reject: dmarc_reject_action (default quarantine, RFC 9989
 //     §7.4 and §8; reject: 550 5.7.1) "dmarc_reject"
@@ -63,7 +64,7 @@ struct MessageFacts {
     std::string from_domain;
     std::string dmarc_result;      // pass fail none temperror permerror; "" = not evaluated
     std::string dmarc_disposition; // none quarantine reject (after pct)
-    bool auth_temperror = false;   // SPF (MAIL FROM) or any DKIM signature: temperror
+    bool auth_temperror = false;   // an SPF or DKIM temperror that could have aligned
 };
 
 // Rows 1-2b (what can be answered at MAIL FROM); accept "ok" when nothing decides yet.

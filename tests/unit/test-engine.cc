@@ -34,7 +34,8 @@ std::string zone() {
            "_dmarc.careful.test TXT \"v=DMARC1; p=quarantine\"\n"
            "_dmarc.slow.test TIMEOUT\n"
            "dnsfail.test TXT \"v=spf1 include:_spf.dnsfail.test -all\"\n"
-           "_spf.dnsfail.test SERVFAIL\n";
+           "_spf.dnsfail.test SERVFAIL\n"
+           "_dmarc.dnsfail.test TXT \"v=DMARC1; p=reject\"\n";
 }
 
 config::ConfigPtr test_config(std::string extra = "") {
@@ -217,10 +218,26 @@ BOOST_AUTO_TEST_CASE(dmarc_lookup_timeout_tempfails_by_default) {
     check_verdict(accepted, Action::accept, "dmarc_dns_error");
 }
 
-BOOST_AUTO_TEST_CASE(spf_temperror_under_p_reject_tempfails) {
-    const Report report = run(plain_message("ceo@bank.test"), "x@dnsfail.test");
+BOOST_AUTO_TEST_CASE(spf_temperror_of_a_domain_that_could_align_tempfails_under_p_reject) {
+    const Report report = run(plain_message("ceo@dnsfail.test"), "x@dnsfail.test",
+                              "[actions]\ndmarc_reject_action = reject\n");
     BOOST_TEST(report.spf_mailfrom->result == "temperror");
+    BOOST_TEST(report.dmarc->result == "fail");
+    BOOST_TEST(report.dmarc->temperror_could_align);
     check_verdict(report, Action::tempfail, "dmarc_dns_error");
+    BOOST_TEST(report.verdict.code == "451");
+}
+
+BOOST_AUTO_TEST_CASE(a_dns_error_of_a_domain_that_can_never_align_does_not_soften_a_fail) {
+    // Issue 13 item 8: the spoofer's own SPF domain answers SERVFAIL; it can never align with
+    // bank.test, so the DMARC fail is certain: 550, not on_dns_error's 451.
+    const Report report = run(plain_message("ceo@bank.test"), "x@dnsfail.test",
+                              "[actions]\ndmarc_reject_action = reject\n");
+    BOOST_TEST(report.spf_mailfrom->result == "temperror");
+    BOOST_TEST(report.dmarc->result == "fail");
+    BOOST_TEST(!report.dmarc->temperror_could_align);
+    check_verdict(report, Action::reject, "dmarc_reject");
+    BOOST_TEST(report.verdict.code == "550");
 }
 
 BOOST_AUTO_TEST_CASE(spf_fail_rejects_at_mail_from_when_configured) {
