@@ -35,7 +35,8 @@ std::string zone() {
            "_dmarc.slow.test TIMEOUT\n"
            "dnsfail.test TXT \"v=spf1 include:_spf.dnsfail.test -all\"\n"
            "_spf.dnsfail.test SERVFAIL\n"
-           "_dmarc.dnsfail.test TXT \"v=DMARC1; p=reject\"\n";
+           "_dmarc.dnsfail.test TXT \"v=DMARC1; p=reject\"\n"
+           "_dmarc.broken.test TXT \"v=DMARC1; p=bogus\"\n";
 }
 
 config::ConfigPtr test_config(std::string extra = "") {
@@ -198,6 +199,29 @@ BOOST_AUTO_TEST_CASE(hostile_from_headers_follow_from_header_action) {
                                "[actions]\nfrom_header_action = none\n");
     check_verdict(lenient, Action::accept, "ok");
     BOOST_TEST(lenient.authentication_results.find("dmarc=permerror") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(dmarc_result_words_for_a_broken_record_and_a_from_without_a_domain) {
+    // Issue 15 item 7: a broken record is dmarc=permerror; no author domain is
+    // dmarc=permerror header.from=none; from_header_action still decides the verdict.
+    const Report broken = run(plain_message("a@broken.test"), "a@other.test");
+    BOOST_TEST(broken.dmarc->result == "permerror");
+    BOOST_TEST(broken.authentication_results.find("dmarc=permerror") != std::string::npos,
+               broken.authentication_results);
+    BOOST_TEST(broken.authentication_results.find("header.from=broken.test") != std::string::npos,
+               broken.authentication_results);
+    BOOST_TEST(engine::report_json(broken).find("\"permerror\"") != std::string::npos);
+    check_verdict(broken, Action::accept, "ok");
+
+    const Report nobody = run("From: alice\nSubject: x\n\nbody\n", "a@other.test",
+                              "[actions]\nfrom_header_action = none\n");
+    BOOST_TEST(nobody.authentication_results.find("dmarc=permerror") != std::string::npos,
+               nobody.authentication_results);
+    BOOST_TEST(nobody.authentication_results.find("header.from=none") != std::string::npos,
+               nobody.authentication_results);
+    check_verdict(nobody, Action::accept, "ok");
+    const Report refused = run("From: alice\nSubject: x\n\nbody\n", "a@other.test");
+    check_verdict(refused, Action::reject, "from_no_domain");
 }
 
 BOOST_AUTO_TEST_CASE(more_from_headers_than_kept_are_still_multiple) {
