@@ -59,8 +59,8 @@ struct Fixture {
             checks.evaluate({.client_ip = client_ip, .client_name = "", .helo = "h.test"});
         BOOST_REQUIRE(!message.mail_from(sender, "").is_final());
         BOOST_REQUIRE(!message.recipient("bob@example.net").is_final());
-        engine::feed_message(message, "From: " + from +
-                                          "\nTo: bob@example.net\nSubject: x\n\nthe body\n");
+        engine::feed_message(message,
+                             "From: " + from + "\nTo: bob@example.net\nSubject: x\n\nthe body\n");
         return message.end_of_message();
     }
 
@@ -98,9 +98,8 @@ std::int64_t total(const std::vector<state::ReportRowEntry>& entries) {
 
 bool ran(const engine::Report& report, std::string_view check) {
     bool found = false;
-    report.timing.for_each_check([&](const engine::Timing::Entry& entry) {
-        found = found || entry.check == check;
-    });
+    report.timing.for_each_check(
+        [&](const engine::Timing::Entry& entry) { found = found || entry.check == check; });
     return found;
 }
 
@@ -117,7 +116,7 @@ BOOST_AUTO_TEST_CASE(each_message_is_counted_in_its_row_with_one_round_trip_at_t
     BOOST_TEST(spoof.dmarc->result == "fail");
     BOOST_TEST(ran(spoof, "reports"));
     // MAIL, RCPT and end of message: the row rode the last stage's batch, no extra trip.
-    BOOST_TEST(spoof.timing.state_round_trips() <= 1U);
+    BOOST_TEST(spoof.timing.state_round_trips() == 1U);
     send(*checks, "198.51.100.7", "x@other.test", "ceo@norua.test"); // no rua: not counted
 
     const auto counted = rows("example.test");
@@ -156,8 +155,8 @@ BOOST_AUTO_TEST_CASE(off_by_default_and_a_tempfailed_message_is_not_counted) {
     // is counted then.
     const auto on = make_engine("dmarc_aggregate_reports = yes\n");
     dkim_test::Message signed_message = dkim_test::sample_message("ceo@example.test");
-    dkim_test::sign(signed_message, {.key = &dkim_test::rsa_2048(), .selector = "s1",
-                                     .domain = "example.test"});
+    dkim_test::sign(signed_message,
+                    {.key = &dkim_test::rsa_2048(), .selector = "s1", .domain = "example.test"});
     auto message = on->evaluate({.client_ip = "198.51.100.7", .client_name = "", .helo = "h"});
     message.mail_from("x@other.test", "");
     message.recipient("bob@example.net");
@@ -184,7 +183,7 @@ BOOST_AUTO_TEST_CASE(failure_reports_only_where_ruf_asks_never_for_psd_and_rate_
     const auto checks = make_engine("dmarc_failure_reports = yes\ndmarc_failure_rate = 2\n");
     for (int i = 0; i < 4; ++i)
         send(*checks, "198.51.100.7", "x@other.test", "ceo" + std::to_string(i) + "@example.test");
-    send(*checks, "198.51.100.7", "x@other.test", "ceo@norua.test"); // no ruf
+    send(*checks, "198.51.100.7", "x@other.test", "ceo@norua.test");   // no ruf
     send(*checks, "198.51.100.7", "x@other.test", "ceo@sub.psd.test"); // psd=y record
     send(*checks, "192.0.2.10", "a@example.test", "a@example.test");   // pass: fo=0
     const auto queued = failure_queue();
@@ -196,7 +195,7 @@ BOOST_AUTO_TEST_CASE(failure_reports_only_where_ruf_asks_never_for_psd_and_rate_
     BOOST_TEST(first->mail.find("Auth-Failure: dmarc") != std::string::npos);
     BOOST_TEST(first->mail.find("Identity-Alignment: dkim, spf") != std::string::npos);
     BOOST_TEST(first->mail.find("the body") == std::string::npos); // redacted by default
-    BOOST_TEST(first->mail.find("ceo0@") == std::string::npos);   // local part redacted
+    BOOST_TEST(first->mail.find("ceo0@") == std::string::npos);    // local part redacted
     BOOST_TEST(rows("example.test").empty()); // aggregate counting is its own choice
 }
 

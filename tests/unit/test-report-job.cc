@@ -12,8 +12,10 @@
 
 #include <boost/test/unit_test.hpp>
 
+#include <fstream>
 #include <mutex>
 #include <thread>
+#include <unistd.h>
 
 using namespace mailwarden;
 using namespace mailwarden::report;
@@ -344,6 +346,37 @@ BOOST_AUTO_TEST_CASE(sendmail_results_map_to_sent_failed_and_unknown) {
 
     SendmailMailer missing(dir.path + "/no-such-program", std::chrono::seconds(5));
     BOOST_TEST((missing.send("a@b.c", {"d@e.f"}, "mail\n").status == Delivery::failed));
+}
+
+// The systemd units in contrib/ that run the job: the timer's calendar is one systemd accepts
+// (when systemd-analyze is there), it catches up after downtime, and the service runs the job
+// with --send and counts its "try again later" exit (75) as success.
+BOOST_AUTO_TEST_CASE(the_timer_unit_runs_the_report_job) {
+    const auto read = [](const std::filesystem::path& path) {
+        std::ifstream in(path);
+        return std::string(std::istreambuf_iterator<char>(in), {});
+    };
+    const auto units = test::source_directory() / "contrib" / "systemd";
+    const std::string timer = read(units / "mailwarden-dmarc-report.timer");
+    const std::string service = read(units / "mailwarden-dmarc-report.service.in");
+    BOOST_TEST(timer.find("\nPersistent=true\n") != std::string::npos, timer);
+    BOOST_TEST(timer.find("\nWantedBy=timers.target\n") != std::string::npos, timer);
+    BOOST_TEST(service.find("\nExecStart=@bindir@/mailwarden dmarc report --send ") !=
+                   std::string::npos,
+               service);
+    BOOST_TEST(service.find("\nSuccessExitStatus=75\n") != std::string::npos, service);
+    BOOST_TEST(service.find("\nType=oneshot\n") != std::string::npos, service);
+    const std::size_t at = timer.find("\nOnCalendar=");
+    BOOST_REQUIRE(at != std::string::npos);
+    const std::string calendar = timer.substr(at + 12, timer.find('\n', at + 1) - at - 12);
+    if (::access("/usr/bin/systemd-analyze", X_OK) != 0) {
+        BOOST_TEST_MESSAGE("systemd-analyze missing: the calendar " << calendar << " not checked");
+        return;
+    }
+    test::TempDir dir;
+    test::ChildProcess analyze({"/usr/bin/systemd-analyze", "calendar", calendar},
+                               dir.path + "/analyze.out");
+    BOOST_TEST(analyze.wait_exit(std::chrono::seconds(30)).value_or(-1) == 0, analyze.output());
 }
 
 BOOST_AUTO_TEST_SUITE_END()
