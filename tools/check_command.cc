@@ -111,7 +111,11 @@ int check_command(const std::vector<std::string>& arguments) {
     }
     std::unique_ptr<engine::Engine> checks;
     try {
-        checks = std::make_unique<engine::Engine>(*config, *resolver, store);
+        // A message checked by hand is not mail received: it adds nothing to DMARC reports.
+        checks = std::make_unique<engine::Engine>(
+            *config, *resolver, store, [](engine::CheckList& list, const engine::CheckContext&) {
+                std::erase_if(list, [](const auto& check) { return check->name() == "reports"; });
+            });
     } catch (const std::exception& error) {
         std::cerr << "mailwarden: " << error.what() << '\n';
         return exit_config;

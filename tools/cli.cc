@@ -21,6 +21,8 @@ const char* const usage_text =
     "       mailwarden reputation show|forget IP|DOMAIN [-c FILE]\n"
     "       mailwarden reputation set IP|DOMAIN GOOD BAD [-c FILE]\n"
     "       mailwarden greylist show|allow CLIENT_IP SENDER RECIPIENT [-c FILE]\n"
+    "       mailwarden dmarc report --print|--send [--interval DAY] [--domain DOMAIN]\n"
+    "                               [--output DIR] [-c FILE] [--dns ADDR[@PORT]]\n"
     "       mailwarden --help | --version\n";
 
 int usage_error(const std::string& message) {

@@ -60,4 +60,7 @@ int ratelimit_command(const std::vector<std::string>& arguments);
 int reputation_command(const std::vector<std::string>& arguments);
 int greylist_command(const std::vector<std::string>& arguments);
 
+// `mailwarden dmarc report` (dmarc_command.cc).
+int dmarc_command(const std::vector<std::string>& arguments);
+
 } // namespace mailwarden::tools

@@ -2,7 +2,8 @@
 // `config check [FILE]` validates a configuration file and lists every error; `config dump
 // [--non-default] [-c FILE]` prints the effective configuration; `dns lookup NAME [TYPE]` asks the
 // resolver the daemons use, with their settings; `ratelimit`, `reputation` and `greylist` show
-// and change the state store (state_commands.cc). Reads the configuration file given (default
+// and change the state store (state_commands.cc); `dmarc report` prints or sends DMARC reports
+// (dmarc_command.cc). Reads the configuration file given (default
 // SYSCONFDIR/mailwarden/mailwarden.conf). Exit status: 0 ok, 1 configuration errors, 2 DNS lookup
 // failed (SERVFAIL, timeout), 64 usage (check and the state commands have their own).
 #include "config.h"
@@ -173,5 +174,7 @@ int main(int argc, char** argv) {
         return reputation_command({arguments.begin() + 1, arguments.end()});
     if (command == "greylist")
         return greylist_command({arguments.begin() + 1, arguments.end()});
+    if (command == "dmarc")
+        return dmarc_command({arguments.begin() + 1, arguments.end()});
     return usage_error("unknown command '" + command + "'");
 }

@@ -1,34 +1,48 @@
-// DMARC (RFC 7489) for one message: policy discovery through our dns::Resolver, the record
-// parsed by libopendmarc (handed over with opendmarc_policy_store_dmarc, so the library never
-// does DNS), organizational domains from our Public Suffix List, identifier alignment, and
-// the policy and disposition that apply.
+// DMARC (RFC 9989) for one author domain: policy discovery, Organizational Domains and
+// identifier alignment, by the DNS Tree Walk (dmarc_discovery.hh, the default) or, for
+// comparison, by RFC 7489's Public Suffix List method (dmarc_discovery = psl); records are
+// read by our own parser (dmarc_record.hh: libopendmarc 1.4.2 knows neither np, psd nor t,
+// and refuses records without p). All DNS goes through our dns::Resolver.
 //
-// Decisions (RFC 7489 §6.6.3 unless said otherwise):
-//   - The record is looked up at _dmarc.<From domain>, then at _dmarc.<organizational
-//     domain> when the first name has none (NXDOMAIN/NODATA or no v=DMARC1 record).
-//   - TXT strings that do not start with v=DMARC1 are discarded; several DMARC records at
-//     one name mean no DMARC processing: result none, reason "several records".
-//   - A record libopendmarc cannot parse (bad p=, bad pct=, no p=...) is treated as p=none
-//     when it has a rua= tag, else as no record (result none, reason "invalid record").
-//   - DNS timeout or SERVFAIL on either lookup: temperror (no fallback on trouble).
-//   - Alignment: strict = same name, relaxed = same organizational domain (adkim=/aspf=).
-//     Only the MAIL FROM identity's SPF result may align; the input has no HELO field, so
-//     a HELO pass can never count (the hole behind CVE-2019-20790).
-//   - sp= applies when the record came from the organizational domain and the From domain
-//     is a subdomain of it; else p=.
-//   - pct= sampling (§6.6.4): a message outside the sample gets the next weaker
-//     disposition (reject → quarantine → none). The sampler is injectable for tests.
-// Never throws after construction (which throws std::runtime_error if libopendmarc fails).
+// Decisions (RFC 9989 unless said otherwise):
+//   - Discovery (§4.10.1): the record at _dmarc.<author domain>; else, by tree walk, the
+//     record of the author domain's Organizational Domain, else that of its Public Suffix
+//     Domain (the psd=y record the walk stopped at). PSL mode: the author domain, then its
+//     PSL organizational domain. No record: result none.
+//   - A broken record (v=DMARC1 without a usable p and without a valid rua, see
+//     dmarc_record.hh) is found but not applied: result permerror (RFC 9989 §9.2, RFC 7489
+//     §11.2), no policy.
+//   - Alignment (§4.4, §4.10.2): a pass of the SPF MAIL FROM identity (never HELO: the hole
+//     behind CVE-2019-20790) or of a DKIM d=; strict = the same name; relaxed = the same
+//     Organizational Domain. Identical names align without DNS; names without a common
+//     suffix never align and cost no walk.
+//   - Result: pass when an identifier aligns; else temperror when DNS trouble left a needed
+//     walk or record unread; else fail. A fail says whether an SPF or DKIM temperror was for
+//     a domain that could have aligned (temperror_could_align): only then can the decision
+//     table call the fail uncertain.
+//   - Policy (§4.10.1): p when the record is the author domain's; else np when the record
+//     has np and the author domain does not exist (NXDOMAIN, asked only for a failing
+//     message), else sp, else p. t=y lowers the disposition one step (reject → quarantine →
+//     none). pct, rf and ri are ignored (RFC 9989 removed them).
+//   - The author domain's Organizational Domain is determined only when needed (a walk for
+//     discovery or relaxed alignment); "" otherwise.
+// Never throws; thread-safe (each evaluation has its own per-message DNS view).
 #pragma once
 
 #include "auth/public_suffix.hh"
 #include "dns/resolver.hh"
 
+#include <cstddef>
 #include <functional>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace mailwarden::auth {
+
+enum class DmarcDiscovery { treewalk, psl };
+std::string_view discovery_name(DmarcDiscovery method); // "treewalk", "psl"
 
 struct DmarcInput {
     std::string from_domain;         // RFC5322.From domain, already parsed strictly
@@ -44,31 +58,53 @@ struct DmarcInput {
 struct DmarcResult {
     std::string result; // pass fail none temperror permerror
     std::string from_domain;
-    std::string organizational_domain;
-    std::string record_domain;        // where the record was found; "" when none
-    std::string policy;               // none quarantine reject as applied (p or sp); "" = no record
-    std::string disposition = "none"; // what the policy asks for this message, after pct
-    unsigned pct = 100;
+    std::string organizational_domain; // of the From domain; "" when not needed
+    std::string record_domain;         // the DMARC Policy Domain; "" when no record applies
+    std::string record;                // that record's text as published
+    std::string discovery_method;      // "treewalk" or "psl"
+    std::string policy;     // requested for this message: none quarantine reject; "" = none found
+    std::string policy_tag; // where it came from: "p", "sp" or "np"
+    bool testing = false;   // t=y: the disposition is one step below the policy
+    std::string disposition = "none"; // what the policy asks for this message
+    bool psd_record = false;          // the record applied has psd=y (no failure reports)
     bool spf_aligned = false;
     bool dkim_aligned = false;
     std::string aligned_dkim_domain; // the d= that aligned
-    std::string reason;              // short fixed text, e.g. "no record", "dns timeout"
-    std::string failed_lookup;       // temperror: the name whose lookup failed ("_dmarc.x.org")
+    // Without a pass: an SPF (MAIL FROM) or DKIM temperror was for a domain that could have
+    // aligned (or whether it could is unknown), so the DNS trouble may have changed the result.
+    // A temperror of a domain that can never align leaves the fail certain (issue 13 item 8).
+    bool temperror_could_align = false;
+    std::string reason;             // short fixed text, e.g. "no record", "dns timeout"
+    std::string failed_lookup; // temperror: the name whose lookup failed ("_dmarc.x.org")
+    std::vector<std::string> notes; // record problems, for the aggregate report's <error>
+    std::size_t dns_queries = 0;    // TXT/A queries this evaluation sent
 };
+
+struct DmarcOptions {
+    DmarcDiscovery discovery = DmarcDiscovery::treewalk;
+};
+
+// The Organizational Domain of a name by the given method, for callers outside one message's
+// evaluation (the report job's external-destination check); nullopt on DNS trouble. The
+// finder keeps the answers it got (a job's worth) and is not thread-safe.
+using OrganizationFinder = std::function<std::optional<std::string>(const std::string& domain)>;
+OrganizationFinder make_organization_finder(dns::Resolver& resolver,
+                                            const PublicSuffixList& public_suffixes,
+                                            DmarcDiscovery method);
 
 class DmarcEvaluator {
 public:
-    // percent_sampler returns 0..99; the default draws from a thread-local random engine.
+    // public_suffixes is used in psl mode only.
     DmarcEvaluator(dns::Resolver& resolver, const PublicSuffixList& public_suffixes,
-                   std::function<unsigned()> percent_sampler = {});
+                   DmarcOptions options = {});
     DmarcResult evaluate(const DmarcInput& input) const; // thread-safe
 
-private:
-    bool aligned(std::string_view identifier, std::string_view from_domain, bool strict) const;
+    DmarcDiscovery discovery() const { return options_.discovery; }
 
+private:
     dns::Resolver* resolver_;
     const PublicSuffixList* public_suffixes_;
-    std::function<unsigned()> percent_sampler_;
+    DmarcOptions options_;
 };
 
 } // namespace mailwarden::auth

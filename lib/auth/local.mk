@@ -41,11 +41,18 @@ tests_unit_testrunner_SOURCES += \
 # The dkimpy side of the differential test (run by /usr/bin/python3).
 EXTRA_DIST += tests/unit/dkim_dkimpy.py
 
-# DMARC on libopendmarc: our DNS and our Public Suffix List, the library parses records.
+# DMARC (RFC 9989): our record parser, the DNS tree walk on our resolver, alignment.
 lib_libmailwarden_la_SOURCES += \
 	lib/auth/dmarc.cc \
-	lib/auth/dmarc.hh
-tests_unit_testrunner_SOURCES += tests/unit/test-dmarc.cc
+	lib/auth/dmarc.hh \
+	lib/auth/dmarc_discovery.cc \
+	lib/auth/dmarc_discovery.hh \
+	lib/auth/dmarc_record.cc \
+	lib/auth/dmarc_record.hh
+tests_unit_testrunner_SOURCES += \
+	tests/unit/test-dmarc.cc \
+	tests/unit/test-dmarc-record.cc \
+	tests/unit/test-dmarc-treewalk.cc
 
 # SPF (RFC 7208): record parser, macro expansion and check_host() of our own, on dns::Resolver.
 lib_libmailwarden_la_SOURCES += \

@@ -119,6 +119,42 @@ std::string check_secret(std::string_view value) {
     return "";
 }
 
+// "" or LOCAL@DOMAIN: printable ASCII without spaces, quotes or brackets, one @, a domain of
+// name characters. It becomes a header and a sendmail argument.
+std::string check_report_address(std::string_view value) {
+    const std::size_t at = value.rfind('@');
+    const bool ok = value.empty() || (value.size() <= 254 && at != std::string_view::npos &&
+                                      at > 0 && value.front() != '-' && at + 1 < value.size() &&
+                                      all_of(value.substr(at + 1), is_name_char) &&
+                                      all_of(value.substr(0, at), [](char c) {
+                                          return c > 0x20 && c < 0x7f && c != '"' && c != '<' &&
+                                                 c != '>' && c != '@' && c != ',';
+                                      }));
+    return ok ? ""
+              : "not an address such as dmarc-reports@example.org: '" + std::string(value) + "'";
+}
+
+// Printable ASCII (spaces allowed), at most 200 bytes: it goes into report XML and headers.
+std::string check_report_text(std::string_view value) {
+    if (value.size() > 200 || !all_of(value, [](char c) { return c >= 0x20 && c < 0x7f; }))
+        return "expected at most 200 printable characters";
+    return "";
+}
+
+// An absolute program path, optionally followed by arguments; printable ASCII.
+std::string check_command(std::string_view value) {
+    if (value.empty() || value.front() != '/' || value.size() > 512 ||
+        !all_of(value, [](char c) { return c >= 0x20 && c < 0x7f; }))
+        return "expected an absolute program path and its arguments: '" + std::string(value) + "'";
+    return "";
+}
+
+std::string check_redaction(std::string_view value) {
+    if (value != "local_part" && value != "body")
+        return "expected local_part or body, not '" + std::string(value) + "'";
+    return "";
+}
+
 // ADDR or ADDR@PORT, ADDR an IPv4 or IPv6 literal (unbound's forward-addr spelling).
 std::string check_dns_server(std::string_view value) {
     std::string error;
@@ -147,8 +183,9 @@ constexpr std::array failure_actions{"reject"sv, "quarantine"sv, "none"sv};
 constexpr std::array tempfail_or_none{"tempfail"sv, "none"sv};
 constexpr std::array dkim_sha1_results{"policy"sv, "fail"sv};
 constexpr std::array dkim_body_length_choices{"policy"sv, "allow"sv};
-constexpr std::array section_names{"general"sv, "milter"sv,  "policy"sv, "dns"sv,
-                                   "auth"sv,    "actions"sv, "state"sv,  "limits"sv};
+constexpr std::array dmarc_discovery_methods{"treewalk"sv, "psl"sv};
+constexpr std::array section_names{"general"sv, "milter"sv, "policy"sv, "dns"sv,    "auth"sv,
+                                   "actions"sv, "state"sv,  "limits"sv, "reports"sv};
 
 // clang-format off
 const std::array table{
@@ -357,9 +394,18 @@ const std::array table{
         .default_text = "/usr/share/publicsuffix/public_suffix_list.dat",
         .validator = check_absolute_path, .reloadable = false,
         .help = "Public Suffix List used to find organizational domains for DMARC.",
-        .doc = "Debian's publicsuffix package keeps it current. DMARC relaxed alignment compares "
-               "organizational domains (RFC 7489 section 3.2); without the list every check "
-               "fails to start."},
+        .doc = "Debian's publicsuffix package keeps it current. Read when dmarc_discovery = psl, "
+               "which finds organizational domains with it as RFC 7489 section 3.2 did; the "
+               "daemons load it in either mode and do not start without it."},
+    ParamDef{.name = "dmarc_discovery", .section = "auth", .type = ParamType::choice,
+        .default_text = "treewalk", .allowed = dmarc_discovery_methods, .reloadable = true,
+        .help = "How DMARC policy records and organizational domains are found (treewalk or psl).",
+        .doc = "treewalk is RFC 9989 section 4.10: _dmarc at the From domain, then one label less "
+               "at a time (a name of 8 or more labels jumps to its last 7), at most 8 queries; "
+               "psd=y, psd=n and the record with the fewest labels decide the organizational "
+               "domain. psl is RFC 7489's method (the From domain, then its organizational domain "
+               "by public_suffix_list), kept for comparison. Both show in the JSON of mailwarden "
+               "check (dmarc.discovery_method) and in aggregate reports."},
     // [actions]
     ParamDef{.name = "spf_fail_action", .section = "actions", .type = ParamType::action,
         .default_text = "none", .allowed = failure_actions, .reloadable = true,
@@ -376,10 +422,14 @@ const std::array table{
                "none reports spf=temperror and lets the message go on: DMARC still tempfails the "
                "mail of domains that ask for reject (on_dns_error)."},
     ParamDef{.name = "dmarc_reject_action", .section = "actions", .type = ParamType::action,
-        .default_text = "reject", .allowed = failure_actions, .reloadable = true,
+        .default_text = "quarantine", .allowed = failure_actions, .reloadable = true,
         .help = "What to do when DMARC fails and the domain asks for reject (reject, quarantine, none).",
-        .doc = "reject answers 550 5.7.1 at end of message. quarantine holds the message in the "
-               "MTA's hold queue; none only records dmarc=fail in Authentication-Results. "
+        .doc = "The default follows RFC 9989 sections 7.4 and 8: a receiver must not reject mail "
+               "solely because its domain publishes p=reject and, without other knowledge, treats "
+               "it as p=quarantine: the message goes to the MTA's hold queue, and aggregate "
+               "reports show the override (reason local_policy). reject answers 550 5.7.1 at end "
+               "of message, as DMARC receivers did under RFC 7489 (mailing lists and forwarders "
+               "then lose mail); none only records dmarc=fail in Authentication-Results. "
                "Outbound mail is exempt."},
     ParamDef{.name = "dmarc_quarantine_action", .section = "actions", .type = ParamType::action,
         .default_text = "quarantine", .allowed = failure_actions, .reloadable = true,
@@ -579,6 +629,76 @@ const std::array table{
         .default_text = "36d", .min = 3600LL * 1000, .max = 365LL * 86400 * 1000, .reloadable = true,
         .help = "How long a triplet that passed keeps passing without delay.",
         .doc = "Each message of the triplet extends it; 36 days covers monthly newsletters."},
+    // [reports]
+    ParamDef{.name = "dmarc_aggregate_reports", .section = "reports", .type = ParamType::boolean,
+        .default_text = "no", .reloadable = true,
+        .help = "Count each inbound message's DMARC facts for RFC 9990 aggregate reports.",
+        .doc = "The milter counts each inbound message whose From domain publishes a DMARC record "
+               "with rua= in the state store, per policy domain, UTC day and row (source address, "
+               "identifiers, SPF and DKIM results, disposition), never one record per message; on "
+               "Redis a fleet counts in one place. mailwarden dmarc report --send, started by the "
+               "mailwarden-dmarc-report.timer unit, sends each day's reports once."},
+    ParamDef{.name = "dmarc_report_email", .section = "reports", .type = ParamType::string,
+        .default_text = "", .validator = check_report_address, .reloadable = true,
+        .help = "Address reports are sent from and named as contact; empty: postmaster@authserv_id.",
+        .doc = "The From and envelope sender of report mail and the report_metadata email element. "
+               "Report consumers discard reports that do not pass DMARC (RFC 9990 section 3.1.1): "
+               "the domain must publish SPF for this host or its mail must be DKIM-signed."},
+    ParamDef{.name = "dmarc_report_org_name", .section = "reports", .type = ParamType::string,
+        .default_text = "", .validator = check_report_text, .reloadable = true,
+        .help = "The reporting organization's name in reports; empty: the domain of the email.",
+        .doc = "report_metadata/org_name of RFC 9990."},
+    ParamDef{.name = "dmarc_report_contact", .section = "reports", .type = ParamType::string,
+        .default_text = "", .validator = check_report_text, .reloadable = true,
+        .help = "Additional contact details in reports (extra_contact_info); empty: none.",
+        .doc = "For example a web page or a telephone number."},
+    ParamDef{.name = "dmarc_report_max_rows", .section = "reports", .type = ParamType::integer,
+        .default_text = "20000", .min = 100, .max = 10'000'000, .reloadable = true,
+        .help = "Rows counted per day for all domains together; more are not counted.",
+        .doc = "A row is one combination of source address, identifiers and results. Each takes "
+               "an entry of the state store (LMDB: about 1 KB of state_max_size) for "
+               "dmarc_report_retention; rows past the bound are logged, not counted."},
+    ParamDef{.name = "dmarc_report_domain_rows", .section = "reports", .type = ParamType::integer,
+        .default_text = "2000", .min = 10, .max = 1'000'000, .reloadable = true,
+        .help = "Rows counted per day for one policy domain; more are not counted.",
+        .doc = "So that mail forged in one domain's name from many addresses cannot use up "
+               "dmarc_report_max_rows for everyone else."},
+    ParamDef{.name = "dmarc_report_retention", .section = "reports", .type = ParamType::duration,
+        .default_text = "7d", .min = 86400LL * 1000, .max = 60LL * 86400 * 1000,
+        .reloadable = true,
+        .help = "How long a day's rows wait for the report job after the day ends.",
+        .doc = "A day whose reports were not sent within this time (the job did not run) is "
+               "dropped by the state store."},
+    ParamDef{.name = "dmarc_report_sendmail", .section = "reports", .type = ParamType::string,
+        .default_text = "/usr/sbin/sendmail", .validator = check_command, .reloadable = true,
+        .help = "The local MTA's sendmail program (and arguments) that report mail is handed to.",
+        .doc = "Run as COMMAND -i -f SENDER -- RECIPIENT... with the message on standard input; "
+               "the MTA queues and delivers it (and its milters may sign it). An absolute path, "
+               "arguments separated by spaces, e.g. /usr/sbin/sendmail -C /etc/postfix-out."},
+    ParamDef{.name = "dmarc_report_timeout", .section = "reports", .type = ParamType::duration,
+        .default_text = "60s", .min = 1 * second, .max = 600 * second, .reloadable = true,
+        .help = "How long the sendmail program may take for one report.",
+        .doc = "A sendmail still running then is killed, and that report is not sent again: it "
+               "may already be queued, and a report must not arrive twice."},
+    ParamDef{.name = "dmarc_failure_reports", .section = "reports", .type = ParamType::boolean,
+        .default_text = "no", .reloadable = true,
+        .help = "Queue RFC 9991 failure reports for domains whose record asks for them (ruf=).",
+        .doc = "Off by default: failure reports carry parts of individual messages. When on, a "
+               "message that fails as the record's fo= asks (0: DMARC fails; 1: SPF or DKIM does "
+               "not give an aligned pass) gets an ARF report (Auth-Failure: dmarc, "
+               "Identity-Alignment), never for a psd=y record, sent by the report job to the ruf "
+               "addresses that pass the external destination check."},
+    ParamDef{.name = "dmarc_failure_rate", .section = "reports", .type = ParamType::integer,
+        .default_text = "10", .min = 1, .max = 10000, .reloadable = true,
+        .help = "Failure reports queued per policy domain and hour at most.",
+        .doc = "RFC 9991 section 7.1: a flood of forged mail must not become a flood of reports."},
+    ParamDef{.name = "dmarc_failure_redact", .section = "reports", .type = ParamType::list,
+        .default_text = "local_part body", .validator = check_redaction, .reloadable = true,
+        .help = "What failure reports leave out: local_part, body (empty: nothing).",
+        .doc = "local_part replaces the local part of every address in the reported header and "
+               "envelope with a hash (RFC 6590), so reports still correlate without naming "
+               "people; body sends only the header (text/rfc822-headers). Without body, up to "
+               "64 KB of the body is included."},
 };
 // clang-format on
 

@@ -9,9 +9,11 @@
 //   2 SPF (MAIL FROM) fail, spf_fail_action=reject: 550 5.7.23 "spf_fail"
 //   2b SPF (MAIL FROM) temperror, spf_temperror_action=tempfail: 451 4.4.3 "spf_temperror"
 //   3 From header without one author domain: from_header_action "from_<problem>"
-//   4 DMARC fail, disposition reject, SPF/DKIM temperror: on_dns_error (451 4.4.3)
+//   4 DMARC fail, disposition reject, an SPF/DKIM temperror of a domain that could align
+//     with the From domain: on_dns_error (451 4.4.3)
 //     "dmarc_dns_error"
-//   5 DMARC fail, disposition reject: dmarc_reject_action (550 5.7.1) "dmarc_reject"
+//   5 DMARC fail, disposition reject: dmarc_reject_action (default quarantine, RFC 9989
+//     §7.4 and §8; reject: 550 5.7.1) "dmarc_reject"
 //   6 DMARC fail, disposition quarantine: dmarc_quarantine_action "dmarc_quarantine"
 //   7 DMARC temperror, the policy reject or unknown (its record could not be fetched), and no
 //     SPF or DKIM pass for the From domain itself: on_dns_error (451 4.4.3) "dmarc_dns_error"
@@ -42,7 +44,7 @@ namespace mailwarden::engine {
 struct DecisionPolicy {
     Action spf_fail = Action::none;
     Action spf_temperror = Action::none;
-    Action dmarc_reject = Action::reject;
+    Action dmarc_reject = Action::quarantine; // RFC 9989 §7.4: p=reject alone is no reason
     Action dmarc_quarantine = Action::quarantine;
     Action from_header = Action::reject;
     Action on_dns_error = Action::tempfail;
@@ -69,7 +71,7 @@ struct MessageFacts {
     std::string dmarc_disposition; // none quarantine reject (after pct)
     std::string dmarc_policy;      // none quarantine reject; "" = unknown (no record fetched)
     bool dmarc_aligned = false;    // SPF or DKIM passed aligned (for temperror: the From domain)
-    bool auth_temperror = false;   // SPF (MAIL FROM) or any DKIM signature: temperror
+    bool auth_temperror = false;   // an SPF or DKIM temperror that could have aligned
     std::string failed_lookup;     // the DNS lookup behind a temperror ("_dmarc.example.com")
 };
 

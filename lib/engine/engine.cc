@@ -50,8 +50,8 @@ std::string local_host_name() {
 // --- Engine ----------------------------------------------------------------------------
 
 Engine::Engine(config::ConfigPtr config, dns::Resolver& resolver,
-               std::shared_ptr<state::Store> store)
-    : Engine(config, resolver, load_public_suffixes(*config), std::move(store)) {}
+               std::shared_ptr<state::Store> store, const CheckListEdit& edit)
+    : Engine(config, resolver, load_public_suffixes(*config), std::move(store), edit) {}
 
 Engine::Engine(config::ConfigPtr config, dns::Resolver& resolver,
                std::shared_ptr<const auth::PublicSuffixList> public_suffixes,

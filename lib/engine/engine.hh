@@ -112,16 +112,17 @@ private:
 
 class Engine {
 public:
+    // `edit` changes the standard list of checks before the Engine indexes it (tests;
+    // mailwarden check leaves out what only the daemons do).
+    using CheckListEdit = std::function<void(CheckList&, const CheckContext&)>;
     // store: where rate limits, reputation and greylisting are kept; nullptr means no state
     // (mailwarden check --no-state): those checks are off.
     Engine(config::ConfigPtr config, dns::Resolver& resolver,
-           std::shared_ptr<state::Store> store = nullptr);
+           std::shared_ptr<state::Store> store = nullptr, const CheckListEdit& edit = {});
     // For tests and the benchmark: a list already loaded.
     Engine(config::ConfigPtr config, dns::Resolver& resolver,
            std::shared_ptr<const auth::PublicSuffixList> public_suffixes,
            std::shared_ptr<state::Store> store = nullptr);
-    // For tests: `edit` changes the standard list of checks before the Engine indexes it.
-    using CheckListEdit = std::function<void(CheckList&, const CheckContext&)>;
     Engine(config::ConfigPtr config, dns::Resolver& resolver,
            std::shared_ptr<const auth::PublicSuffixList> public_suffixes,
            std::shared_ptr<state::Store> store, const CheckListEdit& edit);

@@ -15,6 +15,7 @@ lib_libmailwarden_la_SOURCES += \
 	lib/engine/checks/decision_table.cc \
 	lib/engine/checks/dkim_verify.cc \
 	lib/engine/checks/dmarc.cc \
+	lib/engine/checks/dmarc_report.cc \
 	lib/engine/checks/from_header.cc \
 	lib/engine/checks/greylisting.cc \
 	lib/engine/checks/lists.cc \
@@ -51,4 +52,5 @@ tests_unit_testrunner_SOURCES += \
 	tests/unit/test-engine.cc \
 	tests/unit/test-engine-hooks.cc \
 	tests/unit/test-engine-limits.cc \
+	tests/unit/test-engine-reports.cc \
 	tests/unit/test-check.cc

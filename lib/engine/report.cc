@@ -83,9 +83,11 @@ std::string dmarc_json(const std::optional<auth::DmarcResult>& dmarc) {
         .string("from_domain", dmarc->from_domain)
         .string("organizational_domain", dmarc->organizational_domain)
         .string("record_domain", dmarc->record_domain)
+        .string("discovery_method", dmarc->discovery_method)
         .string("policy", dmarc->policy)
+        .string("policy_tag", dmarc->policy_tag)
+        .boolean("testing", dmarc->testing)
         .string("disposition", dmarc->disposition)
-        .number("pct", dmarc->pct)
         .boolean("spf_aligned", dmarc->spf_aligned)
         .boolean("dkim_aligned", dmarc->dkim_aligned)
         .string("reason", dmarc->reason)
@@ -158,8 +160,8 @@ std::string Report::explanation() const {
         text += ", no DMARC policy";
     else
         text += ", p=" + dmarc->policy;
-    if (!dmarc->policy.empty() && dmarc->pct < 100)
-        text += " pct=" + std::to_string(dmarc->pct) + " (disposition " + dmarc->disposition + ")";
+    if (!dmarc->policy.empty() && dmarc->testing)
+        text += " t=y (disposition " + dmarc->disposition + ")";
     return text + ", " + spf_part(*this) + ", " + dkim_part(*this);
 }
 

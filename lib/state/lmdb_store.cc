@@ -2,6 +2,8 @@
 #include "state/lmdb_store.hh"
 
 #include "state/lmdb_file.hh"
+#include "state/lmdb_report.hh"
+#include "state/lmdb_value.hh"
 #include "state/rules.hh"
 #include "util/log.hh"
 
@@ -14,38 +16,13 @@ namespace mailwarden::state {
 
 namespace {
 
-// A stored value: its expiry (8 bytes, host order: the file never leaves this host), then
-// the text of rules.hh.
-constexpr std::size_t expiry_bytes = sizeof(Millis);
 constexpr std::size_t bytes_per_entry = 1024; // the entry budget: far above an entry's size
 constexpr std::size_t room_fraction = 64;     // one room-making pass frees 1/64 of the limit
 constexpr std::chrono::seconds full_warning_interval{60};
 
-struct Stored {
-    Millis expires_at = 0;
-    std::string_view text;
-};
-
-std::optional<Stored> decode(const MDB_val& value) {
-    if (value.mv_size < expiry_bytes)
-        return std::nullopt;
-    Stored stored;
-    std::memcpy(&stored.expires_at, value.mv_data, expiry_bytes);
-    stored.text = std::string_view(static_cast<const char*>(value.mv_data) + expiry_bytes,
-                                   value.mv_size - expiry_bytes);
-    return stored;
-}
-
-std::string encode(Millis expires_at, std::string_view text) {
-    std::string bytes(expiry_bytes, '\0');
-    std::memcpy(bytes.data(), &expires_at, expiry_bytes);
-    bytes += text;
-    return bytes;
-}
-
-MDB_val val_of(std::string_view bytes) {
-    return {bytes.size(), const_cast<char*>(bytes.data())};
-}
+const auto decode = lmdb_decode;
+const auto encode = lmdb_encode;
+const auto val_of = lmdb_val;
 
 std::string lmdb_error(const std::string& what, int code) {
     return what + ": " + mdb_strerror(code);
@@ -283,6 +260,16 @@ int LmdbStore::run_transaction(const lmdb::OpenFile& file, std::span<const Opera
     MDB_txn* raw = txn.get();
     outcomes.clear();
     for (const Operation& operation : operations) {
+        if (const auto* report = std::get_if<ReportOperation>(&operation)) {
+            Outcome outcome;
+            const auto room = [&] { return make_room(file, raw, now); };
+            if (const int rc =
+                    run_report_operation(raw, file.database, *report, now, room, outcome);
+                rc != MDB_SUCCESS)
+                return rc;
+            outcomes.push_back(std::move(outcome));
+            continue;
+        }
         const std::string& key = key_of(operation);
         if (!usable_key(key)) // LMDB's default key limit is 511 bytes
             return MDB_BAD_VALSIZE;

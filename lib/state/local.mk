@@ -4,10 +4,17 @@ lib_libmailwarden_la_SOURCES += \
 	lib/state/breaker.hh \
 	lib/state/lmdb_file.cc \
 	lib/state/lmdb_file.hh \
+	lib/state/lmdb_report.cc \
+	lib/state/lmdb_report.hh \
 	lib/state/lmdb_store.cc \
 	lib/state/lmdb_store.hh \
+	lib/state/lmdb_value.hh \
+	lib/state/redis_report.cc \
+	lib/state/redis_report.hh \
 	lib/state/redis_store.cc \
 	lib/state/redis_store.hh \
+	lib/state/report_ops.cc \
+	lib/state/report_ops.hh \
 	lib/state/rules.cc \
 	lib/state/rules.hh \
 	lib/state/state_key.cc \
@@ -15,15 +22,18 @@ lib_libmailwarden_la_SOURCES += \
 tests_unit_testrunner_SOURCES += \
 	tests/unit/redis_server.cc \
 	tests/unit/redis_server.hh \
+	tests/unit/store_backends.hh \
 	tests/unit/test-breaker.cc \
 	tests/unit/test-redis-store.cc \
 	tests/unit/test-state-rules.cc \
-	tests/unit/test-store.cc
+	tests/unit/test-store.cc \
+	tests/unit/test-store-report.cc
 
 # The Redis scripts: installed for admins to read (and to run with redis-cli --eval), and
 # compiled into the library, each with prelude.lua in front of it.
 redisscriptsdir = $(pkgdatadir)/redis
-redis_script_names = rate reputation greylist inspect forget put
+redis_script_names = rate reputation greylist inspect forget put report_count report_domains \
+	report_rows report_claim failure_queue failure_take
 dist_redisscripts_DATA = \
 	lib/state/redis/prelude.lua \
 	lib/state/redis/rate.lua \
@@ -31,7 +41,13 @@ dist_redisscripts_DATA = \
 	lib/state/redis/greylist.lua \
 	lib/state/redis/inspect.lua \
 	lib/state/redis/forget.lua \
-	lib/state/redis/put.lua
+	lib/state/redis/put.lua \
+	lib/state/redis/report_count.lua \
+	lib/state/redis/report_domains.lua \
+	lib/state/redis/report_rows.lua \
+	lib/state/redis/report_claim.lua \
+	lib/state/redis/failure_queue.lua \
+	lib/state/redis/failure_take.lua
 nodist_lib_libmailwarden_la_SOURCES = lib/state/redis_scripts.inc
 BUILT_SOURCES += lib/state/redis_scripts.inc
 # Also for a make of a single target, which BUILT_SOURCES does not cover.

@@ -1,11 +1,13 @@
 // See redis_store.hh.
 #include "state/redis_store.hh"
 
+#include "state/redis_report.hh"
 #include "state/rules.hh"
 #include "util/digest.hh"
 
 #include <hiredis/hiredis.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <charconv>
@@ -21,9 +23,33 @@ namespace {
 // The scripts' texts, each with prelude.lua in front: generated from lib/state/redis/*.lua.
 #include "lib/state/redis_scripts.inc"
 
-enum class ScriptId { rate, reputation, greylist, inspect, forget, put };
-constexpr std::array all_scripts{ScriptId::rate,    ScriptId::reputation, ScriptId::greylist,
-                                 ScriptId::inspect, ScriptId::forget,     ScriptId::put};
+enum class ScriptId {
+    rate,
+    reputation,
+    greylist,
+    inspect,
+    forget,
+    put,
+    report_count,
+    report_domains,
+    report_rows,
+    report_claim,
+    failure_queue,
+    failure_take
+};
+constexpr std::array all_scripts{
+    ScriptId::rate,         ScriptId::reputation,     ScriptId::greylist,
+    ScriptId::inspect,      ScriptId::forget,         ScriptId::put,
+    ScriptId::report_count, ScriptId::report_domains, ScriptId::report_rows,
+    ScriptId::report_claim, ScriptId::failure_queue,  ScriptId::failure_take};
+// The report scripts by the name redis_report.cc gives them.
+constexpr std::array<std::pair<std::string_view, ScriptId>, 6> report_scripts{
+    {{"report_count", ScriptId::report_count},
+     {"report_domains", ScriptId::report_domains},
+     {"report_rows", ScriptId::report_rows},
+     {"report_claim", ScriptId::report_claim},
+     {"failure_queue", ScriptId::failure_queue},
+     {"failure_take", ScriptId::failure_take}}};
 
 struct ContextFree {
     void operator()(redisContext* context) const noexcept { redisFree(context); }
@@ -46,13 +72,19 @@ struct RedisStore::Script {
 namespace {
 
 const RedisStore::Script& script(ScriptId id) {
-    static const std::array<RedisStore::Script, 6> scripts = [] {
-        std::array<RedisStore::Script, 6> all{{{rate_lua, ""},
-                                               {reputation_lua, ""},
-                                               {greylist_lua, ""},
-                                               {inspect_lua, ""},
-                                               {forget_lua, ""},
-                                               {put_lua, ""}}};
+    static const std::array<RedisStore::Script, all_scripts.size()> scripts = [] {
+        std::array<RedisStore::Script, all_scripts.size()> all{{{rate_lua, ""},
+                                                                {reputation_lua, ""},
+                                                                {greylist_lua, ""},
+                                                                {inspect_lua, ""},
+                                                                {forget_lua, ""},
+                                                                {put_lua, ""},
+                                                                {report_count_lua, ""},
+                                                                {report_domains_lua, ""},
+                                                                {report_rows_lua, ""},
+                                                                {report_claim_lua, ""},
+                                                                {failure_queue_lua, ""},
+                                                                {failure_take_lua, ""}}};
         for (auto& one : all)
             one.sha1 = util::hex_digest(util::DigestKind::sha1, one.text);
         return all;
@@ -70,10 +102,12 @@ std::string number(double value) {
     return text;
 }
 
-// One script call: which script, on which key, with which ARGV (ARGV[1] is always now).
+// One script call: which script, with which ARGV (ARGV[1] is always now), on which keys
+// (none given: the operation's key).
 struct Call {
     ScriptId script;
     std::vector<std::string> arguments;
+    std::vector<std::string> keys = {};
 };
 
 Call call_of(const Operation& operation, Millis now) {
@@ -96,6 +130,12 @@ Call call_of(const Operation& operation, Millis now) {
                 return {ScriptId::inspect, {number(now)}};
             } else if constexpr (std::is_same_v<Op, Forget>) {
                 return {ScriptId::forget, {number(now)}};
+            } else if constexpr (std::is_same_v<Op, ReportOperation>) {
+                ReportCall call = report_call(op, now);
+                const auto* named =
+                    std::find_if(report_scripts.begin(), report_scripts.end(),
+                                 [&](const auto& entry) { return entry.first == call.script; });
+                return {named->second, std::move(call.arguments), std::move(call.keys)};
             } else {
                 // SetReputation, AllowGreylist: the value does not depend on what was stored.
                 const Applied applied = apply(op, std::nullopt, now);
@@ -167,6 +207,8 @@ std::optional<Outcome> outcome_of(const Operation& operation, const redisReply& 
                 if (!integer_reply(&reply, 0, 1))
                     return std::nullopt;
                 return reply.integer == 1;
+            } else if constexpr (std::is_same_v<Op, ReportOperation>) {
+                return report_outcome(op, reply);
             } else {
                 if (!integer_reply(&reply, 0, 1))
                     return std::nullopt;
@@ -430,8 +472,11 @@ struct Exchange {
 
 constexpr const char* full_text = "full (maxmemory with maxmemory-policy noeviction): not stored";
 
-void append_call(redisContext* context, const Call& call, const std::string& key) {
-    std::vector<std::string_view> words{"EVALSHA", script(call.script).sha1, "1", key};
+void append_call(redisContext* context, const Call& call, const std::vector<std::string>& keys) {
+    const std::string key_count = std::to_string(keys.size());
+    std::vector<std::string_view> words{"EVALSHA", script(call.script).sha1, key_count};
+    for (const std::string& key : keys)
+        words.push_back(key);
     for (const std::string& argument : call.arguments)
         words.push_back(argument);
     append(context, words);
@@ -440,7 +485,7 @@ void append_call(redisContext* context, const Call& call, const std::string& key
 // Sends the calls in one pipeline and reads every reply; calls that met NOSCRIPT are sent
 // again after SCRIPT LOAD, in a second pipeline.
 Exchange exchange(RedisStore::Connection& connection, std::span<const Operation> operations,
-                  const std::vector<Call>& calls, const std::vector<std::string>& keys,
+                  const std::vector<Call>& calls, const std::vector<std::vector<std::string>>& keys,
                   Millis now) {
     redisContext* raw = connection.context.get();
     std::vector<ReplyPtr> replies(calls.size());
@@ -510,13 +555,16 @@ BatchResult RedisStore::run(std::span<const Operation> operations, Millis now) {
     if (operations.empty())
         return {};
     std::vector<Call> calls;
-    std::vector<std::string> keys;
+    std::vector<std::vector<std::string>> keys;
     for (const Operation& operation : operations) {
         const std::string& key = key_of(operation);
         if (!usable_key(key))
             return {.ok = false, .error = "unusable state key", .outcomes = {}};
         calls.push_back(call_of(operation, now));
-        keys.push_back(options_.prefix + key);
+        std::vector<std::string>& prefixed = keys.emplace_back();
+        for (const std::string& name :
+             calls.back().keys.empty() ? std::vector<std::string>{key} : calls.back().keys)
+            prefixed.push_back(options_.prefix + name);
     }
     for (bool first_attempt = true;; first_attempt = false) {
         std::string error;

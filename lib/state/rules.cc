@@ -153,6 +153,8 @@ Applied apply(const Operation& operation, const std::optional<std::string_view>&
                 return reputation(op, stored, now);
             } else if constexpr (std::is_same_v<Op, GreylistCheck>) {
                 return greylist(op, stored, now);
+            } else if constexpr (std::is_same_v<Op, ReportOperation>) {
+                return {}; // several entries: the backends run these themselves
             } else {
                 Applied applied;
                 if constexpr (std::is_same_v<Op, Forget>) {

@@ -14,6 +14,8 @@
 // BatchResult::ok == false with a short error text; the caller applies on_state_error.
 #pragma once
 
+#include "state/report_ops.hh"
+
 #include <cstdint>
 #include <span>
 #include <string>
@@ -23,7 +25,7 @@
 
 namespace mailwarden::state {
 
-using Millis = std::int64_t; // a time since the Unix epoch, or a duration, in milliseconds
+// Millis (report_ops.hh): a time since the Unix epoch, or a duration, in milliseconds.
 
 enum class KeyKind { rate, reputation, greylist };
 
@@ -91,8 +93,9 @@ struct AllowGreylist { // marks the triplet passed; outcome: GreylistOutcome::kn
 };
 
 using Operation = std::variant<RateCheck, ReputationChange, GreylistCheck, Forget, Inspect,
-                               SetReputation, AllowGreylist>;
-using Outcome = std::variant<RateOutcome, Reputation, GreylistOutcome, bool, std::string>;
+                               SetReputation, AllowGreylist, ReportOperation>;
+using Outcome =
+    std::variant<RateOutcome, Reputation, GreylistOutcome, bool, std::string, ReportOutcome>;
 
 struct BatchResult {
     bool ok = true;

@@ -10,6 +10,8 @@ lib_libmailwarden_la_SOURCES += \
 	lib/util/digest.hh \
 	lib/util/escape.cc \
 	lib/util/escape.hh \
+	lib/util/gzip.cc \
+	lib/util/gzip.hh \
 	lib/util/listen.cc \
 	lib/util/listen.hh \
 	lib/util/lock_guarded.hh \
@@ -17,6 +19,8 @@ lib_libmailwarden_la_SOURCES += \
 	lib/util/log.hh \
 	lib/util/parse.cc \
 	lib/util/parse.hh \
+	lib/util/percent.cc \
+	lib/util/percent.hh \
 	lib/util/rate_limited_log.cc \
 	lib/util/rate_limited_log.hh \
 	lib/util/socket_spec.cc \
@@ -24,9 +28,12 @@ lib_libmailwarden_la_SOURCES += \
 	lib/util/json.cc \
 	lib/util/json.hh \
 	lib/util/utf8.cc \
-	lib/util/utf8.hh
+	lib/util/utf8.hh \
+	lib/util/xml.cc \
+	lib/util/xml.hh
 tests_unit_testrunner_SOURCES += \
 	tests/unit/test-escape.cc \
+	tests/unit/test-xml.cc \
 	tests/unit/test-json.cc \
 	tests/unit/test-log.cc \
 	tests/unit/test-lock_guarded.cc \

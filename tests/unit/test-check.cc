@@ -127,8 +127,11 @@ BOOST_AUTO_TEST_CASE(json_for_a_passing_message_follows_the_contract) {
 
 BOOST_AUTO_TEST_CASE(text_explains_a_dmarc_rejection_and_exits_1) {
     const auto message = write("spoof.eml", "From: ceo@bank.test\nSubject: pay\n\nnow\n");
+    const auto strict = write("strict.conf", "[general]\nauthserv_id = mx.test\n"
+                                             "[actions]\ndmarc_reject_action = reject\n");
     const CheckRun result = run({"--client-ip", "192.0.2.10", "--helo", "mx.other.test",
-                                 "--mail-from", "x@other.test", message});
+                                 "--mail-from", "x@other.test", message},
+                                strict);
     BOOST_TEST(result.status == 1, result.output);
     BOOST_TEST(result.output.find("DMARC fail: From bank.test, p=reject, SPF pass for other.test "
                                   "not aligned, no DKIM signature") != std::string::npos,

@@ -108,7 +108,12 @@ BOOST_AUTO_TEST_CASE(row4_dns_trouble_under_p_reject_tempfails_by_default) {
 
 BOOST_AUTO_TEST_CASE(row5_dmarc_reject_follows_dmarc_reject_action) {
     const MessageFacts facts = dmarc_failure("reject");
-    const Verdict verdict = engine::decide_message(DecisionPolicy{}, facts);
+    // RFC 9989 §7.4 and §8: not rejected on p=reject alone; treated as p=quarantine.
+    check(engine::decide_message(DecisionPolicy{}, facts), Action::quarantine, "250", "2.0.0",
+          "dmarc_reject");
+    DecisionPolicy strict;
+    strict.dmarc_reject = Action::reject;
+    const Verdict verdict = engine::decide_message(strict, facts);
     check(verdict, Action::reject, "550", "5.7.1", "dmarc_reject");
     BOOST_TEST(verdict.text == "DMARC policy of bank.example rejects this unauthenticated mail");
     DecisionPolicy softer;

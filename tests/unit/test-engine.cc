@@ -40,7 +40,9 @@ std::string zone() {
            "flaky.test SERVFAIL\n"
            "_dmarc.flaky.test TXT \"v=DMARC1; p=reject\"\n"
            "calm.test SERVFAIL\n"
-           "_dmarc.calm.test TXT \"v=DMARC1; p=none\"\n";
+           "_dmarc.calm.test TXT \"v=DMARC1; p=none\"\n"
+           "_dmarc.dnsfail.test TXT \"v=DMARC1; p=reject\"\n"
+           "_dmarc.broken.test TXT \"v=DMARC1; p=bogus\"\n";
 }
 
 config::ConfigPtr test_config(std::string extra = "") {
@@ -110,8 +112,17 @@ BOOST_AUTO_TEST_CASE(aligned_spf_and_dkim_pass_is_accepted_with_our_header) {
     BOOST_TEST(json.find(R"("verdict": {"action": "accept", "code": "250")") != json.npos);
 }
 
-BOOST_AUTO_TEST_CASE(spoofed_from_of_a_p_reject_domain_is_rejected_and_explained) {
+BOOST_AUTO_TEST_CASE(spoofed_from_of_a_p_reject_domain_is_quarantined_by_default) {
+    // RFC 9989 §7.4 and §8: p=reject alone is no reason to reject; treated as p=quarantine.
     const Report report = run(plain_message("ceo@bank.test"), "someone@other.test");
+    check_verdict(report, Action::quarantine, "dmarc_reject");
+    BOOST_TEST(report.dmarc->disposition == "reject");
+    BOOST_TEST(report.verdict.add_headers.size() == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(spoofed_from_of_a_p_reject_domain_is_rejected_and_explained) {
+    const Report report = run(plain_message("ceo@bank.test"), "someone@other.test",
+                              "[actions]\ndmarc_reject_action = reject\n");
     check_verdict(report, Action::reject, "dmarc_reject");
     BOOST_TEST(report.verdict.code == "550");
     BOOST_TEST(report.verdict.status == "5.7.1");
@@ -127,7 +138,8 @@ BOOST_AUTO_TEST_CASE(a_helo_pass_never_aligns_for_dmarc) { // CVE-2019-20790
     BOOST_TEST(report.spf_mailfrom->identity == "postmaster@mail.bank.test");
     // ... and its pass aligns only in relaxed mode, like any MAIL FROM pass would.
     BOOST_TEST(report.dmarc->result == "pass");
-    const Report other = run(plain_message("ceo@bank.test"), "x@other.test", "", "mail.bank.test");
+    const Report other = run(plain_message("ceo@bank.test"), "x@other.test",
+                             "[actions]\ndmarc_reject_action = reject\n", "mail.bank.test");
     BOOST_TEST(other.spf_helo->result == "pass");
     BOOST_TEST(other.dmarc->result == "fail"); // HELO pass for bank.test did not count
     check_verdict(other, Action::reject, "dmarc_reject");
@@ -195,6 +207,29 @@ BOOST_AUTO_TEST_CASE(hostile_from_headers_follow_from_header_action) {
     BOOST_TEST(lenient.authentication_results.find("dmarc=permerror") != std::string::npos);
 }
 
+BOOST_AUTO_TEST_CASE(dmarc_result_words_for_a_broken_record_and_a_from_without_a_domain) {
+    // Issue 15 item 7: a broken record is dmarc=permerror; no author domain is
+    // dmarc=permerror header.from=none; from_header_action still decides the verdict.
+    const Report broken = run(plain_message("a@broken.test"), "a@other.test");
+    BOOST_TEST(broken.dmarc->result == "permerror");
+    BOOST_TEST(broken.authentication_results.find("dmarc=permerror") != std::string::npos,
+               broken.authentication_results);
+    BOOST_TEST(broken.authentication_results.find("header.from=broken.test") != std::string::npos,
+               broken.authentication_results);
+    BOOST_TEST(engine::report_json(broken).find("\"permerror\"") != std::string::npos);
+    check_verdict(broken, Action::accept, "ok");
+
+    const Report nobody = run("From: alice\nSubject: x\n\nbody\n", "a@other.test",
+                              "[actions]\nfrom_header_action = none\n");
+    BOOST_TEST(nobody.authentication_results.find("dmarc=permerror") != std::string::npos,
+               nobody.authentication_results);
+    BOOST_TEST(nobody.authentication_results.find("header.from=none") != std::string::npos,
+               nobody.authentication_results);
+    check_verdict(nobody, Action::accept, "ok");
+    const Report refused = run("From: alice\nSubject: x\n\nbody\n", "a@other.test");
+    check_verdict(refused, Action::reject, "from_no_domain");
+}
+
 BOOST_AUTO_TEST_CASE(more_from_headers_than_kept_are_still_multiple) {
     std::string headers;
     for (std::size_t i = 0; i < engine::max_from_headers_kept + 5; ++i)
@@ -243,10 +278,26 @@ BOOST_AUTO_TEST_CASE(an_unfetchable_dmarc_record_holds_only_mail_it_could_refuse
     check_verdict(passed, Action::accept, "ok");
 }
 
-BOOST_AUTO_TEST_CASE(spf_temperror_under_p_reject_tempfails) {
-    const Report report = run(plain_message("ceo@bank.test"), "x@dnsfail.test");
+BOOST_AUTO_TEST_CASE(spf_temperror_of_a_domain_that_could_align_tempfails_under_p_reject) {
+    const Report report = run(plain_message("ceo@dnsfail.test"), "x@dnsfail.test",
+                              "[actions]\ndmarc_reject_action = reject\n");
     BOOST_TEST(report.spf_mailfrom->result == "temperror");
+    BOOST_TEST(report.dmarc->result == "temperror");
+    BOOST_TEST(report.dmarc->temperror_could_align);
     check_verdict(report, Action::tempfail, "dmarc_dns_error");
+    BOOST_TEST(report.verdict.code == "451");
+}
+
+BOOST_AUTO_TEST_CASE(a_dns_error_of_a_domain_that_can_never_align_does_not_soften_a_fail) {
+    // Issue 13 item 8: the spoofer's own SPF domain answers SERVFAIL; it can never align with
+    // bank.test, so the DMARC fail is certain: 550, not on_dns_error's 451.
+    const Report report = run(plain_message("ceo@bank.test"), "x@dnsfail.test",
+                              "[actions]\ndmarc_reject_action = reject\n");
+    BOOST_TEST(report.spf_mailfrom->result == "temperror");
+    BOOST_TEST(report.dmarc->result == "fail");
+    BOOST_TEST(!report.dmarc->temperror_could_align);
+    check_verdict(report, Action::reject, "dmarc_reject");
+    BOOST_TEST(report.verdict.code == "550");
 }
 
 BOOST_AUTO_TEST_CASE(our_header_stays_legal_with_a_2000_octet_local_part_and_200_signatures) {

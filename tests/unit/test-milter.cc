@@ -87,6 +87,8 @@ struct MilterFixture {
             << "[auth]\nspf_time_budget = 2s\n"
             << "[state]\nstate_path = " << dir << "/state/state.mdb\n"
             << "[actions]\n"
+            // The scripts test the rejection path; the default (quarantine) is test-engine's.
+            << "dmarc_reject_action = reject\n"
             << extra;
         milter = std::make_unique<ChildProcess>(
             std::vector<std::string>{

@@ -21,12 +21,14 @@
 #include "dkim_test_signer.hh"
 #include "dns_test_server.hh"
 #include "mta_test.hh"
+#include "report_test_util.hh"
 
 #include <boost/test/unit_test.hpp>
 
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <map>
 #include <pwd.h>
 #include <sstream>
 #include <string>
@@ -72,11 +74,14 @@ const char* const client_address = "192.0.2.10";
 std::string zone_text() {
     const std::string key_record = "v=DKIM1; k=rsa; p=" + dkim_test::rsa_2048().public_base64;
     return "pass.test TXT \"v=spf1 ip4:192.0.2.0/24 -all\"\n"
-           "_dmarc.pass.test TXT \"v=DMARC1; p=reject\"\n" +
+           "_dmarc.pass.test TXT \"v=DMARC1; p=reject; rua=mailto:dmarc@pass.test\"\n" +
            dkim_test::txt_line("s1._domainkey.pass.test", key_record) +
            "other.test TXT \"v=spf1 ip4:192.0.2.0/24 -all\"\n"
            "bank.test TXT \"v=spf1 -all\"\n"
-           "_dmarc.bank.test TXT \"v=DMARC1; p=reject\"\n"
+           "_dmarc.bank.test TXT \"v=DMARC1; p=reject; rua=mailto:reports@rua.example.net\"\n"
+           "bank.test._report._dmarc.rua.example.net TXT \"v=DMARC1\"\n"
+           "news.test TXT \"v=spf1 ip4:192.0.2.0/24 -all\"\n"
+           "_dmarc.news.test TXT \"v=DMARC1; p=none; rua=mailto:r@collector.example.net\"\n"
            "fail.test TXT \"v=spf1 -all\"\n";
 }
 
@@ -276,7 +281,7 @@ struct PostfixFixture {
 
     // Everything of a case: the sink, both daemons with their configurations, Postfix.
     void start(const std::string& policyd_limits = "") {
-        write_config("milter.conf", "spf_fail_action = none\n", "");
+        write_config("milter.conf", "spf_fail_action = none\ndmarc_reject_action = reject\n", "");
         write_config("policyd.conf", "spf_fail_action = reject\n", policyd_limits);
         start_sink();
         start_policyd();
@@ -293,7 +298,7 @@ struct PostfixFixture {
     // One SMTP session of swaks; its transcript. With `as_mx_client` the session claims the
     // client address 192.0.2.10 (XCLIENT), else it is what it is, 127.0.0.1.
     std::string send(const std::string& envelope_sender, const std::string& message_path,
-                     bool as_mx_client = true) {
+                     bool as_mx_client = true, const std::string& client = client_address) {
         std::vector<std::string> argv = {swaks_program,
                                          "--server",
                                          "127.0.0.1",
@@ -310,8 +315,7 @@ struct PostfixFixture {
                                          "--timeout",
                                          "30"};
         if (as_mx_client)
-            argv.insert(argv.end(),
-                        {"--xclient-addr", client_address, "--xclient-name", "mx.client.test"});
+            argv.insert(argv.end(), {"--xclient-addr", client, "--xclient-name", "mx.client.test"});
         const Run swaks = run(std::move(argv), 90s);
         transcripts += swaks.output;
         return swaks.output;
@@ -528,6 +532,104 @@ BOOST_AUTO_TEST_CASE(with_the_milter_down_mail_is_tempfailed_then_flows_again_no
     BOOST_TEST(at_sink("retry-1@pass.test").front().find("Authentication-Results: mx.test;") !=
                std::string::npos);
     BOOST_TEST(queue_after_delivery().find("Mail queue is empty") != std::string::npos);
+}
+
+// Issue 18 item 4: mixed mail from three sources for three domains, then the report job (as the
+// timer starts it, a day later by faketime) hands one report per domain that asked for one to
+// Postfix's own sendmail; the sink gets exactly one gzip report each, whose counts are what was
+// sent and whose XML is valid. A second run sends nothing. news.test's rua is an external
+// destination that did not authorize it: no report.
+BOOST_AUTO_TEST_CASE(the_report_job_sends_one_valid_aggregate_report_per_domain_with_the_counts) {
+    write_config("milter.conf", "spf_fail_action = none\ndmarc_reject_action = reject\n",
+                 "[reports]\ndmarc_aggregate_reports = yes\n"
+                 "dmarc_report_sendmail = /usr/sbin/sendmail -C " +
+                     dir + "/postfix/etc\n");
+    write_config("policyd.conf", "spf_fail_action = reject\n", "");
+    start_sink();
+    start_policyd();
+    start_milter();
+    start_postfix();
+    struct Sent {
+        std::string from, sender, client;
+        bool sign;
+        std::string reply; // the reply to the end of data
+    };
+    const std::vector<Sent> mail = {
+        {"alice@pass.test", "alice@pass.test", "192.0.2.10", true, "250 "},
+        {"alice@pass.test", "alice@pass.test", "192.0.2.10", true, "250 "},
+        {"alice@pass.test", "alice@pass.test", "192.0.2.20", true, "250 "},
+        {"ceo@bank.test", "bounce@other.test", "192.0.2.20", false, "550 5.7.1"},
+        {"ceo@bank.test", "bounce@other.test", "192.0.2.20", false, "550 5.7.1"},
+        {"ceo@bank.test", "bounce@other.test", "192.0.2.10", false, "550 5.7.1"},
+        {"info@news.test", "info@news.test", "192.0.2.10", false, "250 "},
+    };
+    for (std::size_t i = 0; i < mail.size(); ++i) {
+        const std::string id = "day-" + std::to_string(i) + "@mx.client.test";
+        const std::string transcript =
+            send(mail[i].sender, write_message(id, make_message(mail[i].from, id, mail[i].sign)),
+                 true, mail[i].client);
+        BOOST_TEST(reply_to(transcript, ".").starts_with(mail[i].reply), diagnostics());
+    }
+    BOOST_REQUIRE(queue_after_delivery().find("Mail queue is empty") != std::string::npos);
+
+    const auto report_job = [&] {
+        return run({"/usr/bin/faketime", "-f", "+1d",
+                    (test::build_directory() / "tools/mailwarden").string(), "dmarc", "report",
+                    "--send", "-c", dir + "/milter.conf"});
+    };
+    const Run first = report_job();
+    BOOST_TEST_MESSAGE("report job:\n" << first.output);
+    BOOST_TEST(first.status == 0, first.output);
+    BOOST_TEST(first.output.find("domain=pass.test status=sent messages=3 to=dmarc@pass.test") !=
+                   std::string::npos,
+               first.output);
+    BOOST_TEST(first.output.find("domain=bank.test status=sent messages=3 "
+                                 "to=reports@rua.example.net") != std::string::npos,
+               first.output);
+    BOOST_TEST(first.output.find("domain=news.test status=no_destination messages=1") !=
+                   std::string::npos,
+               first.output);
+
+    // The sink's report mails, by policy domain.
+    const auto reports = [&] {
+        std::map<std::string, std::vector<std::string>> found;
+        std::error_code error;
+        for (const auto& entry : fs::directory_iterator(dir + "/sink", error)) {
+            std::string text = read_file(entry.path());
+            std::erase(text, '\r');
+            const std::size_t at = text.find("Subject: Report Domain: ");
+            if (at != std::string::npos)
+                found[text.substr(at + 24, text.find(' ', at + 24) - at - 24)].push_back(text);
+        }
+        return found;
+    };
+    BOOST_REQUIRE_MESSAGE(eventually([&] { return reports().size() == 2; }, 30s),
+                          diagnostics() << "\nreport job: " << first.output);
+    const std::map<std::string, std::int64_t> expected = {{"pass.test", 3}, {"bank.test", 3}};
+    for (const auto& [domain, mails] : reports()) {
+        BOOST_REQUIRE_MESSAGE(expected.contains(domain), domain);
+        BOOST_REQUIRE_EQUAL(mails.size(), 1U);
+        BOOST_TEST(mails[0].find("!" + domain + "!") != std::string::npos); // the file name
+        const std::string xml = test::report_xml_of(mails[0]);
+        BOOST_REQUIRE_MESSAGE(!xml.empty(), mails[0]);
+        std::int64_t counted = 0;
+        for (std::size_t at = xml.find("<count>"); at != std::string::npos;
+             at = xml.find("<count>", at + 1))
+            counted += std::stoll(xml.substr(at + 7));
+        BOOST_TEST(counted == expected.at(domain), xml);
+        BOOST_TEST(xml.find("<domain>" + domain + "</domain>") != std::string::npos, xml);
+        if (test::have_report_schema())
+            BOOST_TEST(test::schema_errors(xml).empty(), test::schema_errors(xml) << xml);
+    }
+
+    const Run second = report_job(); // started twice: nothing goes twice
+    BOOST_TEST(second.status == 0, second.output);
+    BOOST_TEST(second.output.find("status=sent") == std::string::npos, second.output);
+    BOOST_TEST(second.output.find("domain=pass.test status=already_sent") != std::string::npos,
+               second.output);
+    BOOST_REQUIRE(queue_after_delivery().find("Mail queue is empty") != std::string::npos);
+    for (const auto& [domain, mails] : reports())
+        BOOST_TEST(mails.size() == 1U, domain);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

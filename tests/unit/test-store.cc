@@ -7,6 +7,7 @@
 #include "state/lmdb_store.hh"
 #include "state/redis_store.hh"
 #include "state/rules.hh"
+#include "store_backends.hh"
 
 #include <boost/test/unit_test.hpp>
 
@@ -24,55 +25,14 @@
 
 namespace fs = std::filesystem;
 using namespace mailwarden::state;
+using mailwarden::test::Backend;
+using mailwarden::test::make_redis_store;
+using mailwarden::test::store_backends;
+using mailwarden::test::TempDir;
 
 namespace {
 
 const Millis t0 = 1'800'000'000'000;
-
-struct TempDir {
-    TempDir() {
-        char pattern[] = "/tmp/mw-store-XXXXXX";
-        path = ::mkdtemp(pattern);
-    }
-    ~TempDir() { fs::remove_all(path); }
-    std::string path;
-};
-
-struct Backend {
-    std::string name;
-    // A fresh, empty store; nullptr (with a message) when the backend is not available here.
-    std::function<std::unique_ptr<Store>(const std::string& scratch_dir)> make;
-};
-
-// One redis-server for the whole run: the one contrib/quickstart started (MW_TEST_REDIS), or a
-// private one. Each store gets a prefix of its own, so it starts empty.
-std::string shared_redis_address() {
-    if (const char* external = std::getenv("MW_TEST_REDIS"); external != nullptr && *external)
-        return external;
-    static mailwarden::test::RedisTestServer server;
-    return server.address();
-}
-
-std::unique_ptr<Store> make_redis_store() {
-    static int stores = 0;
-    return std::make_unique<RedisStore>(RedisOptions{
-        .servers = {shared_redis_address()},
-        .sentinels = {},
-        .master_name = "",
-        .password = "",
-        .database = 0,
-        .prefix = "mw-test-" + std::to_string(::getpid()) + "-" + std::to_string(++stores) + ":",
-        .connect_timeout = std::chrono::seconds(2),
-        .command_timeout = std::chrono::seconds(2)});
-}
-
-std::vector<Backend> store_backends() {
-    return {{"lmdb",
-             [](const std::string& dir) -> std::unique_ptr<Store> {
-                 return std::make_unique<LmdbStore>(LmdbOptions{.path = dir + "/state.mdb"});
-             }},
-            {"redis", [](const std::string&) { return make_redis_store(); }}};
-}
 
 // What a store must answer: rules.cc applied to an in-memory map with the same expiry rule.
 struct Oracle {

@@ -88,9 +88,14 @@ void add_dmarc(const Report& report, auth::AuthenticationResults& header) {
         add_property(result, "header.from", dmarc.from_domain);
         header.results.push_back(std::move(result));
     } else if (report.from.problem != auth::FromProblem::none) {
-        header.results.push_back(
+        auth::AuthResult result =
             auth_result("dmarc", "permerror",
-                        "From header: " + std::string(from_problem_name(report.from.problem))));
+                        "From header: " + std::string(from_problem_name(report.from.problem)));
+        // No author domain at all: header.from=none (issue 15 item 7).
+        if (report.from.problem == auth::FromProblem::missing ||
+            report.from.problem == auth::FromProblem::no_domain)
+            result.properties.push_back({"header.from", "none"});
+        header.results.push_back(std::move(result));
     }
 }
 

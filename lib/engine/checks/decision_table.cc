@@ -6,8 +6,6 @@
 // on; never throws.
 #include "engine/checks/checks.hh"
 
-#include <algorithm>
-
 namespace mailwarden::engine::checks {
 
 namespace {
@@ -37,11 +35,9 @@ MessageFacts message_facts(const Report& report) {
         facts.dmarc_aligned = report.dmarc->spf_aligned || report.dmarc->dkim_aligned;
         facts.failed_lookup = report.dmarc->failed_lookup;
     }
-    facts.auth_temperror =
-        facts.envelope.spf_result == "temperror" ||
-        std::ranges::any_of(report.dkim, [](const auth::DkimSignatureResult& signature) {
-            return signature.result == "temperror";
-        });
+    // A DNS error softens a DMARC fail only where it could have changed it: for a domain
+    // that could align with the From domain (issue 13 item 8).
+    facts.auth_temperror = report.dmarc && report.dmarc->temperror_could_align;
     return facts;
 }
 

@@ -3,7 +3,8 @@
 // into Report::dmarc. Not evaluated when the From header has no single author domain (the
 // decision table's from_header_action applies). What our DNS trouble leaves undecided is
 // temperror, not fail (settle_dns_trouble). The verdict is the decision table's. Reads
-// public_suffix_list (through the Engine); always on; never throws for any message.
+// dmarc_discovery (treewalk, or psl with public_suffix_list through the Engine); always on;
+// never throws for any message.
 #include "engine/checks/checks.hh"
 
 #include "auth/dmarc.hh"
@@ -35,36 +36,23 @@ std::vector<Identifier> identifiers(const Report& report) {
 // What our DNS trouble leaves undecided (RFC 9989 §5.3.6: a query that did not complete means
 // the message can neither pass nor fail; RFC 8601 then says temperror):
 // - a fail where SPF or DKIM is temperror for a domain that could align with the From domain
-//   (the same organizational domain: relaxed alignment, which strict only narrows) becomes
-//   temperror, since that result could have made it pass;
+//   (DmarcResult::temperror_could_align, decided on the record's own discovery) becomes
+//   temperror, since that result could have made it pass; a temperror of a domain that can
+//   never align leaves the fail certain;
 // - a record that could not be fetched cannot refuse a message whose SPF or DKIM passes for
 //   the From domain itself (aligned under any record): it is marked aligned, and the decision
 //   table accepts it.
 // failed_lookup names the lookup behind a temperror for the 4.4.3 text.
-void settle_dns_trouble(auth::DmarcResult& dmarc, const Report& report,
-                        const auth::PublicSuffixList& suffixes) {
+void settle_dns_trouble(auth::DmarcResult& dmarc, const Report& report) {
     const std::string from = util::ascii_lowered(dmarc.from_domain);
-    const auto could_align = [&](std::string_view domain) {
-        const std::string name = util::ascii_lowered(domain);
-        if (name.empty())
-            return false;
-        const std::string organization = suffixes.organizational_domain(name);
-        return name == from ||
-               (!organization.empty() && organization == suffixes.organizational_domain(from));
-    };
     const std::vector<Identifier> found = identifiers(report);
-    if (dmarc.result == "fail") {
+    if (dmarc.result == "fail" && dmarc.temperror_could_align) {
+        dmarc.result = "temperror";
+        dmarc.reason = "aligned lookup failed";
+        dmarc.disposition = "none";
         for (const Identifier& identifier : found)
             if (identifier.result == "temperror" && dmarc.failed_lookup.empty())
-                dmarc.failed_lookup = identifier.lookup; // the first one, for row 4's text
-        for (const Identifier& identifier : found)
-            if (identifier.result == "temperror" && could_align(identifier.domain)) {
-                dmarc.result = "temperror";
-                dmarc.reason = "aligned lookup failed";
-                dmarc.disposition = "none";
                 dmarc.failed_lookup = identifier.lookup;
-                return;
-            }
     } else if (dmarc.result == "temperror") {
         for (const Identifier& identifier : found)
             if (identifier.result == "pass" && util::ascii_lowered(identifier.domain) == from) {
@@ -79,8 +67,10 @@ class Dmarc final : public Check {
 public:
     explicit Dmarc(const CheckContext& context)
         : Check("dmarc", hooks_of(Hook::end_of_message), Direction::inbound),
-          evaluator_(context.resolver, context.public_suffixes),
-          public_suffixes_(&context.public_suffixes) {}
+          evaluator_(context.resolver, context.public_suffixes,
+                     {.discovery = context.config.string("dmarc_discovery") == "psl"
+                                       ? auth::DmarcDiscovery::psl
+                                       : auth::DmarcDiscovery::treewalk}) {}
 
     void end_of_message(Stage& stage) const override {
         Report& report = stage.report();
@@ -95,12 +85,11 @@ public:
         for (const auto& signature : report.dkim)
             input.dkim.push_back({signature.result, signature.domain});
         report.dmarc = evaluator_.evaluate(input);
-        settle_dns_trouble(*report.dmarc, report, *public_suffixes_);
+        settle_dns_trouble(*report.dmarc, report);
     }
 
 private:
     auth::DmarcEvaluator evaluator_;
-    const auth::PublicSuffixList* public_suffixes_;
 };
 
 } // namespace
