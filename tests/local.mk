@@ -25,3 +25,9 @@ tests_unit_testrunner_SOURCES += \
 	tests/unit/test-postfix.cc \
 	tests/unit/test-tools.cc \
 	tests/unit/test-socket-spec.cc
+
+# DKIM signing: the admin tool's dkim commands and config check on key files.
+tests_unit_testrunner_SOURCES += \
+	tests/unit/signing_keys.hh \
+	tests/unit/test-dkim-tools.cc
+EXTRA_DIST += tests/unit/dkimpy-verify.py

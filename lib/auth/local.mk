@@ -25,6 +25,12 @@ lib_libmailwarden_la_SOURCES += \
 	lib/auth/dkim_header.hh \
 	lib/auth/dkim_key.cc \
 	lib/auth/dkim_key.hh \
+	lib/auth/dkim_key_table.cc \
+	lib/auth/dkim_key_table.hh \
+	lib/auth/dkim_private_key.cc \
+	lib/auth/dkim_private_key.hh \
+	lib/auth/dkim_sign.cc \
+	lib/auth/dkim_sign.hh \
 	lib/auth/dkim_verify.cc \
 	lib/auth/dkim_verify.hh \
 	lib/auth/opendkim_api.hh
@@ -32,7 +38,9 @@ tests_unit_testrunner_SOURCES += \
 	tests/unit/test-dkim.cc \
 	tests/unit/test-dkim-key.cc \
 	tests/unit/test-dkim-body.cc \
-	tests/unit/test-dkim-header.cc
+	tests/unit/test-dkim-header.cc \
+	tests/unit/test-dkim-sign.cc \
+	tests/unit/test-dkim-private-key.cc
 
 # DMARC on libopendmarc: our DNS and our Public Suffix List, the library parses records.
 lib_libmailwarden_la_SOURCES += \
