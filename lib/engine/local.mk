@@ -32,3 +32,8 @@ tests_unit_testrunner_SOURCES += \
 	tests/unit/test-engine.cc \
 	tests/unit/test-engine-limits.cc \
 	tests/unit/test-check.cc
+
+# DKIM signing of outbound mail: the configuration's keys and options.
+lib_libmailwarden_la_SOURCES += \
+	lib/engine/signing.cc \
+	lib/engine/signing.hh
