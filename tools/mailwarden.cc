@@ -10,6 +10,7 @@
 #include "config/config.hh"
 #include "dns/resolver.hh"
 #include "engine/resolver_options.hh"
+#include "engine/signing.hh"
 #include "tools/cli.hh"
 
 #include <boost/program_options.hpp>
@@ -41,6 +42,13 @@ int config_check(const std::vector<std::string>& arguments) {
     const LoadResult result = mailwarden::config::load_config_file(path);
     if (!result.ok()) {
         print_errors(result);
+        return exit_config_error;
+    }
+    // What the daemons refuse at start beyond the syntax: unusable or unsafe signing keys.
+    if (std::vector<std::string> errors;
+        !mailwarden::engine::load_signing(*result.config, &errors)) {
+        for (const auto& error : errors)
+            std::cerr << path << ": " << error << "\n";
         return exit_config_error;
     }
     std::cout << path << ": configuration OK\n";
@@ -162,6 +170,8 @@ int main(int argc, char** argv) {
         return check_command({arguments.begin() + 1, arguments.end()});
     if (command == "dns")
         return dns_command({arguments.begin() + 1, arguments.end()});
+    if (command == "dkim")
+        return dkim_command({arguments.begin() + 1, arguments.end()});
     if (command == "ratelimit")
         return ratelimit_command({arguments.begin() + 1, arguments.end()});
     if (command == "reputation")
