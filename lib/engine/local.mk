@@ -37,3 +37,4 @@ tests_unit_testrunner_SOURCES += \
 lib_libmailwarden_la_SOURCES += \
 	lib/engine/signing.cc \
 	lib/engine/signing.hh
+tests_unit_testrunner_SOURCES += tests/unit/test-signing.cc

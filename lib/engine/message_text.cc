@@ -66,6 +66,19 @@ bool crlf_only(std::string_view body) {
 } // namespace
 
 void feed_message(MessageEvaluation& message, std::string_view text, std::size_t chunk_bytes) {
+    struct Evaluation final : MessageReceiver {
+        explicit Evaluation(MessageEvaluation& message) : evaluation(message) {}
+        void header(std::string_view name, std::string_view value) override {
+            evaluation.header(name, value);
+        }
+        void end_of_headers() override { evaluation.end_of_headers(); }
+        void body(std::string_view chunk) override { evaluation.body(chunk); }
+        MessageEvaluation& evaluation;
+    } receiver(message);
+    feed_message(receiver, text, chunk_bytes);
+}
+
+void feed_message(MessageReceiver& message, std::string_view text, std::size_t chunk_bytes) {
     std::size_t at = 0;
     if (text.starts_with("From ")) // mbox separator, not a header
         next_line(text, at);

@@ -1,6 +1,9 @@
 // See signing.hh.
 #include "engine/signing.hh"
 
+#include "auth/header_from.hh"
+#include "engine/message_text.hh"
+#include "util/ascii.hh"
 #include "util/daemon.hh"
 
 #include <stdexcept>
@@ -42,6 +45,59 @@ std::optional<Signing> load_signing(const config::Config& config,
         return std::nullopt;
     signing.keys = std::move(*keys);
     return signing;
+}
+
+namespace {
+
+// Collects the From fields while the signing session takes the message.
+class SigningReceiver final : public MessageReceiver {
+public:
+    explicit SigningReceiver(const auth::DkimSignOptions& options) : session(options) {}
+    void header(std::string_view name, std::string_view value) override {
+        if (util::equal_ignoring_ascii_case(name, "From") && from_values.size() < 8)
+            from_values.emplace_back(value);
+        session.header(name, value);
+    }
+    void end_of_headers() override {}
+    void body(std::string_view chunk) override { session.body(chunk); }
+
+    auth::DkimSigningSession session;
+    std::vector<std::string> from_values;
+};
+
+} // namespace
+
+SignedMessage sign_message(const Signing& signing, std::string_view message, std::uint64_t now) {
+    SignedMessage result{std::string(message), {}, ""};
+    if (!signing.enabled())
+        return result;
+    SigningReceiver receiver(signing.options);
+    feed_message(receiver, message);
+    const std::vector<std::string_view> from(receiver.from_values.begin(),
+                                             receiver.from_values.end());
+    const auth::HeaderFrom author = auth::parse_header_from(from);
+    if (author.problem != auth::FromProblem::none)
+        return result;
+    const auto keys = signing.keys.keys_for(author.domain);
+    auto signed_by = receiver.session.sign(keys, now);
+    if (!signed_by.error.empty()) {
+        result.error = std::move(signed_by.error);
+        return result;
+    }
+    const std::size_t first_end = message.find('\n');
+    const bool crlf =
+        first_end != std::string_view::npos && first_end > 0 && message[first_end - 1] == '\r';
+    std::string fields;
+    for (const auto& signature : signed_by.signatures) {
+        std::string field = std::string(auth::dkim_signature_field) + ": " + signature.value;
+        if (!crlf)
+            for (std::size_t at; (at = field.find("\r\n")) != std::string::npos;)
+                field.erase(at, 1);
+        fields += field + (crlf ? "\r\n" : "\n");
+    }
+    result.text = fields + result.text;
+    result.signatures = std::move(signed_by.signatures);
+    return result;
 }
 
 } // namespace mailwarden::engine

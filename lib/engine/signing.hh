@@ -5,6 +5,8 @@
 // so a reload loads the keys again; and by `mailwarden config check`, which therefore refuses
 // exactly the keys the daemons refuse.
 //
+// sign_message() is the whole of it for a message already written, e.g. a report.
+//
 // Failure: load_signing() gives std::nullopt and one text per problem (a bad line, a key file
 // that is missing, unsafe or unusable, an unknown user).
 #pragma once
@@ -13,8 +15,10 @@
 #include "auth/dkim_sign.hh"
 #include "config/config.hh"
 
+#include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace mailwarden::engine {
@@ -27,5 +31,17 @@ struct Signing {
 };
 
 std::optional<Signing> load_signing(const config::Config& config, std::vector<std::string>* errors);
+
+// For mail mailwarden writes itself (DMARC reports): signs a complete RFC 5322 message (CRLF
+// or LF line ends) with the keys of its From domain, as outbound mail is signed. `text` comes
+// back with the DKIM-Signature fields on top, in the message's own line ends; unchanged when
+// no key signs that domain (or there is no single From domain) or when signing failed, which
+// `error` then says (the caller decides whether to send it unsigned).
+struct SignedMessage {
+    std::string text;
+    std::vector<auth::DkimSignature> signatures;
+    std::string error;
+};
+SignedMessage sign_message(const Signing& signing, std::string_view message, std::uint64_t now);
 
 } // namespace mailwarden::engine
