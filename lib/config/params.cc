@@ -447,7 +447,7 @@ const std::array table{
         .default_text = "tempfail", .allowed = tempfail_or_accept, .reloadable = true,
         .help = "What to do with outbound mail whose DKIM signature cannot be made (tempfail or accept).",
         .doc = "Applies when a key of the From domain cannot sign at end of message (an OpenSSL "
-               "failure, or header fields too large to sign). tempfail answers 451 4.7.0 so the "
+               "failure, or header fields too large to sign). tempfail answers 451 4.3.0 so the "
                "client keeps the message and retries: mail is never sent unsigned by surprise. "
                "accept sends it unsigned and logs why."},
     // [state]
