@@ -17,7 +17,6 @@
 #include <fcntl.h>
 #include <filesystem>
 #include <grp.h>
-#include <map>
 #include <pwd.h>
 #include <stdexcept>
 #include <sys/stat.h>
@@ -195,25 +194,8 @@ std::string public_key_of(EVP_PKEY* key, DkimKeyType type) {
     return encoded;
 }
 
-// Setting up an RSA signing context costs a few microseconds (provider lookups): each
-// thread keeps one ready context per key (the context holds a reference to its key, so a
-// key pointer is never reused while it is a map key).
-EVP_PKEY_CTX* rsa_sign_context(EVP_PKEY* key) {
-    thread_local std::map<const EVP_PKEY*, PkeyContext> contexts;
-    if (const auto found = contexts.find(key); found != contexts.end())
-        return found->second.get();
-    PkeyContext context(EVP_PKEY_CTX_new(key, nullptr));
-    if (!context || EVP_PKEY_sign_init(context.get()) != 1 ||
-        EVP_PKEY_CTX_set_rsa_padding(context.get(), RSA_PKCS1_PADDING) != 1 ||
-        EVP_PKEY_CTX_set_signature_md(context.get(), EVP_sha256()) != 1)
-        return nullptr;
-    if (contexts.size() >= 64)
-        contexts.clear();
-    return contexts.emplace(key, std::move(context)).first->second.get();
-}
-
 std::optional<std::string> rsa_sign(EVP_PKEY* key, std::span<const unsigned char> digest) {
-    EVP_PKEY_CTX* context = rsa_sign_context(key);
+    EVP_PKEY_CTX* context = rsa_sha256_context(key, RsaOperation::sign);
     std::string signature(static_cast<std::size_t>(std::max(0, EVP_PKEY_get_size(key))), '\0');
     std::size_t length = signature.size();
     if (context == nullptr || signature.empty() ||
