@@ -93,18 +93,21 @@ std::string queue_id(SMFICTX* context) {
     return id.empty() ? "NOQUEUE" : id;
 }
 
+std::string client_address(const Session& session) {
+    if (!session.connection || session.connection->facts().client_ip.empty())
+        return "local";
+    return session.connection->facts().client_ip;
+}
+
 // One summary line per message (DESIGN.md, Logging).
 void log_summary(SMFICTX* context, const Session& session, const engine::Report& report) {
     util::LogRecord record(util::Severity::info);
     record.text(queue_id(context) + ":")
-        .kv("client", session.client_name + "[" +
-                          (session.connection.client_ip.empty() ? std::string("local")
-                                                                : session.connection.client_ip) +
-                          "]")
+        .kv("client", session.client_name + "[" + client_address(session) + "]")
         .kv("from", "<" + session.sender + ">")
         .kv("rcpts", session.recipients);
     engine::add_summary_fields(record, report);
-    record.kv("ms", session.elapsed_ms());
+    record.kv("ms", engine::timing_field(session.elapsed_ms(), report.timing));
 }
 
 // Sends the reply of a reject or tempfail and returns its status.
@@ -218,13 +221,14 @@ sfsistat on_connect(SMFICTX* context, char* host_name, _SOCK_ADDR* address) {
         std::string ip = address_text(address);
         if (ip.empty() && address == nullptr)
             ip = macro(context, "{client_addr}");
-        session.connection.client_ip = ip;
         session.client_name = host_name != nullptr ? host_name : "unknown";
         // Postfix and Sendmail name an unverified client "unknown" or "[ADDR]".
-        session.connection.client_name =
-            session.client_name == "unknown" || session.client_name.starts_with('[')
-                ? ""
-                : session.client_name;
+        const bool verified =
+            session.client_name != "unknown" && !session.client_name.starts_with('[');
+        session.end_message();
+        session.connection.reset();
+        session.connection.emplace(session.engine->connect(
+            {.client_ip = ip, .client_name = verified ? session.client_name : "", .helo = ""}));
         util::LogRecord(util::Severity::debug)
             .text("connect")
             .kv("client", session.client_name + "[" + ip + "]")
@@ -238,7 +242,8 @@ sfsistat on_connect(SMFICTX* context, char* host_name, _SOCK_ADDR* address) {
 sfsistat on_helo(SMFICTX* context, char* helo_name) {
     return guarded(context, "helo", SMFIP_NR_HELO, [&] {
         Session& session = session_for(context);
-        session.connection.helo = helo_name != nullptr ? helo_name : "";
+        if (session.connection)
+            session.connection->helo(helo_name != nullptr ? helo_name : "");
         return answer(session, SMFIP_NR_HELO, SMFIS_CONTINUE);
     });
 }
@@ -259,7 +264,7 @@ sfsistat on_envfrom(SMFICTX* context, char** arguments) {
             session.end_message();
             return final_answer(context, report.verdict);
         }
-        session.message.emplace(session.engine->evaluate(session.connection));
+        session.message.emplace(session.connection->message());
         const engine::Verdict verdict =
             session.message->mail_from(session.sender, macro(context, "{auth_authen}"));
         if (!verdict.is_final())

@@ -59,7 +59,7 @@ struct Session {
     std::shared_ptr<const engine::Engine> engine; // with its configuration snapshot
     Negotiated negotiated;
     bool connected = false; // the connect step completed; until then no message is judged
-    engine::ConnectionFacts connection;
+    std::optional<engine::Connection> connection; // the engine's view of the SMTP session
     std::string client_name; // as the MTA named it, for the log ("unknown" when unverified)
     std::optional<engine::MessageEvaluation> message;
     std::string sender;

@@ -4,6 +4,7 @@
 #include "auth/spf.hh"
 #include "util/log.hh"
 
+#include <chrono>
 #include <exception>
 
 namespace mailwarden::policy {
@@ -36,6 +37,20 @@ PolicyAnswer dunno(engine::Verdict verdict = engine::Verdict::accept()) {
 } // namespace
 
 PolicyAnswer PolicySession::answer(const PolicyRequest& request) {
+    const auto started = std::chrono::steady_clock::now();
+    PolicyAnswer answered = guarded_answer(request);
+    if (message_) { // the time of this request's stages
+        const engine::Timing& timing = message_->report_so_far().timing;
+        answered.timing = timing.since(logged_);
+        logged_ = timing;
+    }
+    answered.ms =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started)
+            .count();
+    return answered;
+}
+
+PolicyAnswer PolicySession::guarded_answer(const PolicyRequest& request) {
     try {
         return decide(request);
     } catch (const std::exception& error) {
@@ -65,6 +80,7 @@ void PolicySession::start_message(const PolicyRequest& request) {
                                         .helo = request.get("helo_name")}));
     envelope_ = message_->mail_from(request.get("sender"), request.get("sasl_username"));
     spf_header_sent_ = false;
+    logged_ = {};
 }
 
 PolicyAnswer PolicySession::final_answer(const engine::Verdict& verdict) const {

@@ -26,6 +26,8 @@ struct PolicyAnswer {
     engine::Verdict verdict; // what decided; accept for DUNNO and PREPEND
     std::string spf;         // the MAIL FROM result, "" when not evaluated (outbound)
     std::string rate;        // engine::Report::rate
+    double ms = 0;           // the request's time, and the checks' part of it
+    engine::Timing timing;
 };
 
 class PolicySession {
@@ -34,6 +36,7 @@ public:
     PolicyAnswer answer(const PolicyRequest& request);
 
 private:
+    PolicyAnswer guarded_answer(const PolicyRequest& request);
     PolicyAnswer decide(const PolicyRequest& request);
     void start_message(const PolicyRequest& request);
     PolicyAnswer final_answer(const engine::Verdict& verdict) const;
@@ -44,6 +47,7 @@ private:
     std::optional<engine::MessageEvaluation> message_;
     engine::Verdict envelope_;
     bool spf_header_sent_ = false;
+    engine::Timing logged_; // the message's timing as of its last answer
 };
 
 } // namespace mailwarden::policy

@@ -136,6 +136,7 @@ void log_answer(const PolicyRequest& request, const PolicyAnswer& answer) {
     if (!answer.rate.empty())
         record.kv("rate", answer.rate);
     record.kv("action", first_word(answer.action)).kv("reason", answer.verdict.reason);
+    record.kv("ms", engine::timing_field(answer.ms, answer.timing));
 }
 
 struct Server::Impl {

@@ -101,6 +101,7 @@ int check_command(const std::vector<std::string>& arguments) {
         return exit_config;
     }
     engine::Report report;
+    const auto started = engine::TimingClock::now();
     try {
         engine::MessageEvaluation message = checks->evaluate(
             {.client_ip = client_ip, .client_name = "", .helo = values["helo"].as<std::string>()});
@@ -122,6 +123,7 @@ int check_command(const std::vector<std::string>& arguments) {
         std::cerr << "mailwarden: internal error: " << error.what() << '\n';
         report.verdict = engine::internal_error_verdict(checks->policy());
     }
+    report.timing.set_total(engine::TimingClock::now() - started);
     std::cout << (format == "json" ? engine::report_json(report) + "\n"
                                    : engine::report_text(report));
     return engine::exit_status(report.verdict);

@@ -130,7 +130,7 @@ public:
     DkimVerifier& operator=(const DkimVerifier&) = delete;
     ~DkimVerifier();
 
-    DkimSession session();
+    DkimSession session() const;
     const DkimOptions& options() const { return *options_; }
 
     struct DnsService; // what the libopendkim DNS hooks see (resolver, timeout)

@@ -25,14 +25,18 @@ lib_libmailwarden_la_SOURCES += \
 	lib/auth/dkim_header.hh \
 	lib/auth/dkim_key.cc \
 	lib/auth/dkim_key.hh \
+	lib/auth/dkim_fast_path.cc \
+	lib/auth/dkim_key_lookup.cc \
 	lib/auth/dkim_key_table.cc \
 	lib/auth/dkim_key_table.hh \
+	lib/auth/dkim_library.cc \
 	lib/auth/dkim_private_key.cc \
 	lib/auth/dkim_private_key.hh \
 	lib/auth/dkim_sign.cc \
 	lib/auth/dkim_sign.hh \
 	lib/auth/dkim_verify.cc \
 	lib/auth/dkim_verify.hh \
+	lib/auth/dkim_verify_context.hh \
 	lib/auth/opendkim_api.hh
 tests_unit_testrunner_SOURCES += \
 	tests/unit/test-dkim.cc \

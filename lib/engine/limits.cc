@@ -18,14 +18,13 @@ std::string_view subject_text(const config::RateLimitRule& rule, const LimitSubj
     switch (rule.key) {
     case RateKey::client_ip:
     case RateKey::client_subnet:
-        return subject.inbound ? std::string_view(subject.client_ip) : "";
+        return subject.inbound ? subject.client_ip : "";
     case RateKey::sasl_user:
         return subject.sasl_user;
     case RateKey::sender:
         return subject.sender;
     case RateKey::sender_domain: // a sender without a domain counts for no domain
-        return subject.sender.find('@') == std::string::npos ? ""
-                                                             : std::string_view(subject.sender);
+        return subject.sender.find('@') == std::string_view::npos ? "" : subject.sender;
     case RateKey::recipient:
         return subject.recipient;
     }
@@ -89,36 +88,24 @@ bool RateLimits::any_at(config::RateStage stage) const {
     return false;
 }
 
-RateLimits::Checks RateLimits::checks_at(config::RateStage stage,
-                                         const LimitSubject& subject) const {
-    Checks checks;
-    for (const auto& rule : rules_) {
-        if (rule.stage() != stage)
-            continue;
-        std::string key = rate_key(rule, subject_text(rule, subject));
-        if (key.empty())
-            continue;
-        const std::int64_t cost =
-            rule.count == config::RateCount::recipients ? subject.recipients : 1;
-        if (cost <= 0)
-            continue;
-        checks.operations.push_back(state::RateCheck{.key = std::move(key),
-                                                     .interval = rule.interval().count(),
-                                                     .burst = rule.burst,
-                                                     .cost = cost});
-        checks.rules.push_back(&rule);
-    }
-    return checks;
+std::optional<state::RateCheck> RateLimits::check(std::size_t index,
+                                                  const LimitSubject& subject) const {
+    const config::RateLimitRule& rule = rules_.at(index);
+    std::string key = rate_key(rule, subject_text(rule, subject));
+    const std::int64_t cost = rule.count == config::RateCount::recipients ? subject.recipients : 1;
+    if (key.empty() || cost <= 0)
+        return std::nullopt;
+    return state::RateCheck{.key = std::move(key),
+                            .interval = rule.interval().count(),
+                            .burst = rule.burst,
+                            .cost = cost};
 }
 
-std::optional<Verdict> RateLimits::verdict(const Checks& checks, const state::BatchResult& result) {
-    for (std::size_t i = 0; i < checks.rules.size() && i < result.outcomes.size(); ++i) {
-        const auto* outcome = std::get_if<state::RateOutcome>(&result.outcomes[i]);
-        if (outcome != nullptr && outcome->limited)
-            return rate_limited_verdict(checks.rules[i]->name, checks.rules[i]->reject,
-                                        outcome->retry_after);
-    }
-    return std::nullopt;
+std::optional<Verdict> RateLimits::verdict(std::size_t index,
+                                           const state::RateOutcome& outcome) const {
+    if (!outcome.limited || index >= rules_.size())
+        return std::nullopt;
+    return rate_limited_verdict(rules_[index].name, rules_[index].reject, outcome.retry_after);
 }
 
 } // namespace mailwarden::engine

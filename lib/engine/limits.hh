@@ -19,12 +19,13 @@
 namespace mailwarden::engine {
 
 // What a message offers as limit keys; "" where it has none (no SASL login, null sender).
+// Views of the message's facts, valid for the stage that made it.
 struct LimitSubject {
     bool inbound = true;
-    std::string client_ip;
-    std::string sasl_user;
-    std::string sender;
-    std::string recipient;       // at RCPT
+    std::string_view client_ip;
+    std::string_view sasl_user;
+    std::string_view sender;
+    std::string_view recipient;  // at RCPT
     std::int64_t recipients = 0; // at end of message
 };
 
@@ -45,15 +46,11 @@ public:
     const std::vector<config::RateLimitRule>& rules() const { return rules_; }
     bool any_at(config::RateStage stage) const;
 
-    // The checks of a stage, and for each the rule it checks.
-    struct Checks {
-        std::vector<state::Operation> operations;
-        std::vector<const config::RateLimitRule*> rules;
-    };
-    Checks checks_at(config::RateStage stage, const LimitSubject& subject) const;
-
-    // The first limited outcome as a verdict; nullopt when none is limited.
-    static std::optional<Verdict> verdict(const Checks& checks, const state::BatchResult& result);
+    // The store operation that checks rules()[index] for `subject`; nullopt when the message
+    // gives that rule nothing to count (no key, or a cost of 0 recipients).
+    std::optional<state::RateCheck> check(std::size_t index, const LimitSubject& subject) const;
+    // The verdict of rules()[index] when its outcome is limited; nullopt otherwise.
+    std::optional<Verdict> verdict(std::size_t index, const state::RateOutcome& outcome) const;
 
 private:
     std::vector<config::RateLimitRule> rules_;

@@ -5,6 +5,20 @@ lib_libmailwarden_la_SOURCES += \
 
 # Verdicts and the decision table (facts → Verdict), shared by every front-end.
 lib_libmailwarden_la_SOURCES += \
+	lib/engine/check.cc \
+	lib/engine/check.hh \
+	lib/engine/check_list.cc \
+	lib/engine/checks/authentication_results.cc \
+	lib/engine/checks/checks.hh \
+	lib/engine/checks/decision_table.cc \
+	lib/engine/checks/dkim_verify.cc \
+	lib/engine/checks/dmarc.cc \
+	lib/engine/checks/from_header.cc \
+	lib/engine/checks/greylisting.cc \
+	lib/engine/checks/lists.cc \
+	lib/engine/checks/rate_limits.cc \
+	lib/engine/checks/reputation.cc \
+	lib/engine/checks/spf.cc \
 	lib/engine/decision.cc \
 	lib/engine/decision.hh \
 	lib/engine/engine.cc \
@@ -25,11 +39,15 @@ lib_libmailwarden_la_SOURCES += \
 	lib/engine/message_text.hh \
 	lib/engine/report.cc \
 	lib/engine/report.hh \
+	lib/engine/stage_run.hh \
+	lib/engine/timing.cc \
+	lib/engine/timing.hh \
 	lib/engine/verdict.cc \
 	lib/engine/verdict.hh
 tests_unit_testrunner_SOURCES += \
 	tests/unit/test-decision.cc \
 	tests/unit/test-engine.cc \
+	tests/unit/test-engine-hooks.cc \
 	tests/unit/test-engine-limits.cc \
 	tests/unit/test-check.cc
 

@@ -63,22 +63,9 @@ bool crlf_only(std::string_view body) {
     return true;
 }
 
-} // namespace
-
-void feed_message(MessageEvaluation& message, std::string_view text, std::size_t chunk_bytes) {
-    struct Evaluation final : MessageReceiver {
-        explicit Evaluation(MessageEvaluation& message) : evaluation(message) {}
-        void header(std::string_view name, std::string_view value) override {
-            evaluation.header(name, value);
-        }
-        void end_of_headers() override { evaluation.end_of_headers(); }
-        void body(std::string_view chunk) override { evaluation.body(chunk); }
-        MessageEvaluation& evaluation;
-    } receiver(message);
-    feed_message(receiver, text, chunk_bytes);
-}
-
-void feed_message(MessageReceiver& message, std::string_view text, std::size_t chunk_bytes) {
+// The header fields up to the first empty line (or the first line that is not a field),
+// then end_of_headers; returns where the body starts.
+std::size_t feed_headers(MessageReceiver& message, std::string_view text) {
     std::size_t at = 0;
     if (text.starts_with("From ")) // mbox separator, not a header
         next_line(text, at);
@@ -113,9 +100,13 @@ void feed_message(MessageReceiver& message, std::string_view text, std::size_t c
     }
     flush();
     message.end_of_headers();
+    return body_start;
+}
 
-    // The body: runs of bytes copied whole, a CR added before each bare LF; a chunk is sent
-    // when it is full (never more than chunk_bytes, at least 2 so a CRLF fits).
+// The body: runs of bytes copied whole, a CR added before each bare LF; a chunk is sent
+// when it is full (never more than chunk_bytes, at least 2 so a CRLF fits).
+void feed_body(MessageReceiver& message, std::string_view text, std::size_t body_start,
+               std::size_t chunk_bytes) {
     chunk_bytes = std::max<std::size_t>(chunk_bytes, 2);
     if (crlf_only(text.substr(body_start))) { // the common case: no copy
         for (std::size_t i = body_start; i < text.size(); i += chunk_bytes)
@@ -148,6 +139,25 @@ void feed_message(MessageReceiver& message, std::string_view text, std::size_t c
     }
     if (!chunk.empty())
         message.body(chunk);
+}
+
+} // namespace
+
+void feed_message(MessageReceiver& message, std::string_view text, std::size_t chunk_bytes) {
+    feed_body(message, text, feed_headers(message, text), chunk_bytes);
+}
+
+void feed_message(MessageEvaluation& message, std::string_view text, std::size_t chunk_bytes) {
+    struct Evaluation final : MessageReceiver {
+        explicit Evaluation(MessageEvaluation& message) : evaluation(message) {}
+        void header(std::string_view name, std::string_view value) override {
+            evaluation.header(name, value);
+        }
+        void end_of_headers() override { evaluation.end_of_headers(); }
+        void body(std::string_view chunk) override { evaluation.body(chunk); }
+        MessageEvaluation& evaluation;
+    } receiver(message);
+    feed_message(receiver, text, chunk_bytes);
 }
 
 } // namespace mailwarden::engine

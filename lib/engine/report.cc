@@ -112,6 +112,34 @@ std::string verdict_json(const Verdict& verdict) {
         .finish();
 }
 
+// {"spf": 0.412, ..., "state": 0.300, "total": 2.140}: milliseconds, in the Engine's order.
+std::string timing_json(const Timing& timing) {
+    util::JsonObject object;
+    timing.for_each_check([&](const Timing::Entry& entry) {
+        object.raw(entry.check, milliseconds_text(entry.nanoseconds, 3));
+    });
+    if (timing.state_round_trips() > 0)
+        object.raw("state", milliseconds_text(timing.state_nanoseconds(), 3));
+    if (timing.total_nanoseconds() > 0)
+        object.raw("total", milliseconds_text(timing.total_nanoseconds(), 3));
+    return object.finish();
+}
+
+// "spf 0.41 ms, dkim 1.20 ms, state 0.30 ms; 2.1 ms in all"
+std::string timing_text(const Timing& timing) {
+    std::string text;
+    const auto add = [&text](std::string_view name, std::int64_t nanoseconds) {
+        text += (text.empty() ? "" : ", ") + std::string(name) + " " +
+                milliseconds_text(nanoseconds, 2) + " ms";
+    };
+    timing.for_each_check([&](const Timing::Entry& entry) { add(entry.check, entry.nanoseconds); });
+    if (timing.state_round_trips() > 0)
+        add("state", timing.state_nanoseconds());
+    if (timing.total_nanoseconds() > 0)
+        text += "; " + milliseconds_text(timing.total_nanoseconds(), 1) + " ms in all";
+    return text;
+}
+
 } // namespace
 
 std::string Report::explanation() const {
@@ -133,6 +161,14 @@ std::string Report::explanation() const {
     if (!dmarc->policy.empty() && dmarc->pct < 100)
         text += " pct=" + std::to_string(dmarc->pct) + " (disposition " + dmarc->disposition + ")";
     return text + ", " + spf_part(*this) + ", " + dkim_part(*this);
+}
+
+std::string Report::authenticated_domain() const {
+    if (!dmarc || dmarc->result != "pass")
+        return "";
+    if (dmarc->dkim_aligned)
+        return dmarc->aligned_dkim_domain;
+    return spf_mailfrom ? spf_mailfrom->domain : "";
 }
 
 std::string report_json(const Report& report) {
@@ -159,6 +195,7 @@ std::string report_json(const Report& report) {
         .string("authentication_results", report.authentication_results)
         .raw("trusted_authentication_results", trusted + "]")
         .string("explanation", report.explanation())
+        .raw("timing_ms", timing_json(report.timing))
         .finish();
 }
 
@@ -211,6 +248,8 @@ std::string report_text(const Report& report) {
     line("Verdict", decision + " [" + verdict.reason + "]");
     for (const auto& removal : verdict.remove_headers)
         line("Remove", removal.name + " #" + std::to_string(removal.index) + " (forged: ours)");
+    if (const std::string timing = timing_text(report.timing); !timing.empty())
+        line("Timing", timing);
     if (!report.authentication_results.empty())
         text += "Authentication-Results: " +
                 util::escape_log_value(report.authentication_results, 4000) + "\n";

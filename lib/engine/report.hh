@@ -1,15 +1,61 @@
-// The forms of an engine Report that admins read: JSON (one object, the `mailwarden check
-// --format json` contract in DESIGN.md) and aligned text lines. Never throws for any report;
-// attacker text inside is quoted (JSON) or escaped like log values (text), so
-// nothing from a message can reach a terminal as a control sequence.
+// Report: what the checks found about one message, filled in stage by stage (each check
+// writes its own fields; later checks, the decision table and the Authentication-Results
+// header read them), and the forms admins read: JSON (one object, the `mailwarden check
+// --format json` contract in DESIGN.md), aligned text lines and the fields of a daemon's
+// summary log line. Rendering never throws for any report; attacker text inside is quoted
+// (JSON) or escaped like log values (text), so nothing from a message can reach a terminal
+// as a control sequence.
 #pragma once
 
-#include "engine/engine.hh"
+#include "auth/dkim_verify.hh"
+#include "auth/dmarc.hh"
+#include "auth/header_from.hh"
+#include "auth/spf.hh"
+#include "engine/timing.hh"
+#include "engine/verdict.hh"
 #include "util/log.hh"
 
+#include <optional>
 #include <string>
+#include <vector>
 
 namespace mailwarden::engine {
+
+// Bounds on what one message may make us keep, each enforced and named in a test.
+inline constexpr std::size_t max_from_headers_kept = 8; // more are multiple_headers anyway
+inline constexpr std::size_t max_trusted_authres_kept = 8;
+
+struct Report {
+    bool outbound = false;
+    std::string sender;                          // MAIL FROM address as given ("" = <>)
+    std::optional<auth::SpfResult> spf_helo;     // unset when not evaluated (outbound)
+    std::optional<auth::SpfResult> spf_mailfrom; // ditto
+    std::vector<auth::DkimSignatureResult> dkim; // empty: unsigned (or outbound)
+    auth::HeaderFrom from;
+    std::optional<auth::DmarcResult> dmarc;                  // unset: not evaluated
+    std::vector<std::string> trusted_authentication_results; // values, trusted_authserv_ids
+    std::string authentication_results; // our A-R header value, unfolded ("" = none)
+    // allow_networks holds the client address; allow_domains the authenticated domain.
+    bool client_allow_listed = false;
+    bool domain_allow_listed = false;
+    // Rate limits: "off" (none configured, or no store), "ok", "limited:NAME", or "error" (the
+    // store failed; on_state_error decided).
+    std::string rate = "off";
+    // The client address's reputation after this message: "+0.80" (score / 100), "new" (too
+    // few outcomes yet), "off" (no store) or "error".
+    std::string reputation = "off";
+    // Greylisting of the last recipient: "off", "first_seen", "too_early", "passed", "known",
+    // or "error".
+    std::string greylist = "off";
+    Verdict verdict;
+    Timing timing; // of each check that ran, and the state round trips
+
+    // One sentence for an admin, e.g. "DMARC fail: From example.com, p=reject, SPF pass for
+    // other.org not aligned, no DKIM signature".
+    std::string explanation() const;
+    // The domain DMARC passed with (its aligned DKIM d=, else the SPF domain); "" when none.
+    std::string authenticated_domain() const;
+};
 
 std::string report_json(const Report& report);
 std::string report_text(const Report& report);

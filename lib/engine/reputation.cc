@@ -1,28 +1,10 @@
 // See reputation.hh.
 #include "engine/reputation.hh"
 
-#include "util/ascii.hh"
-
 #include <algorithm>
 #include <cmath>
 
 namespace mailwarden::engine {
-
-namespace {
-
-std::vector<std::string> lowered(const std::vector<std::string>& domains) {
-    std::vector<std::string> result;
-    for (const auto& domain : domains)
-        result.push_back(util::ascii_lowered(domain));
-    return result;
-}
-
-bool listed(const std::vector<std::string>& domains, std::string_view domain) {
-    const std::string key = util::ascii_lowered(domain);
-    return !key.empty() && std::ranges::find(domains, key) != domains.end();
-}
-
-} // namespace
 
 std::optional<int> reputation_score(const state::Reputation& value, double min_messages) {
     const double total = value.good + value.bad;
@@ -37,27 +19,7 @@ ReputationPolicy ReputationPolicy::from_config(const config::Config& config) {
     policy.min_messages = static_cast<double>(config.integer("reputation_min_messages"));
     policy.tempfail_below = static_cast<int>(config.integer("reputation_tempfail_below"));
     policy.reject_below = static_cast<int>(config.integer("reputation_reject_below"));
-    policy.allow_networks = config.cidrs("allow_networks");
-    policy.deny_networks = config.cidrs("deny_networks");
-    policy.allow_domains = lowered(config.list("allow_domains"));
-    policy.deny_domains = lowered(config.list("deny_domains"));
     return policy;
-}
-
-bool ReputationPolicy::denied_network(std::string_view client_ip) const {
-    return deny_networks.contains(client_ip);
-}
-
-bool ReputationPolicy::allowed_network(std::string_view client_ip) const {
-    return allow_networks.contains(client_ip);
-}
-
-bool ReputationPolicy::denied_domain(std::string_view domain) const {
-    return listed(deny_domains, domain);
-}
-
-bool ReputationPolicy::allowed_domain(std::string_view domain) const {
-    return listed(allow_domains, domain);
 }
 
 std::optional<Verdict> ReputationPolicy::verdict(const state::Reputation& ip,

@@ -2,8 +2,8 @@
 //   1. store operations per second: one rate-limit check per batch, over many keys;
 //   2. batches per second of four checks each (one message's MAIL stage with four limits);
 //   3. round trips per message through the engine, counted by a wrapper around the store,
-//      with limits at MAIL (3), RCPT (1, two recipients) and end of message (1): at most one
-//      per stage that uses state.
+//      with limits at MAIL (3, and the reputation check's 2 reads), RCPT (1, two recipients)
+//      and end of message (1): one per stage that uses state, whatever checks share it.
 //   4. with --threads N, batches of four from N threads at once (Redis: N pooled connections).
 // With --redis ADDR (a redis-server to use; tests/bench/store-bench.sh starts one on loopback)
 // the Redis store is measured after LMDB, under a prefix of its own (keys expire by themselves).
@@ -62,11 +62,13 @@ struct CountingStore final : state::Store {
     state::BatchResult run(std::span<const state::Operation> operations,
                            state::Millis now) override {
         ++batches;
+        operation_count += operations.size();
         return inner->run(operations, now);
     }
     std::string_view backend() const override { return inner->backend(); }
     std::shared_ptr<state::Store> inner;
     std::atomic<std::size_t> batches{0};
+    std::atomic<std::size_t> operation_count{0};
 };
 
 state::Millis now_ms() {
@@ -138,7 +140,8 @@ void bench_round_trips(std::shared_ptr<state::Store> backend) {
         "ratelimit = per_net client_subnet 1000/1s burst=1000000\n"
         "ratelimit = per_sender sender 1000/1s burst=1000000\n"
         "ratelimit = per_rcpt recipient 1000/1s burst=1000000\n"
-        "ratelimit = quota sender_domain 1000/1s burst=1000000 count=recipients\n",
+        "ratelimit = quota sender_domain 1000/1s burst=1000000 count=recipients\n"
+        "reputation_tempfail_below = -90\n", // the client's records are read at MAIL too
         "bench");
     if (!loaded.ok())
         throw std::runtime_error(loaded.errors.front().to_string());
@@ -158,10 +161,11 @@ void bench_round_trips(std::shared_ptr<state::Store> backend) {
         if (message.end_of_message().rate != "ok")
             throw std::runtime_error("a message was limited or the store failed");
     }
-    std::printf("engine (%s): %.2f round trips per message: MAIL 1 (3 limits), RCPT 1 per "
-                "recipient (2), end of message 1\n",
+    std::printf("engine (%s): %.2f round trips per message: MAIL 1 (3 limits and 2 reputation "
+                "reads, two checks), RCPT 1 per recipient (2), end of message 1; %.2f operations\n",
                 std::string(counting->backend()).c_str(),
-                static_cast<double>(counting->batches) / messages);
+                static_cast<double>(counting->batches) / messages,
+                static_cast<double>(counting->operation_count) / messages);
 }
 
 } // namespace

@@ -10,6 +10,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <regex>
 #include <sstream>
 
 namespace fs = std::filesystem;
@@ -138,6 +139,32 @@ BOOST_AUTO_TEST_CASE(message_from_stdin_and_outbound_user) {
         run({"--client-ip", "192.0.2.99", "--auth-user", "alice", "--format", "json", "/dev/null"});
     BOOST_TEST(result.status == 0, result.output);
     BOOST_TEST(parse(result.output).get<bool>("outbound") == true);
+}
+
+BOOST_AUTO_TEST_CASE(text_and_json_show_the_time_of_each_check_that_ran) {
+    const auto message = write("timed.eml", signed_message());
+    const std::vector<std::string> arguments = {
+        "--client-ip", "192.0.2.10",         "--helo", "mail.example.test",
+        "--mail-from", "alice@example.test", message};
+    const CheckRun text = run(arguments);
+    BOOST_TEST(text.status == 0, text.output);
+    const std::regex timing_line("\nTiming    from [0-9]+\\.[0-9]{2} ms, spf [0-9.]+ ms, dkim "
+                                 "[0-9.]+ ms, dmarc [0-9.]+ ms, decision [0-9.]+ ms, authres "
+                                 "[0-9.]+ ms; [0-9]+\\.[0-9] ms in all\n");
+    BOOST_TEST(std::regex_search(text.output, timing_line), text.output);
+    std::vector<std::string> json_arguments = arguments;
+    json_arguments.insert(json_arguments.end() - 1, {"--format", "json"});
+    const CheckRun json = run(json_arguments);
+    const auto timing = parse(json.output).get_child("timing_ms");
+    std::vector<std::string> names;
+    for (const auto& [name, value] : timing) {
+        names.push_back(name);
+        BOOST_TEST(value.get_value<double>() >= 0.0);
+    }
+    BOOST_TEST(names == (std::vector<std::string>{"from", "spf", "dkim", "dmarc", "decision",
+                                                  "authres", "total"}),
+               boost::test_tools::per_element());
+    BOOST_TEST(timing.get<double>("total") >= timing.get<double>("spf"));
 }
 
 BOOST_AUTO_TEST_CASE(usage_config_and_input_errors_have_their_own_status) {

@@ -12,6 +12,7 @@
 #include <csignal>
 #include <filesystem>
 #include <fstream>
+#include <regex>
 #include <sstream>
 #include <string>
 #include <sys/stat.h>
@@ -191,6 +192,25 @@ BOOST_AUTO_TEST_CASE(dkim_pass_and_body_tampering_are_reported) {
         count_of(log(), "dkim=pass:example.test dmarc=pass rate=off rep=new action=accept") == 1);
     BOOST_TEST(
         count_of(log(), "dkim=fail:example.test dmarc=pass rate=off rep=new action=accept") == 1);
+}
+
+BOOST_AUTO_TEST_CASE(the_summary_line_gives_the_total_then_the_time_of_each_check_that_ran) {
+    BOOST_REQUIRE(have_miltertest());
+    write_message("plain", dkim_test::sample_message("Alice <alice@spf-pass.test>"));
+    start("spf_fail_action = reject\n");
+    BOOST_TEST(run_script("milter-spf.lua"));
+    const std::string figure = "[0-9]+\\.[0-9]{2}";
+    const std::string total = "ms=[0-9]+\\.[0-9]";
+    const std::regex accepted("action=accept reason=ok " + total + ",from:" + figure +
+                              ",spf:" + figure + ",dkim:" + figure + ",dmarc:" + figure +
+                              ",decision:" + figure + ",rep:" + figure + ",authres:" + figure +
+                              "(,state:" + figure + ")?\n");
+    // Refused at MAIL: the stage ended at the decision table, before reputation.
+    const std::regex refused("action=reject reason=spf_fail " + total + ",spf:" + figure +
+                             ",dkim:" + figure + ",decision:" + figure + "\n");
+    const std::string text = log();
+    BOOST_TEST(std::regex_search(text, accepted), text);
+    BOOST_TEST(std::regex_search(text, refused), text);
 }
 
 BOOST_AUTO_TEST_CASE(dmarc_reject_and_quarantine_are_answered_at_end_of_message) {

@@ -20,6 +20,7 @@
 #include <csignal>
 #include <filesystem>
 #include <fstream>
+#include <regex>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -143,6 +144,23 @@ BOOST_AUTO_TEST_CASE(spf_pass_prepends_received_spf_once_and_fail_is_rejected) {
                           "to=<b@x.test> spf=fail rate=off action=550 reason=spf_fail") !=
                    std::string::npos,
                log());
+}
+
+BOOST_AUTO_TEST_CASE(each_answer_is_timed_by_the_checks_its_own_request_ran) {
+    start();
+    Socket socket = connect();
+    ask(socket, request("RCPT", "192.0.2.7", "a@pass.test", "b@x.test", "t1"));
+    ask(socket, request("RCPT", "192.0.2.7", "a@pass.test", "c@x.test", "t1"));
+    // The first request ran the MAIL stage; the second only RCPT, where no check has a hook.
+    const std::string figure = "[0-9]+\\.[0-9]{2}";
+    const std::regex first("to=<b@x\\.test> spf=pass rate=off action=PREPEND reason=ok "
+                           "ms=[0-9]+\\.[0-9],spf:" +
+                           figure + ",dkim:" + figure + ",decision:" + figure + ",rep:" + figure +
+                           "\n");
+    const std::regex second("to=<c@x\\.test> spf=pass rate=off action=DUNNO reason=ok "
+                            "ms=[0-9]+\\.[0-9]\n");
+    BOOST_TEST(eventually([&] { return std::regex_search(log(), second); }, 5s), log());
+    BOOST_TEST(std::regex_search(log(), first), log());
 }
 
 // Every decision that uses state, on each backend: LMDB, then a private redis-server.
