@@ -345,7 +345,7 @@ const std::array table{
                "domain, else the lines for *.PARENT of its nearest parent domain that has them "
                "(signed d= the From domain itself, the key published under each subdomain), else, "
                "with dkim_sign_subdomains, the lines for the nearest parent domain (signed d= that "
-               "parent). Mail of a domain without a key goes unsigned (logged as dkim_sign=none). "
+               "parent). Mail of a domain without a key goes unsigned (logged as sign=no_key). "
                "Of a domain's lines, the last one of each key type signs: an Ed25519 (RFC 8463) and "
                "an RSA key sign side by side, each message carrying both signatures; an earlier "
                "line of the same type is an old selector kept published during a rotation, which "

@@ -7,7 +7,8 @@
 //   domains     deny_domains for the domain DMARC authenticated, unless already refused
 //   rate, grey, rep   state: one batch per stage, in this order; reputation moves with the
 //               verdict so far
-//   authres     our Authentication-Results header from the final results, last
+//   authres     our Authentication-Results header from the final results
+//   sign        DKIM signatures of outbound mail, last: only mail no check refused is signed
 // A new capability is one module in checks/ and one line here.
 #include "engine/check.hh"
 #include "engine/checks/checks.hh"
@@ -31,6 +32,7 @@ CheckList standard_checks(const CheckContext& context) {
     add(checks::greylisting(context));
     add(checks::reputation(context));
     add(checks::authentication_results(context));
+    add(checks::dkim_sign(context));
     return list;
 }
 

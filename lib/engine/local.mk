@@ -11,6 +11,7 @@ lib_libmailwarden_la_SOURCES += \
 	lib/engine/checks/authentication_results.cc \
 	lib/engine/checks/checks.hh \
 	lib/engine/checks/decision_table.cc \
+	lib/engine/checks/dkim_sign.cc \
 	lib/engine/checks/dkim_verify.cc \
 	lib/engine/checks/dmarc.cc \
 	lib/engine/checks/from_header.cc \

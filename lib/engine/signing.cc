@@ -67,6 +67,35 @@ public:
 
 } // namespace
 
+std::string_view sign_status_name(SignStatus status) {
+    switch (status) {
+    case SignStatus::signed_ok:
+        return "signed";
+    case SignStatus::no_author:
+        return "no_author";
+    case SignStatus::no_key:
+        return "no_key";
+    case SignStatus::error:
+        return "error";
+    }
+    return "error";
+}
+
+SignOutcome sign_for_author(const Signing& signing, auth::DkimSigningSession& session,
+                            const auth::HeaderFrom& author, std::uint64_t now) {
+    SignOutcome outcome;
+    if (author.problem != auth::FromProblem::none || author.domain.empty())
+        return outcome; // no_author
+    const auto keys = signing.keys.keys_for(author.domain);
+    if (keys.empty()) {
+        outcome.status = SignStatus::no_key;
+        return outcome;
+    }
+    outcome.result = session.sign(keys, now);
+    outcome.status = outcome.result.error.empty() ? SignStatus::signed_ok : SignStatus::error;
+    return outcome;
+}
+
 SignedMessage sign_message(const Signing& signing, std::string_view message, std::uint64_t now) {
     SignedMessage result{std::string(message), {}, ""};
     if (!signing.enabled())
@@ -75,15 +104,13 @@ SignedMessage sign_message(const Signing& signing, std::string_view message, std
     feed_message(receiver, message);
     const std::vector<std::string_view> from(receiver.from_values.begin(),
                                              receiver.from_values.end());
-    const auth::HeaderFrom author = auth::parse_header_from(from);
-    if (author.problem != auth::FromProblem::none)
+    SignOutcome outcome =
+        sign_for_author(signing, receiver.session, auth::parse_header_from(from), now);
+    if (outcome.status == SignStatus::error)
+        result.error = std::move(outcome.result.error);
+    if (outcome.status != SignStatus::signed_ok)
         return result;
-    const auto keys = signing.keys.keys_for(author.domain);
-    auto signed_by = receiver.session.sign(keys, now);
-    if (!signed_by.error.empty()) {
-        result.error = std::move(signed_by.error);
-        return result;
-    }
+    auto& signed_by = outcome.result;
     const std::size_t first_end = message.find('\n');
     const bool crlf =
         first_end != std::string_view::npos && first_end > 0 && message[first_end - 1] == '\r';

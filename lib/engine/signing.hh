@@ -5,7 +5,9 @@
 // so a reload loads the keys again; and by `mailwarden config check`, which therefore refuses
 // exactly the keys the daemons refuse.
 //
-// sign_message() is the whole of it for a message already written, e.g. a report.
+// Outbound mail is signed by the engine's check (checks/dkim_sign.cc) as it streams;
+// sign_message() is the whole of it for a message already written, e.g. a report. Both pick
+// the keys and sign through sign_for_author().
 //
 // Failure: load_signing() gives std::nullopt and one text per problem (a bad line, a key file
 // that is missing, unsafe or unusable, an unknown user).
@@ -13,6 +15,7 @@
 
 #include "auth/dkim_key_table.hh"
 #include "auth/dkim_sign.hh"
+#include "auth/header_from.hh"
 #include "config/config.hh"
 
 #include <cstdint>
@@ -31,6 +34,19 @@ struct Signing {
 };
 
 std::optional<Signing> load_signing(const config::Config& config, std::vector<std::string>* errors);
+
+// The signatures of a message whose header fields and body went into `session`, with the
+// keys of its author's domain. status: signed (result.signatures, one per key), no_author
+// (no single From domain), no_key (no key for that domain: sent unsigned), error
+// (result.error; on_error decides). Never throws but std::bad_alloc.
+enum class SignStatus { signed_ok, no_author, no_key, error };
+std::string_view sign_status_name(SignStatus status); // signed, no_author, no_key, error
+struct SignOutcome {
+    SignStatus status = SignStatus::no_author;
+    auth::DkimSignResult result;
+};
+SignOutcome sign_for_author(const Signing& signing, auth::DkimSigningSession& session,
+                            const auth::HeaderFrom& author, std::uint64_t now);
 
 // For mail mailwarden writes itself (DMARC reports): signs a complete RFC 5322 message (CRLF
 // or LF line ends) with the keys of its From domain, as outbound mail is signed. `text` comes

@@ -4,6 +4,9 @@
 #pragma once
 
 #include "auth/dkim_private_key.hh"
+#include "auth/dkim_verify.hh"
+#include "dns/fake_resolver.hh"
+#include "engine/message_text.hh"
 
 #include <filesystem>
 #include <fstream>
@@ -60,6 +63,27 @@ inline const auth::DkimPrivateKey& ed25519_key() {
     static const auth::DkimPrivateKey key =
         auth::DkimPrivateKey::generate(auth::DkimKeyType::ed25519);
     return key;
+}
+
+// Our verifier's results for each DKIM-Signature of a whole message text (LF or CRLF), topmost
+// first, with the key records of `zone` (dns::FakeResolver's text).
+inline std::vector<auth::DkimSignatureResult> verify_with_ours(const std::string& text,
+                                                               const std::string& zone) {
+    dns::FakeResolver resolver = dns::FakeResolver::from_text(zone);
+    auth::DkimVerifier verifier(auth::DkimOptions{}, resolver);
+    struct Receiver final : engine::MessageReceiver {
+        explicit Receiver(auth::DkimSession started) : session(std::move(started)) {}
+        void header(std::string_view name, std::string_view value) override {
+            session.header(name, value);
+        }
+        void end_of_headers() override { session.end_of_headers(); }
+        void body(std::string_view chunk) override {
+            session.body(std::span(chunk.data(), chunk.size()));
+        }
+        auth::DkimSession session;
+    } receiver(verifier.session());
+    engine::feed_message(receiver, text);
+    return receiver.session.end_of_message();
 }
 
 } // namespace mailwarden::signing_test

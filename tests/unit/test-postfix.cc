@@ -20,6 +20,7 @@
 #include "child_process.hh"
 #include "dkim_test_signer.hh"
 #include "dns_test_server.hh"
+#include "signing_keys.hh"
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -81,7 +82,18 @@ std::string zone_text() {
            "other.test TXT \"v=spf1 ip4:192.0.2.0/24 -all\"\n"
            "bank.test TXT \"v=spf1 -all\"\n"
            "_dmarc.bank.test TXT \"v=DMARC1; p=reject\"\n"
-           "fail.test TXT \"v=spf1 -all\"\n";
+           "fail.test TXT \"v=spf1 -all\"\n" +
+           dkim_test::txt_line("ed._domainkey.pass.test",
+                               signing_test::ed25519_key().key_record()) +
+           dkim_test::txt_line("rsa._domainkey.pass.test", signing_test::rsa_key().key_record());
+}
+
+// Our verifier's result for each DKIM-Signature of a message text, "RESULT:SELECTOR".
+std::vector<std::string> our_verifier(const std::string& text) {
+    std::vector<std::string> results;
+    for (const auto& result : signing_test::verify_with_ours(text, zone_text()))
+        results.push_back(result.result + ":" + result.selector);
+    return results;
 }
 
 // A message with its own Message-ID (to find it at the sink), signed by d=pass.test when
@@ -207,7 +219,20 @@ struct PostfixFixture {
             << "[state]\nstate_path = " << dir << "/state/state.mdb\n"
             << "[actions]\n"
             << actions << "[limits]\n"
-            << limits;
+            << limits << (name == "milter.conf" ? milter_signing : "");
+    }
+
+    // The milter signs pass.test with an Ed25519 and an RSA key, files of the user it serves
+    // as (nobody), mode 0600.
+    void sign_pass_test() {
+        const struct passwd* nobody = ::getpwnam("nobody");
+        BOOST_REQUIRE(nobody != nullptr);
+        const std::string ed = signing_test::write_file(
+            dir + "/ed.key", signing_test::ed25519_key().pem(), 0600, nobody->pw_uid);
+        const std::string rsa = signing_test::write_file(
+            dir + "/rsa.key", signing_test::rsa_key().pem(), 0600, nobody->pw_uid);
+        milter_signing = "[signing]\ndkim_sign_key = pass.test ed " + ed +
+                         "\ndkim_sign_key = pass.test rsa " + rsa + "\n";
     }
 
     // Waits until the milter accepts connections: a stopped milter may leave its socket file
@@ -417,6 +442,7 @@ struct PostfixFixture {
     }
 
     std::string dir;
+    std::string milter_signing; // the milter's [signing] section, when it signs
     unsigned short smtpd_port = 0, sink_port = 0, policy_port = 0;
     int milter_starts = 0;
     std::string transcripts;
@@ -532,6 +558,47 @@ BOOST_AUTO_TEST_CASE(mail_from_loopback_itself_is_outbound_by_default) {
                                  "outbound=yes") != std::string::npos,
                diagnostics());
     BOOST_TEST(policyd_log().find("state=RCPT") == std::string::npos, diagnostics());
+}
+
+// Outbound mail (from 127.0.0.1, internal_networks) arrives signed with both keys, and both
+// signatures verify with dkimpy and with our verifier; inbound mail gets no signature of ours.
+BOOST_AUTO_TEST_CASE(outbound_mail_arrives_signed_with_both_keys_and_both_verify) {
+    sign_pass_test();
+    start();
+    const std::string transcript = send(
+        "alice@pass.test",
+        write_message("out", make_message("Alice <alice@pass.test>", "out-1@pass.test", false)),
+        false);
+    BOOST_TEST(reply_to(transcript, ".").starts_with("250 2.0.0 Ok: queued as "), diagnostics());
+    BOOST_REQUIRE_MESSAGE(arrives("out-1@pass.test"), diagnostics());
+    const std::string delivered = at_sink("out-1@pass.test").front();
+    BOOST_TEST_MESSAGE("delivered:\n" << delivered);
+    std::string message = delivered; // without the sink's X- lines about the session
+    while (message.starts_with("X-"))
+        message.erase(0, message.find('\n') + 1);
+    // Ours above Postfix's Received (the milter inserts each at the top; the last one first).
+    BOOST_TEST(message.find("DKIM-Signature: v=1; a=") < message.find("Received: from mx.client"),
+               delivered);
+    BOOST_TEST(count_of(message, "DKIM-Signature:") == 2U, delivered);
+    BOOST_TEST(our_verifier(message) == (std::vector<std::string>{"pass:rsa", "pass:ed"}),
+               boost::test_tools::per_element());
+    const std::string path = signing_test::write_file(dir + "/delivered.eml", message, 0600);
+    std::string keys;
+    for (const auto& [name, key] : {std::pair{"ed", &signing_test::ed25519_key()},
+                                    std::pair{"rsa", &signing_test::rsa_key()}})
+        keys += std::string(name) + "._domainkey.pass.test " + key->key_record() + "\n";
+    const Run dkimpy = run({"/usr/bin/python3",
+                            (test::source_directory() / "tests/unit/dkimpy-verify.py").string(),
+                            signing_test::write_file(dir + "/keys.txt", keys, 0600), path});
+    BOOST_TEST(dkimpy.output == path + " 0 pass\n" + path + " 1 pass\n");
+    BOOST_TEST(milter_log().find("outbound=yes sign=signed d=pass.test s=ed,rsa") !=
+                   std::string::npos,
+               diagnostics());
+    // Inbound (an MX client): its own signature only.
+    send("alice@pass.test",
+         write_message("in", make_message("Alice <alice@pass.test>", "in-1@pass.test", true)));
+    BOOST_REQUIRE_MESSAGE(arrives("in-1@pass.test"), diagnostics());
+    BOOST_TEST(count_of(at_sink("in-1@pass.test").front(), "DKIM-Signature:") == 1U);
 }
 
 // milter_default_action = tempfail (the recommended setting): while the milter is down the
