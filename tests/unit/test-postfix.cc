@@ -74,6 +74,13 @@ boost::test_tools::assertion_result postfix_available(boost::unit_test::test_uni
 // The client is 192.0.2.10: the pass records allow it, the fail records refuse everyone.
 const char* const client_address = "192.0.2.10";
 
+// The next key of a rotation: a second Ed25519 key, selector ed2.
+const auth::DkimPrivateKey& next_ed25519_key() {
+    static const auth::DkimPrivateKey key =
+        auth::DkimPrivateKey::generate(auth::DkimKeyType::ed25519);
+    return key;
+}
+
 std::string zone_text() {
     const std::string key_record = "v=DKIM1; k=rsa; p=" + dkim_test::rsa_2048().public_base64;
     return "pass.test TXT \"v=spf1 ip4:192.0.2.0/24 -all\"\n"
@@ -85,7 +92,9 @@ std::string zone_text() {
            "fail.test TXT \"v=spf1 -all\"\n" +
            dkim_test::txt_line("ed._domainkey.pass.test",
                                signing_test::ed25519_key().key_record()) +
-           dkim_test::txt_line("rsa._domainkey.pass.test", signing_test::rsa_key().key_record());
+           dkim_test::txt_line("rsa._domainkey.pass.test", signing_test::rsa_key().key_record()) +
+           dkim_test::txt_line("ed2._domainkey.pass.test",
+                               next_ed25519_key().key_record());
 }
 
 // Our verifier's result for each DKIM-Signature of a message text, "RESULT:SELECTOR".
@@ -561,7 +570,8 @@ BOOST_AUTO_TEST_CASE(mail_from_loopback_itself_is_outbound_by_default) {
 }
 
 // Outbound mail (from 127.0.0.1, internal_networks) arrives signed with both keys, and both
-// signatures verify with dkimpy and with our verifier; inbound mail gets no signature of ours.
+// signatures verify with dkimpy and with our verifier; after SIGHUP with a new selector added
+// (a rotation), the new key signs; inbound mail gets no signature of ours.
 BOOST_AUTO_TEST_CASE(outbound_mail_arrives_signed_with_both_keys_and_both_verify) {
     sign_pass_test();
     start();
@@ -593,6 +603,28 @@ BOOST_AUTO_TEST_CASE(outbound_mail_arrives_signed_with_both_keys_and_both_verify
     BOOST_TEST(dkimpy.output == path + " 0 pass\n" + path + " 1 pass\n");
     BOOST_TEST(milter_log().find("outbound=yes sign=signed d=pass.test s=ed,rsa") !=
                    std::string::npos,
+               diagnostics());
+    // Rotation on SIGHUP: a new Ed25519 selector listed after the old one signs from then on.
+    const struct passwd* nobody = ::getpwnam("nobody");
+    milter_signing +=
+        "dkim_sign_key = pass.test ed2 " +
+        signing_test::write_file(dir + "/ed2.key", next_ed25519_key().pem(), 0600,
+                                 nobody->pw_uid) +
+        "\n";
+    write_config("milter.conf", "spf_fail_action = none\n", "");
+    milter->signal(SIGHUP);
+    BOOST_REQUIRE_MESSAGE(
+        eventually([&] { return milter_log().find("reloaded") != std::string::npos; }, 10s),
+        diagnostics());
+    send("alice@pass.test",
+         write_message("rotated",
+                       make_message("Alice <alice@pass.test>", "rotated-1@pass.test", false)),
+         false);
+    BOOST_REQUIRE_MESSAGE(arrives("rotated-1@pass.test"), diagnostics());
+    BOOST_TEST(our_verifier(at_sink("rotated-1@pass.test").front()) ==
+                   (std::vector<std::string>{"pass:rsa", "pass:ed2"}),
+               boost::test_tools::per_element());
+    BOOST_TEST(milter_log().find("sign=signed d=pass.test s=ed2,rsa") != std::string::npos,
                diagnostics());
     // Inbound (an MX client): its own signature only.
     send("alice@pass.test",
