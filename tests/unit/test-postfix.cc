@@ -93,8 +93,7 @@ std::string zone_text() {
            dkim_test::txt_line("ed._domainkey.pass.test",
                                signing_test::ed25519_key().key_record()) +
            dkim_test::txt_line("rsa._domainkey.pass.test", signing_test::rsa_key().key_record()) +
-           dkim_test::txt_line("ed2._domainkey.pass.test",
-                               next_ed25519_key().key_record());
+           dkim_test::txt_line("ed2._domainkey.pass.test", next_ed25519_key().key_record());
 }
 
 // Our verifier's result for each DKIM-Signature of a message text, "RESULT:SELECTOR".
@@ -608,8 +607,7 @@ BOOST_AUTO_TEST_CASE(outbound_mail_arrives_signed_with_both_keys_and_both_verify
     const struct passwd* nobody = ::getpwnam("nobody");
     milter_signing +=
         "dkim_sign_key = pass.test ed2 " +
-        signing_test::write_file(dir + "/ed2.key", next_ed25519_key().pem(), 0600,
-                                 nobody->pw_uid) +
+        signing_test::write_file(dir + "/ed2.key", next_ed25519_key().pem(), 0600, nobody->pw_uid) +
         "\n";
     write_config("milter.conf", "spf_fail_action = none\n", "");
     milter->signal(SIGHUP);
