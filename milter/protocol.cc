@@ -57,6 +57,14 @@ std::string quarantine_reason(const engine::Verdict& verdict) {
 
 std::string folded_header_value(std::string_view name, std::string_view value,
                                 std::size_t max_line) {
+    std::string out;
+    out.reserve(value.size() + 16);
+    if (value.find("\r\n") != std::string_view::npos) { // folded by the engine: kept as it is
+        for (std::size_t at = 0; at < value.size(); ++at)
+            if (value[at] != '\r' || at + 1 == value.size() || value[at + 1] != '\n')
+                out += value[at];
+        return out;
+    }
     return auth::fold_header_value(value, name.size() + 2, max_line, "\n");
 }
 

@@ -38,6 +38,8 @@ std::string quarantine_reason(const engine::Verdict& verdict);
 // A header value of ours, folded as auth::fold_header_value does (between results where it
 // can, else between words) so that lines stay within max_line octets where a break is possible
 // (RFC 5322 §2.1.1 recommends 78). Milter header values fold with "\n\t".
+// A value the engine folded itself (CRLF followed by white space, as a DKIM-Signature must
+// stay byte for byte as signed) keeps its folding, each CRLF written as "\n".
 std::string folded_header_value(std::string_view name, std::string_view value,
                                 std::size_t max_line = 78);
 

@@ -35,3 +35,8 @@ tests_unit_testrunner_SOURCES += \
 
 # The pyspf side of tests/unit/test-spf-differential.cc.
 EXTRA_DIST += tests/unit/spf_pyspf.py
+# DKIM signing: the admin tool's dkim commands and config check on key files.
+tests_unit_testrunner_SOURCES += \
+	tests/unit/signing_keys.hh \
+	tests/unit/test-dkim-tools.cc
+EXTRA_DIST += tests/unit/dkimpy-verify.py

@@ -55,6 +55,9 @@ std::unique_ptr<dns::Resolver> make_resolver(const config::Config& config,
 // `mailwarden check` (check_command.cc).
 int check_command(const std::vector<std::string>& arguments);
 
+// `mailwarden dkim keygen|testkey` (dkim_commands.cc).
+int dkim_command(const std::vector<std::string>& arguments);
+
 // `mailwarden ratelimit|reputation|greylist` (state_commands.cc).
 int ratelimit_command(const std::vector<std::string>& arguments);
 int reputation_command(const std::vector<std::string>& arguments);

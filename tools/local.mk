@@ -4,6 +4,7 @@ tools_mailwarden_SOURCES = \
 	tools/check_command.cc \
 	tools/cli.cc \
 	tools/cli.hh \
+	tools/dkim_commands.cc \
 	tools/dmarc_command.cc \
 	tools/mailwarden.cc \
 	tools/state_commands.cc

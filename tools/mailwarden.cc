@@ -12,6 +12,7 @@
 #include "dns/resolver.hh"
 #include "engine/config_check.hh"
 #include "engine/resolver_options.hh"
+#include "engine/signing.hh"
 #include "tools/cli.hh"
 
 #include <boost/program_options.hpp>
@@ -45,6 +46,13 @@ int config_check(const std::vector<std::string>& arguments) {
         mailwarden::config::check_config_file(path, mailwarden::engine::check_configuration);
     if (!result.ok()) {
         print_errors(result);
+        return exit_config_error;
+    }
+    // What the daemons refuse at start beyond the syntax: unusable or unsafe signing keys.
+    if (std::vector<std::string> errors;
+        !mailwarden::engine::load_signing(*result.config, &errors)) {
+        for (const auto& error : errors)
+            std::cerr << path << ": " << error << "\n";
         return exit_config_error;
     }
     std::cout << path << ": configuration OK\n";
@@ -168,6 +176,8 @@ int main(int argc, char** argv) {
         return check_command({arguments.begin() + 1, arguments.end()});
     if (command == "dns")
         return dns_command({arguments.begin() + 1, arguments.end()});
+    if (command == "dkim")
+        return dkim_command({arguments.begin() + 1, arguments.end()});
     if (command == "ratelimit")
         return ratelimit_command({arguments.begin() + 1, arguments.end()});
     if (command == "reputation")

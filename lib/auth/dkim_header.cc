@@ -316,28 +316,25 @@ std::optional<FastSignature> read_fast_signature(std::string_view value, std::ui
 }
 
 std::optional<std::array<unsigned char, 32>> dkim_header_hash(std::span<const HeaderField> fields,
-                                                              std::size_t signature_index,
-                                                              const FastSignature& signature) {
+                                                              std::span<const std::string> names,
+                                                              DkimBodyHash::Canon canon,
+                                                              const HeaderField& signature_field) {
     thread_local std::string canonical;
     canonical.clear();
     thread_local std::vector<bool> used;
     used.assign(fields.size(), false);
-    for (const auto& name : signature.names) {
+    for (const auto& name : names) {
         // The last field of that name not used yet (RFC 6376 §5.4.2).
         for (std::size_t index = fields.size(); index-- > 0;) {
             if (used[index] || !util::equal_ignoring_ascii_case(fields[index].name, name))
                 continue;
             used[index] = true;
-            canonical_field(canonical, signature.header_canon, fields[index].name,
-                            fields[index].value);
+            canonical_field(canonical, canon, fields[index].name, fields[index].value);
             canonical += "\r\n";
             break;
         }
     }
-    const HeaderField& own = fields[signature_index];
-    std::string emptied(own.value.substr(0, signature.b_value_begin));
-    emptied += own.value.substr(std::min(signature.b_value_end, own.value.size()));
-    canonical_field(canonical, signature.header_canon, own.name, emptied);
+    canonical_field(canonical, canon, signature_field.name, signature_field.value);
     std::array<unsigned char, 32> digest{};
     unsigned length = 0;
     if (EVP_Digest(canonical.data(), canonical.size(), digest.data(), &length, sha256_method(),
@@ -345,6 +342,15 @@ std::optional<std::array<unsigned char, 32>> dkim_header_hash(std::span<const He
         length != digest.size())
         return std::nullopt;
     return digest;
+}
+
+std::optional<std::array<unsigned char, 32>> dkim_header_hash(std::span<const HeaderField> fields,
+                                                              std::size_t signature_index,
+                                                              const FastSignature& signature) {
+    const HeaderField& own = fields[signature_index];
+    std::string emptied(own.value.substr(0, signature.b_value_begin));
+    emptied += own.value.substr(std::min(signature.b_value_end, own.value.size()));
+    return dkim_header_hash(fields, signature.names, signature.header_canon, {own.name, emptied});
 }
 
 } // namespace mailwarden::auth

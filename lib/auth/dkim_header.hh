@@ -74,4 +74,13 @@ std::optional<std::array<unsigned char, 32>> dkim_header_hash(std::span<const He
                                                               std::size_t signature_index,
                                                               const FastSignature& signature);
 
+// The same hash for a signer, or any caller that has the pieces (RFC 6376 §3.7): the fields
+// named in `names` selected from `fields` (in message order) bottom-up per name, each
+// canonicalized with `canon` and ended by CRLF, then `signature_field` (its b= value already
+// emptied) without CRLF. Names in `names` that no field (left) has add nothing.
+std::optional<std::array<unsigned char, 32>> dkim_header_hash(std::span<const HeaderField> fields,
+                                                              std::span<const std::string> names,
+                                                              DkimBodyHash::Canon canon,
+                                                              const HeaderField& signature_field);
+
 } // namespace mailwarden::auth

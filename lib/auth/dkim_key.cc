@@ -228,31 +228,33 @@ struct PkeyContextFree {
 };
 using PkeyContext = std::unique_ptr<EVP_PKEY_CTX, PkeyContextFree>;
 
-// Setting up an EVP_PKEY_CTX for a verify costs ~3 us in OpenSSL 3.0 (provider lookups),
-// a sixth of the RSA-2048 verify itself. A context is not to be shared between threads, so
-// each thread keeps one ready context per key it verified with (at most 64; the context
-// holds a reference to its key, so a key pointer is never reused while it is a map key).
-EVP_PKEY_CTX* verify_context(evp_pkey_st* key) {
-    thread_local std::map<const evp_pkey_st*, PkeyContext> contexts;
-    if (const auto found = contexts.find(key); found != contexts.end())
+} // namespace
+
+// Setting up an EVP_PKEY_CTX costs ~3 us in OpenSSL 3.0 (provider lookups), a sixth of the
+// RSA-2048 verify itself. A context is not to be shared between threads, so each thread keeps
+// one ready context per key and operation (at most 64; the context holds a reference to its
+// key, so a key pointer is never reused while it is a map key).
+evp_pkey_ctx_st* rsa_sha256_context(evp_pkey_st* key, RsaOperation operation) {
+    thread_local std::map<std::pair<const evp_pkey_st*, RsaOperation>, PkeyContext> contexts;
+    if (const auto found = contexts.find({key, operation}); found != contexts.end())
         return found->second.get();
     PkeyContext context(EVP_PKEY_CTX_new(key, nullptr));
-    if (!context || EVP_PKEY_verify_init(context.get()) != 1 ||
+    if (!context ||
+        (operation == RsaOperation::verify ? EVP_PKEY_verify_init(context.get())
+                                           : EVP_PKEY_sign_init(context.get())) != 1 ||
         EVP_PKEY_CTX_set_rsa_padding(context.get(), RSA_PKCS1_PADDING) != 1 ||
         EVP_PKEY_CTX_set_signature_md(context.get(), EVP_sha256()) != 1)
         return nullptr;
     if (contexts.size() >= 64)
         contexts.clear();
-    return contexts.emplace(key, std::move(context)).first->second.get();
+    return contexts.emplace(std::pair(key, operation), std::move(context)).first->second.get();
 }
-
-} // namespace
 
 VerifyOutcome verify_rsa_sha256(const PublicKey& key, std::span<const unsigned char> digest,
                                 std::string_view signature) {
     if (!key)
         return VerifyOutcome::error;
-    EVP_PKEY_CTX* context = verify_context(key.get());
+    EVP_PKEY_CTX* context = rsa_sha256_context(key.get(), RsaOperation::verify);
     if (context == nullptr) {
         ERR_clear_error();
         return VerifyOutcome::error;

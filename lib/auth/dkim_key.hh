@@ -21,6 +21,7 @@
 #include <string_view>
 
 struct evp_pkey_st;
+struct evp_pkey_ctx_st;
 
 namespace mailwarden::auth {
 
@@ -80,6 +81,11 @@ private:
 
 // The key size as libopendkim reports it: 8 times the modulus bytes.
 unsigned key_bits(const PublicKey& key);
+
+// A ready RSASSA-PKCS1-v1_5 SHA-256 context of this thread for `key` (verify or sign), kept
+// for the next call; nullptr when OpenSSL cannot make one. Not to be freed by the caller.
+enum class RsaOperation { verify, sign };
+evp_pkey_ctx_st* rsa_sha256_context(evp_pkey_st* key, RsaOperation operation);
 
 // RSASSA-PKCS1-v1_5 with SHA-256 over an already computed digest (RFC 6376 §3.3.1).
 // error: OpenSSL could not try (no memory, no context); never a verdict on the message.

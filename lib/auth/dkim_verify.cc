@@ -181,6 +181,9 @@ void DkimSession::body(std::span<const char> chunk) {
         return;
     auto* bytes = reinterpret_cast<unsigned char*>(const_cast<char*>(chunk.data()));
     (void)dkim_body(handle_.get(), bytes, chunk.size());
+    body_tail_ += std::string_view(chunk.data(), chunk.size())
+                      .substr(chunk.size() - std::min<std::size_t>(2, chunk.size()));
+    body_tail_.erase(0, body_tail_.size() - std::min<std::size_t>(2, body_tail_.size()));
 }
 
 std::vector<DkimSignatureResult> DkimSession::end_of_message() {
@@ -192,6 +195,12 @@ std::vector<DkimSignatureResult> DkimSession::end_of_message() {
     hashing_ = false;
     if (context_->own_headers)
         return judge_own_headers();
+    // libopendkim 2.11 fails (DKIM_STAT_SYNTAX) on a relaxed body whose last line has no CRLF;
+    // RFC 6376 §3.4.3/§3.4.4 canonicalize such a body as if the CRLF were there, so give it.
+    if (!body_tail_.empty() && body_tail_ != "\r\n") {
+        static constexpr unsigned char crlf[] = {'\r', '\n'};
+        (void)dkim_body(handle_.get(), const_cast<unsigned char*>(crlf), sizeof crlf);
+    }
     {
         const ActiveSession active(*context_);
         (void)dkim_eom(handle_.get(), nullptr); // per-signature outcome is read below

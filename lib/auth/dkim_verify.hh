@@ -117,6 +117,7 @@ private:
     struct HeaderSpan {
         std::size_t offset, name_length, length; // "name:value" in header_text_
     };
+    std::string body_tail_; // the last two body bytes libopendkim was given
     bool buffering_ = false;
     std::string header_text_;
     std::vector<HeaderSpan> header_spans_;

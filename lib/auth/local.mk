@@ -27,7 +27,13 @@ lib_libmailwarden_la_SOURCES += \
 	lib/auth/dkim_key.hh \
 	lib/auth/dkim_fast_path.cc \
 	lib/auth/dkim_key_lookup.cc \
+	lib/auth/dkim_key_table.cc \
+	lib/auth/dkim_key_table.hh \
 	lib/auth/dkim_library.cc \
+	lib/auth/dkim_private_key.cc \
+	lib/auth/dkim_private_key.hh \
+	lib/auth/dkim_sign.cc \
+	lib/auth/dkim_sign.hh \
 	lib/auth/dkim_verify.cc \
 	lib/auth/dkim_verify.hh \
 	lib/auth/dkim_verify_context.hh \
@@ -37,7 +43,9 @@ tests_unit_testrunner_SOURCES += \
 	tests/unit/test-dkim-key.cc \
 	tests/unit/test-dkim-body.cc \
 	tests/unit/test-dkim-header.cc \
-	tests/unit/test-dkim-differential.cc
+	tests/unit/test-dkim-differential.cc \
+	tests/unit/test-dkim-sign.cc \
+	tests/unit/test-dkim-private-key.cc
 # The dkimpy side of the differential test (run by /usr/bin/python3).
 EXTRA_DIST += tests/unit/dkim_dkimpy.py
 

@@ -7,6 +7,8 @@
 #include "auth/spf_syntax.hh"
 #include "config/rate_limit.hh"
 
+#include "auth/dkim_key_table.hh"
+
 #include "util/socket_spec.hh"
 
 #include "util/cidr.hh"
@@ -69,6 +71,19 @@ std::string check_owner(std::string_view value) {
     if ((!user.empty() && !check_user(user).empty()) ||
         (colon != std::string_view::npos && !check_user(group).empty()))
         return "not USER, USER:GROUP or :GROUP: '" + std::string(value) + "'";
+    return "";
+}
+
+std::string check_dkim_sign_key(std::string_view value) {
+    std::string error;
+    return auth::parse_key_table_line(value, &error) ? "" : error;
+}
+
+// A header field name (RFC 5322 §3.6.8): printable ASCII other than ':', no spaces.
+std::string check_header_name(std::string_view value) {
+    if (value.empty() || value.size() > 100 ||
+        !all_of(value, [](char c) { return c > 0x20 && c < 0x7f && c != ':'; }))
+        return "not a header field name: '" + std::string(value) + "'";
     return "";
 }
 
@@ -184,7 +199,10 @@ constexpr std::array tempfail_or_none{"tempfail"sv, "none"sv};
 constexpr std::array dkim_sha1_results{"policy"sv, "fail"sv};
 constexpr std::array dkim_body_length_choices{"policy"sv, "allow"sv};
 constexpr std::array dmarc_discovery_methods{"treewalk"sv, "psl"sv};
-constexpr std::array section_names{"general"sv, "milter"sv, "policy"sv, "dns"sv,    "auth"sv,
+constexpr std::array dkim_canonicalizations{"relaxed/relaxed"sv, "relaxed/simple"sv,
+                                            "simple/relaxed"sv, "simple/simple"sv};
+constexpr std::array section_names{"general"sv, "milter"sv, "policy"sv,
+                                   "dns"sv,     "auth"sv,   "signing"sv,
                                    "actions"sv, "state"sv,  "limits"sv, "reports"sv};
 
 // clang-format off
@@ -406,6 +424,62 @@ const std::array table{
                "domain. psl is RFC 7489's method (the From domain, then its organizational domain "
                "by public_suffix_list), kept for comparison. Both show in the JSON of mailwarden "
                "check (dmarc.discovery_method) and in aggregate reports."},
+    // [signing]
+    ParamDef{.name = "dkim_sign_key", .section = "signing", .type = ParamType::rules,
+        .default_text = "", .validator = check_dkim_sign_key, .reloadable = true,
+        .help = "A DKIM signing key: DOMAIN SELECTOR KEYFILE (DOMAIN may be *.DOMAIN for its subdomains).",
+        .doc = "Repeat the key, one key per line; no line means no signing. Outbound mail (from "
+               "SASL-authenticated clients and internal_networks) is signed at end of message with "
+               "the keys of its From domain, so that DMARC aligns: the lines for exactly that "
+               "domain, else the lines for *.PARENT of its nearest parent domain that has them "
+               "(signed d= the From domain itself, the key published under each subdomain), else, "
+               "with dkim_sign_subdomains, the lines for the nearest parent domain (signed d= that "
+               "parent). Mail of a domain without a key goes unsigned (logged as sign=no_key). "
+               "Of a domain's lines, the last one of each key type signs: an Ed25519 (RFC 8463) and "
+               "an RSA key sign side by side, each message carrying both signatures; an earlier "
+               "line of the same type is an old selector kept published during a rotation, which "
+               "mailwarden dkim testkey still checks. KEYFILE is a PEM private key (PKCS#1 or "
+               "PKCS#8; RSA of 2048 to 4096 bits, or Ed25519), as mailwarden dkim keygen writes "
+               "it: a regular file owned by user with mode 0600 or 0400, in a directory only root "
+               "or user can write. The keys are loaded at start and on every reload, after the "
+               "privilege drop too, so a key readable by root only is refused; mailwarden config "
+               "check refuses what the daemons refuse."},
+    ParamDef{.name = "dkim_sign_subdomains", .section = "signing", .type = ParamType::boolean,
+        .default_text = "no", .reloadable = true,
+        .help = "Sign mail of a subdomain that has no key of its own with its parent domain's keys.",
+        .doc = "Like OpenDKIM's SubDomains: mail from news.example.com is signed d=example.com with "
+               "the keys of example.com. DMARC relaxed alignment (the default) passes with it; a "
+               "domain that publishes adkim=s does not."},
+    ParamDef{.name = "dkim_sign_headers", .section = "signing", .type = ParamType::list,
+        .default_text = "From Sender Reply-To To Cc Subject Date Message-ID In-Reply-To References "
+                        "MIME-Version Content-Type Content-Transfer-Encoding Content-Disposition "
+                        "List-Id List-Help List-Unsubscribe List-Unsubscribe-Post List-Subscribe "
+                        "List-Post List-Owner List-Archive",
+        .validator = check_header_name, .reloadable = true,
+        .help = "Header fields a DKIM signature covers when the message has them.",
+        .doc = "Each name is listed in the signature (h=) once for every field of that name in "
+               "the message; From is always signed. Fields that relays add or rewrite (Received, "
+               "Return-Path, Authentication-Results) do not belong here."},
+    ParamDef{.name = "dkim_oversign_headers", .section = "signing", .type = ParamType::list,
+        .default_text = "From To Cc Subject Date Reply-To", .validator = check_header_name,
+        .reloadable = true,
+        .help = "Header fields listed once more than present, so that none can be added in transit.",
+        .doc = "A verifier takes the fields of a name from the bottom up and an extra name in h= "
+               "stands for an empty one, so a second From (or a Cc where there was none) added "
+               "after signing breaks the signature (RFC 6376 section 8.15). These fields are signed "
+               "even when not in dkim_sign_headers."},
+    ParamDef{.name = "dkim_sign_canonicalization", .section = "signing", .type = ParamType::choice,
+        .default_text = "relaxed/relaxed", .allowed = dkim_canonicalizations, .reloadable = true,
+        .help = "DKIM canonicalization of header and body (c=).",
+        .doc = "relaxed survives the changes relays commonly make to white space and header "
+               "folding; simple breaks on them. Every signature of a message uses this one, so the "
+               "body is hashed once however many keys sign."},
+    ParamDef{.name = "dkim_signature_lifetime", .section = "signing", .type = ParamType::duration,
+        .default_text = "0s", .min = 0, .max = 365LL * 86400 * 1000, .reloadable = true,
+        .help = "How long a DKIM signature is valid (x=); 0s writes no x= tag.",
+        .doc = "With a lifetime, verifiers treat the signature as expired after it (RFC 6376 "
+               "section 3.5), which also spoils it for a replay long after the message was sent. "
+               "Allow for queueing and retries: a few days at least."},
     // [actions]
     ParamDef{.name = "spf_fail_action", .section = "actions", .type = ParamType::action,
         .default_text = "none", .allowed = failure_actions, .reloadable = true,
@@ -470,6 +544,13 @@ const std::array table{
         .help = "What to do after an internal error (tempfail or accept).",
         .doc = "An internal error is a bug: an exception caught at the protocol boundary. It is "
                "logged with the queue id; tempfail keeps the message safe in the sender's queue."},
+    ParamDef{.name = "on_sign_error", .section = "actions", .type = ParamType::action,
+        .default_text = "tempfail", .allowed = tempfail_or_accept, .reloadable = true,
+        .help = "What to do with outbound mail whose DKIM signature cannot be made (tempfail or accept).",
+        .doc = "Applies when a key of the From domain cannot sign at end of message (an OpenSSL "
+               "failure, or header fields too large to sign). tempfail answers 451 4.3.0 so the "
+               "client keeps the message and retries: mail is never sent unsigned by surprise. "
+               "accept sends it unsigned and logs why."},
     // [state]
     ParamDef{.name = "state_backend", .section = "state", .type = ParamType::choice,
         .default_text = "lmdb", .allowed = state_backends, .reloadable = false,

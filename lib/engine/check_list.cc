@@ -8,6 +8,8 @@
 //   rate, grey, rep   state: one batch per stage, in this order; reputation moves with the
 //               verdict so far
 //   authres     our Authentication-Results header from the final results
+//   sign        DKIM signatures of outbound mail, after every check that can refuse it: only
+//               mail no check refused is signed
 //   reports     what the message adds to DMARC reports: its disposition and A-R are final
 // A new capability is one module in checks/ and one line here.
 #include "engine/check.hh"
@@ -32,6 +34,7 @@ CheckList standard_checks(const CheckContext& context) {
     add(checks::greylisting(context));
     add(checks::reputation(context));
     add(checks::authentication_results(context));
+    add(checks::dkim_sign(context));
     add(checks::dmarc_report(context));
     return list;
 }

@@ -13,6 +13,7 @@ lib_libmailwarden_la_SOURCES += \
 	lib/engine/checks/authentication_results.cc \
 	lib/engine/checks/checks.hh \
 	lib/engine/checks/decision_table.cc \
+	lib/engine/checks/dkim_sign.cc \
 	lib/engine/checks/dkim_verify.cc \
 	lib/engine/checks/dmarc.cc \
 	lib/engine/checks/dmarc_report.cc \
@@ -54,3 +55,9 @@ tests_unit_testrunner_SOURCES += \
 	tests/unit/test-engine-limits.cc \
 	tests/unit/test-engine-reports.cc \
 	tests/unit/test-check.cc
+
+# DKIM signing of outbound mail: the configuration's keys and options.
+lib_libmailwarden_la_SOURCES += \
+	lib/engine/signing.cc \
+	lib/engine/signing.hh
+tests_unit_testrunner_SOURCES += tests/unit/test-signing.cc

@@ -63,13 +63,9 @@ bool crlf_only(std::string_view body) {
     return true;
 }
 
-} // namespace
-
-namespace {
-
 // The header fields up to the first empty line (or the first line that is not a field),
 // then end_of_headers; returns where the body starts.
-std::size_t feed_headers(MessageEvaluation& message, std::string_view text) {
+std::size_t feed_headers(MessageReceiver& message, std::string_view text) {
     std::size_t at = 0;
     if (text.starts_with("From ")) // mbox separator, not a header
         next_line(text, at);
@@ -109,7 +105,7 @@ std::size_t feed_headers(MessageEvaluation& message, std::string_view text) {
 
 // The body: runs of bytes copied whole, a CR added before each bare LF; a chunk is sent
 // when it is full (never more than chunk_bytes, at least 2 so a CRLF fits).
-void feed_body(MessageEvaluation& message, std::string_view text, std::size_t body_start,
+void feed_body(MessageReceiver& message, std::string_view text, std::size_t body_start,
                std::size_t chunk_bytes) {
     chunk_bytes = std::max<std::size_t>(chunk_bytes, 2);
     // A last line without a line end is completed, as an MTA does (SMTP DATA ends in CRLF).
@@ -158,8 +154,21 @@ void feed_body(MessageEvaluation& message, std::string_view text, std::size_t bo
 
 } // namespace
 
-void feed_message(MessageEvaluation& message, std::string_view text, std::size_t chunk_bytes) {
+void feed_message(MessageReceiver& message, std::string_view text, std::size_t chunk_bytes) {
     feed_body(message, text, feed_headers(message, text), chunk_bytes);
+}
+
+void feed_message(MessageEvaluation& message, std::string_view text, std::size_t chunk_bytes) {
+    struct Evaluation final : MessageReceiver {
+        explicit Evaluation(MessageEvaluation& message) : evaluation(message) {}
+        void header(std::string_view name, std::string_view value) override {
+            evaluation.header(name, value);
+        }
+        void end_of_headers() override { evaluation.end_of_headers(); }
+        void body(std::string_view chunk) override { evaluation.body(chunk); }
+        MessageEvaluation& evaluation;
+    } receiver(message);
+    feed_message(receiver, text, chunk_bytes);
 }
 
 } // namespace mailwarden::engine

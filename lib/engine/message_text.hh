@@ -12,8 +12,18 @@
 
 namespace mailwarden::engine {
 
+// Whatever takes a message in parts, as MessageEvaluation does.
+class MessageReceiver {
+public:
+    virtual ~MessageReceiver() = default;
+    virtual void header(std::string_view name, std::string_view value) = 0;
+    virtual void end_of_headers() = 0;
+    virtual void body(std::string_view chunk) = 0;
+};
+
 // Calls header()..., end_of_headers(), body()... on `message`; body chunks are at most
 // chunk_bytes (the milter protocol's 64 KB by default).
+void feed_message(MessageReceiver& message, std::string_view text, std::size_t chunk_bytes = 65535);
 void feed_message(MessageEvaluation& message, std::string_view text,
                   std::size_t chunk_bytes = 65535);
 

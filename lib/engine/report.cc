@@ -5,6 +5,9 @@
 #include "util/escape.hh"
 #include "util/json.hh"
 
+#include <algorithm>
+#include <functional>
+
 namespace mailwarden::engine {
 
 namespace {
@@ -142,6 +145,65 @@ std::string timing_text(const Timing& timing) {
     return text;
 }
 
+void add_signing_fields(util::LogRecord& record, const Report& report) {
+    if (report.signing == "off")
+        return;
+    record.kv("sign", report.signing);
+    if (!report.signing_domain.empty())
+        record.kv("d", report.signing_domain);
+    std::string selectors;
+    for (const auto& signature : report.signatures)
+        selectors += (selectors.empty() ? "" : ",") + signature.selector;
+    if (!selectors.empty())
+        record.kv("s", selectors);
+    if (!report.signing_error.empty())
+        record.kv("sign_error", report.signing_error);
+}
+
+std::string signing_json(const Report& report) {
+    std::string signatures = "[";
+    for (const auto& signature : report.signatures) {
+        if (signatures.size() > 1)
+            signatures += ", ";
+        signatures +=
+            util::JsonObject()
+                .string("domain", signature.domain)
+                .string("selector", signature.selector)
+                .string("algorithm", signature.algorithm)
+                .string("header", std::string(auth::dkim_signature_field) + ": " + signature.value)
+                .finish();
+    }
+    return util::JsonObject()
+        .string("result", report.signing)
+        .string("domain", report.signing_domain)
+        .raw("signatures", signatures + "]")
+        .string("error", report.signing_error)
+        .finish();
+}
+
+void add_signing_lines(std::string& text, const Report& report,
+                       const std::function<void(std::string_view, const std::string&)>& line) {
+    if (report.signing == "off")
+        return;
+    std::string value = report.signing;
+    if (!report.signing_domain.empty())
+        value += " (From domain " + report.signing_domain + ")";
+    if (!report.signing_error.empty())
+        value += ": " + report.signing_error;
+    line("Signing", value);
+    for (const auto& signature : report.signatures) { // folded as the MTA will pass it on
+        text += std::string(auth::dkim_signature_field) + ": ";
+        for (std::size_t at = 0; at < signature.value.size();) {
+            const std::size_t end =
+                std::min(signature.value.find("\r\n", at), signature.value.size());
+            text += util::escape_log_value(std::string_view(signature.value).substr(at, end - at),
+                                           4000) +
+                    "\n";
+            at = end + 2;
+        }
+    }
+}
+
 } // namespace
 
 std::string Report::explanation() const {
@@ -194,6 +256,7 @@ std::string report_json(const Report& report) {
         .string("rate", report.rate)
         .string("reputation", report.reputation)
         .string("greylist", report.greylist)
+        .raw("signing", signing_json(report))
         .raw("verdict", verdict_json(report.verdict))
         .string("authentication_results", report.authentication_results)
         .raw("trusted_authentication_results", trusted + "]")
@@ -256,6 +319,7 @@ std::string report_text(const Report& report) {
         line("Remove", removal.name + " #" + std::to_string(removal.index) + " (forged: ours)");
     if (const std::string timing = timing_text(report.timing); !timing.empty())
         line("Timing", timing);
+    add_signing_lines(text, report, line);
     if (!report.authentication_results.empty())
         text += "Authentication-Results: " +
                 util::escape_log_value(report.authentication_results, 4000) + "\n";
@@ -265,6 +329,7 @@ std::string report_text(const Report& report) {
 void add_summary_fields(util::LogRecord& record, const Report& report) {
     if (report.outbound) {
         record.kv("outbound", true);
+        add_signing_fields(record, report);
     } else {
         record.kv("spf", report.spf_mailfrom ? report.spf_mailfrom->result : "none");
         std::string dkim = report.dkim.empty() ? "none" : "";

@@ -7,6 +7,7 @@
 // as a control sequence.
 #pragma once
 
+#include "auth/dkim_sign.hh"
 #include "auth/dkim_verify.hh"
 #include "auth/dmarc.hh"
 #include "auth/header_from.hh"
@@ -50,6 +51,13 @@ struct Report {
     // Greylisting of the last recipient: "off", "first_seen", "too_early", "passed", "known",
     // or "error".
     std::string greylist = "off";
+    // DKIM signing of outbound mail (checks/dkim_sign.cc): "off" (no signing keys, inbound,
+    // or refused before the end), "signed", "no_author" (no single From domain), "no_key" (no
+    // key for signing_domain: sent unsigned) or "error" (signing_error; on_sign_error decided).
+    std::string signing = "off";
+    std::string signing_domain;                  // the From domain whose keys were looked up
+    std::vector<auth::DkimSignature> signatures; // the DKIM-Signature fields added
+    std::string signing_error;
     Verdict verdict;
     Timing timing; // of each check that ran, and the state round trips
 
@@ -66,7 +74,8 @@ std::string report_text(const Report& report);
 // The results part of a daemon's one summary line per message (DESIGN.md, Logging):
 // spf=pass dkim=pass:example.org,fail:other.org dmarc=pass rate=ok rep=+0.80 action=accept
 // reason=ok, or
-// outbound=yes in place of the three results for outbound mail.
+// outbound=yes in place of the three results for outbound mail, followed by the signing
+// result when keys are configured: sign=signed d=example.org s=ed2026,rsa2026.
 void add_summary_fields(util::LogRecord& record, const Report& report);
 
 } // namespace mailwarden::engine

@@ -160,6 +160,15 @@ void drop_privileges(const std::string& user) {
         throw std::runtime_error("privilege drop failed: root could be regained");
 }
 
+uid_t serving_uid(const std::string& user, bool allow_root) {
+    if (!running_as_root() || allow_root)
+        return ::geteuid();
+    const passwd* entry = ::getpwnam(user.c_str());
+    if (entry == nullptr)
+        throw std::runtime_error("no such user '" + user + "'");
+    return entry->pw_uid;
+}
+
 void set_owner(const std::string& path, const std::string& owner, const std::string& default_user) {
     if (!running_as_root())
         return;

@@ -7,6 +7,7 @@
 #include <csignal>
 #include <functional>
 #include <string>
+#include <sys/types.h>
 #include <thread>
 
 namespace mailwarden::util {
@@ -58,5 +59,11 @@ void set_owner(const std::string& path, const std::string& owner, const std::str
 
 // True when the real or effective uid is 0.
 bool running_as_root();
+
+// The uid a daemon started now serves as, after drop_privileges: user's when running as root
+// and root is not allowed to stay, else the current effective uid. Files the daemon reads
+// again on reload (DKIM keys) must be this uid's. Throws std::runtime_error when user does
+// not exist.
+uid_t serving_uid(const std::string& user, bool allow_root);
 
 } // namespace mailwarden::util

@@ -23,3 +23,8 @@ noinst_PROGRAMS += tests/bench/bench-policyd
 tests_bench_bench_policyd_SOURCES = tests/bench/bench-policyd.cc
 tests_bench_bench_policyd_LDADD = $(PTHREAD_LIBS)
 EXTRA_DIST += tests/bench/milter-bench.sh tests/bench/policyd-bench.sh tests/bench/store-bench.sh tests/private-redis.sh
+
+noinst_PROGRAMS += tests/bench/bench-sign
+tests_bench_bench_sign_SOURCES = tests/bench/bench-sign.cc
+tests_bench_bench_sign_CPPFLAGS = $(AM_CPPFLAGS) $(OPENSSL_CFLAGS)
+tests_bench_bench_sign_LDADD = $(MW_LIBS)

@@ -3,6 +3,7 @@
 #include "child_process.hh"
 #include "dkim_test_signer.hh"
 #include "dns_test_server.hh"
+#include "signing_keys.hh"
 
 #include <boost/property_tree/json_parser.hpp>
 #include <boost/property_tree/ptree.hpp>
@@ -43,7 +44,11 @@ std::string zone() {
            "other.test TXT \"v=spf1 ip4:192.0.2.10 -all\"\n"
            "_dmarc.bank.test TXT \"v=DMARC1; p=reject\"\n"
            "_dmarc.careful.test TXT \"v=DMARC1; p=quarantine\"\n"
-           "_dmarc.slow.test TIMEOUT\n";
+           "_dmarc.slow.test TIMEOUT\n" +
+           txt_line("ed._domainkey.example.test",
+                    mailwarden::signing_test::ed25519_key().key_record()) +
+           txt_line("rsa._domainkey.example.test",
+                    mailwarden::signing_test::rsa_key().key_record());
 }
 
 struct CheckRun {
@@ -273,6 +278,57 @@ BOOST_AUTO_TEST_CASE(message_without_a_final_newline_is_completed_as_an_mta_does
                        spec.selector << (lf_only ? ", LF" : ", CRLF") << ": " << result.output);
         }
     }
+}
+
+// Outbound mail (--auth-user) is shown with the DKIM-Signature fields the milter would add;
+// added to the message, they verify when it comes back inbound.
+BOOST_AUTO_TEST_CASE(auth_user_shows_the_signatures_it_would_add_and_they_verify) {
+    using mailwarden::signing_test::write_file;
+    const std::string ed =
+        write_file(dir + "/ed.key", mailwarden::signing_test::ed25519_key().pem(), 0600);
+    const std::string rsa =
+        write_file(dir + "/rsa.key", mailwarden::signing_test::rsa_key().pem(), 0600);
+    const std::string config =
+        write("sign.conf", "[general]\nauthserv_id = mx.test\nallow_root = yes\n"
+                           "[dns]\ndns_timeout = 1s\n[signing]\ndkim_sign_key = example.test ed " +
+                               ed + "\ndkim_sign_key = example.test rsa " + rsa + "\n");
+    const std::string body = "From: Alice <alice@example.test>\nTo: bob@other.test\n"
+                             "Subject: hello\nDate: Sat, 05 Dec 2026 07:00:00 +0000\n"
+                             "Message-ID: <1@example.test>\n\nHi Bob.\n";
+    const auto message = write("out.eml", body);
+    const CheckRun text =
+        run({"--client-ip", "192.0.2.99", "--auth-user", "alice", message}, config);
+    BOOST_TEST(text.status == 0, text.output);
+    BOOST_TEST(text.output.find("\nSigning   signed (From domain example.test)\n") !=
+                   std::string::npos,
+               text.output);
+    BOOST_TEST(text.output.find("\nDKIM-Signature: v=1; a=ed25519-sha256; ") != std::string::npos);
+    BOOST_TEST(text.output.find("\nDKIM-Signature: v=1; a=rsa-sha256; ") != std::string::npos);
+    BOOST_TEST(text.output.find(", sign ") != std::string::npos); // its time on the Timing line
+    const CheckRun json = run(
+        {"--client-ip", "192.0.2.99", "--auth-user", "alice", "--format", "json", message}, config);
+    BOOST_TEST(json.status == 0, json.output);
+    const auto signing = parse(json.output).get_child("signing");
+    BOOST_TEST(signing.get<std::string>("result") == "signed");
+    std::string signed_text;
+    for (const auto& [unused, signature] : signing.get_child("signatures"))
+        signed_text += signature.get<std::string>("header") + "\r\n";
+    BOOST_TEST(signing.get_child("signatures").size() == 2U);
+    const auto inbound = write("in.eml", signed_text + body);
+    const CheckRun verified = run({"--client-ip", "192.0.2.10", "--mail-from", "alice@example.test",
+                                   "--format", "json", inbound});
+    const auto dkim = parse(verified.output).get_child("dkim");
+    std::vector<std::string> results;
+    for (const auto& [unused, signature] : dkim)
+        results.push_back(signature.get<std::string>("result"));
+    BOOST_TEST(results == (std::vector<std::string>{"pass", "pass"}), verified.output);
+    // Mail of a domain without a key goes unsigned, and says so.
+    const auto other = write("other.eml", "From: carol@other.test\n\nHi.\n");
+    const CheckRun unsigned_mail =
+        run({"--client-ip", "192.0.2.99", "--auth-user", "carol", other}, config);
+    BOOST_TEST(unsigned_mail.output.find("\nSigning   no_key (From domain other.test)\n") !=
+                   std::string::npos,
+               unsigned_mail.output);
 }
 
 BOOST_AUTO_TEST_CASE(usage_config_and_input_errors_have_their_own_status) {

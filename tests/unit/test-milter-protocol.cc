@@ -97,6 +97,16 @@ BOOST_AUTO_TEST_CASE(long_header_values_fold_between_results_never_inside_quotes
     BOOST_TEST(unfolded == value);
 }
 
+// A DKIM-Signature is signed as folded (simple header canonicalization hashes the folding):
+// the milter passes the engine's folding on, only in milter form.
+BOOST_AUTO_TEST_CASE(values_folded_by_the_engine_keep_their_folding) {
+    const std::string value = "v=1; a=rsa-sha256; c=simple/simple; d=example.org; s=s1;\r\n\t"
+                              "h=from:to; bh=AAAA;\r\n\tb=BBBB";
+    BOOST_TEST(folded_header_value("DKIM-Signature", value) ==
+               "v=1; a=rsa-sha256; c=simple/simple; d=example.org; s=s1;\n\th=from:to; "
+               "bh=AAAA;\n\tb=BBBB");
+}
+
 BOOST_AUTO_TEST_CASE(folding_never_loses_or_adds_content_on_random_values) {
     std::mt19937 random(20261122);
     const std::string alphabet = "ab; \"\\=.";

@@ -22,6 +22,7 @@
 #include "dns_test_server.hh"
 #include "mta_test.hh"
 #include "report_test_util.hh"
+#include "signing_keys.hh"
 
 #include <boost/test/unit_test.hpp>
 
@@ -71,6 +72,13 @@ boost::test_tools::assertion_result postfix_available(boost::unit_test::test_uni
 // The client is 192.0.2.10: the pass records allow it, the fail records refuse everyone.
 const char* const client_address = "192.0.2.10";
 
+// The next key of a rotation: a second Ed25519 key, selector ed2.
+const auth::DkimPrivateKey& next_ed25519_key() {
+    static const auth::DkimPrivateKey key =
+        auth::DkimPrivateKey::generate(auth::DkimKeyType::ed25519);
+    return key;
+}
+
 std::string zone_text() {
     const std::string key_record = "v=DKIM1; k=rsa; p=" + dkim_test::rsa_2048().public_base64;
     return "pass.test TXT \"v=spf1 ip4:192.0.2.0/24 -all\"\n"
@@ -82,7 +90,19 @@ std::string zone_text() {
            "bank.test._report._dmarc.rua.example.net TXT \"v=DMARC1\"\n"
            "news.test TXT \"v=spf1 ip4:192.0.2.0/24 -all\"\n"
            "_dmarc.news.test TXT \"v=DMARC1; p=none; rua=mailto:r@collector.example.net\"\n"
-           "fail.test TXT \"v=spf1 -all\"\n";
+           "fail.test TXT \"v=spf1 -all\"\n" +
+           dkim_test::txt_line("ed._domainkey.pass.test",
+                               signing_test::ed25519_key().key_record()) +
+           dkim_test::txt_line("rsa._domainkey.pass.test", signing_test::rsa_key().key_record()) +
+           dkim_test::txt_line("ed2._domainkey.pass.test", next_ed25519_key().key_record());
+}
+
+// Our verifier's result for each DKIM-Signature of a message text, "RESULT:SELECTOR".
+std::vector<std::string> our_verifier(const std::string& text) {
+    std::vector<std::string> results;
+    for (const auto& result : signing_test::verify_with_ours(text, zone_text()))
+        results.push_back(result.result + ":" + result.selector);
+    return results;
 }
 
 // A message with its own Message-ID (to find it at the sink), signed by d=pass.test when
@@ -149,7 +169,20 @@ struct PostfixFixture {
             << "[state]\nstate_path = " << dir << "/state/state.mdb\n"
             << "[actions]\n"
             << actions << "[limits]\n"
-            << limits;
+            << limits << (name == "milter.conf" ? milter_signing : "");
+    }
+
+    // The milter signs pass.test with an Ed25519 and an RSA key, files of the user it serves
+    // as (nobody), mode 0600.
+    void sign_pass_test() {
+        const struct passwd* nobody = ::getpwnam("nobody");
+        BOOST_REQUIRE(nobody != nullptr);
+        const std::string ed = signing_test::write_file(
+            dir + "/ed.key", signing_test::ed25519_key().pem(), 0600, nobody->pw_uid);
+        const std::string rsa = signing_test::write_file(
+            dir + "/rsa.key", signing_test::rsa_key().pem(), 0600, nobody->pw_uid);
+        milter_signing = "[signing]\ndkim_sign_key = pass.test ed " + ed +
+                         "\ndkim_sign_key = pass.test rsa " + rsa + "\n";
     }
 
     // Waits until the milter accepts connections: a stopped milter may leave its socket file
@@ -358,6 +391,7 @@ struct PostfixFixture {
     }
 
     std::string dir;
+    std::string milter_signing; // the milter's [signing] section, when it signs
     unsigned short smtpd_port = 0, sink_port = 0, policy_port = 0;
     int milter_starts = 0;
     std::string transcripts;
@@ -502,6 +536,69 @@ BOOST_AUTO_TEST_CASE(mail_from_loopback_itself_is_outbound_by_default) {
                                  "outbound=yes") != std::string::npos,
                diagnostics());
     BOOST_TEST(policyd_log().find("state=RCPT") == std::string::npos, diagnostics());
+}
+
+// Outbound mail (from 127.0.0.1, internal_networks) arrives signed with both keys, and both
+// signatures verify with dkimpy and with our verifier; after SIGHUP with a new selector added
+// (a rotation), the new key signs; inbound mail gets no signature of ours.
+BOOST_AUTO_TEST_CASE(outbound_mail_arrives_signed_with_both_keys_and_both_verify) {
+    sign_pass_test();
+    start();
+    const std::string transcript = send(
+        "alice@pass.test",
+        write_message("out", make_message("Alice <alice@pass.test>", "out-1@pass.test", false)),
+        false);
+    BOOST_TEST(reply_to(transcript, ".").starts_with("250 2.0.0 Ok: queued as "), diagnostics());
+    BOOST_REQUIRE_MESSAGE(arrives("out-1@pass.test"), diagnostics());
+    const std::string delivered = at_sink("out-1@pass.test").front();
+    BOOST_TEST_MESSAGE("delivered:\n" << delivered);
+    std::string message = delivered; // without the sink's X- lines about the session
+    while (message.starts_with("X-"))
+        message.erase(0, message.find('\n') + 1);
+    // Ours above Postfix's Received (the milter inserts each at the top; the last one first).
+    BOOST_TEST(message.find("DKIM-Signature: v=1; a=") < message.find("Received: from mx.client"),
+               delivered);
+    BOOST_TEST(count_of(message, "DKIM-Signature:") == 2U, delivered);
+    BOOST_TEST(our_verifier(message) == (std::vector<std::string>{"pass:rsa", "pass:ed"}),
+               boost::test_tools::per_element());
+    const std::string path = signing_test::write_file(dir + "/delivered.eml", message, 0600);
+    std::string keys;
+    for (const auto& [name, key] : {std::pair{"ed", &signing_test::ed25519_key()},
+                                    std::pair{"rsa", &signing_test::rsa_key()}})
+        keys += std::string(name) + "._domainkey.pass.test " + key->key_record() + "\n";
+    const Run dkimpy = run({"/usr/bin/python3",
+                            (test::source_directory() / "tests/unit/dkimpy-verify.py").string(),
+                            signing_test::write_file(dir + "/keys.txt", keys, 0600), path});
+    BOOST_TEST(dkimpy.output == path + " 0 pass\n" + path + " 1 pass\n");
+    BOOST_TEST(milter_log().find("outbound=yes sign=signed d=pass.test s=ed,rsa") !=
+                   std::string::npos,
+               diagnostics());
+    // Rotation on SIGHUP: a new Ed25519 selector listed after the old one signs from then on.
+    const struct passwd* nobody = ::getpwnam("nobody");
+    milter_signing +=
+        "dkim_sign_key = pass.test ed2 " +
+        signing_test::write_file(dir + "/ed2.key", next_ed25519_key().pem(), 0600, nobody->pw_uid) +
+        "\n";
+    write_config("milter.conf", "spf_fail_action = none\n", "");
+    milter->signal(SIGHUP);
+    BOOST_REQUIRE_MESSAGE(
+        eventually([&] { return milter_log().find("reloaded") != std::string::npos; }, 10s),
+        diagnostics());
+    send("alice@pass.test",
+         write_message("rotated",
+                       make_message("Alice <alice@pass.test>", "rotated-1@pass.test", false)),
+         false);
+    BOOST_REQUIRE_MESSAGE(arrives("rotated-1@pass.test"), diagnostics());
+    BOOST_TEST(our_verifier(at_sink("rotated-1@pass.test").front()) ==
+                   (std::vector<std::string>{"pass:rsa", "pass:ed2"}),
+               boost::test_tools::per_element());
+    BOOST_TEST(milter_log().find("sign=signed d=pass.test s=ed2,rsa") != std::string::npos,
+               diagnostics());
+    // Inbound (an MX client): its own signature only.
+    send("alice@pass.test",
+         write_message("in", make_message("Alice <alice@pass.test>", "in-1@pass.test", true)));
+    BOOST_REQUIRE_MESSAGE(arrives("in-1@pass.test"), diagnostics());
+    BOOST_TEST(count_of(at_sink("in-1@pass.test").front(), "DKIM-Signature:") == 1U);
 }
 
 // milter_default_action = tempfail (the recommended setting): while the milter is down the

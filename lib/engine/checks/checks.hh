@@ -21,6 +21,7 @@ std::unique_ptr<const Check> rate_limits(const CheckContext& context);
 std::unique_ptr<const Check> greylisting(const CheckContext& context);
 std::unique_ptr<const Check> reputation(const CheckContext& context);
 std::unique_ptr<const Check> authentication_results(const CheckContext& context);
+std::unique_ptr<const Check> dkim_sign(const CheckContext& context);
 std::unique_ptr<const Check> dmarc_report(const CheckContext& context);
 
 } // namespace mailwarden::engine::checks
