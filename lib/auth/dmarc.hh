@@ -75,7 +75,7 @@ struct DmarcResult {
     // A temperror of a domain that can never align leaves the fail certain (issue 13 item 8).
     bool temperror_could_align = false;
     std::string reason;             // short fixed text, e.g. "no record", "dns timeout"
-    std::string failed_lookup; // temperror: the name whose lookup failed ("_dmarc.x.org")
+    std::string failed_lookup;      // temperror: the name whose lookup failed ("_dmarc.x.org")
     std::vector<std::string> notes; // record problems, for the aggregate report's <error>
     std::size_t dns_queries = 0;    // TXT/A queries this evaluation sent
 };

@@ -3,6 +3,8 @@
 lib_libmailwarden_la_SOURCES += \
 	lib/config/config.hh \
 	lib/config/params.hh \
+	lib/config/param_checks.cc \
+	lib/config/param_checks.hh \
 	lib/config/params.cc \
 	lib/config/rate_limit.cc \
 	lib/config/rate_limit.hh \
