@@ -53,7 +53,7 @@ BOOST_AUTO_TEST_CASE(a_unix_socket_appears_listening_and_prepared) {
     const int fd = listen_on(unix_spec(path), 0, [&](const std::string& bound) {
         BOOST_TEST(bound != path);
         BOOST_TEST(fs::is_socket(path) == false); // not yet visible under its name
-        BOOST_TEST(connects(bound));               // but already listening
+        BOOST_TEST(connects(bound));              // but already listening
         BOOST_TEST(::chmod(bound.c_str(), 0660) == 0);
         prepared = true;
     });
@@ -82,9 +82,11 @@ BOOST_AUTO_TEST_CASE(errors_name_the_socket_and_the_step) {
         BOOST_FAIL("no error");
     } catch (const std::runtime_error& error) {
         BOOST_TEST(std::string(error.what()).find("/nonexistent-dir/x.sock: bind") !=
-                   std::string::npos, error.what());
+                       std::string::npos,
+                   error.what());
     }
-    const SocketSpec bad{.kind = SocketSpec::Kind::inet, .address = "not-an-ip", .port = 25, .path = ""};
+    const SocketSpec bad{
+        .kind = SocketSpec::Kind::inet, .address = "not-an-ip", .port = 25, .path = ""};
     BOOST_CHECK_EXCEPTION(listen_on(bad), std::runtime_error, [](const std::runtime_error& e) {
         return std::string(e.what()).find("not-an-ip port 25: address") != std::string::npos;
     });
