@@ -23,6 +23,7 @@ dist_man_MANS += milter/mailwarden-milter.8
 
 tests_unit_testrunner_SOURCES += \
 	$(milter_protocol_sources) \
+	tests/unit/milter_frames.hh \
 	tests/unit/test-milter-dispatch.cc \
 	tests/unit/test-milter-protocol.cc \
 	tests/unit/test-milter-server.cc \

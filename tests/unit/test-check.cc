@@ -45,7 +45,7 @@ std::string zone() {
            "_dmarc.bank.test TXT \"v=DMARC1; p=reject\"\n"
            "_dmarc.careful.test TXT \"v=DMARC1; p=quarantine\"\n"
            "_dmarc.slow.test TIMEOUT\n" +
-           txt_line("ed._domainkey.example.test",
+           txt_line("signed._domainkey.example.test",
                     mailwarden::signing_test::ed25519_key().key_record()) +
            txt_line("rsa._domainkey.example.test",
                     mailwarden::signing_test::rsa_key().key_record());
@@ -288,10 +288,10 @@ BOOST_AUTO_TEST_CASE(auth_user_shows_the_signatures_it_would_add_and_they_verify
         write_file(dir + "/ed.key", mailwarden::signing_test::ed25519_key().pem(), 0600);
     const std::string rsa =
         write_file(dir + "/rsa.key", mailwarden::signing_test::rsa_key().pem(), 0600);
-    const std::string config =
-        write("sign.conf", "[general]\nauthserv_id = mx.test\nallow_root = yes\n"
-                           "[dns]\ndns_timeout = 1s\n[signing]\ndkim_sign_key = example.test ed " +
-                               ed + "\ndkim_sign_key = example.test rsa " + rsa + "\n");
+    const std::string config = write(
+        "sign.conf", "[general]\nauthserv_id = mx.test\nallow_root = yes\n"
+                     "[dns]\ndns_timeout = 1s\n[signing]\ndkim_sign_key = example.test signed " +
+                         ed + "\ndkim_sign_key = example.test rsa " + rsa + "\n");
     const std::string body = "From: Alice <alice@example.test>\nTo: bob@other.test\n"
                              "Subject: hello\nDate: Sat, 05 Dec 2026 07:00:00 +0000\n"
                              "Message-ID: <1@example.test>\n\nHi Bob.\n";

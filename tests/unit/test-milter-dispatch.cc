@@ -5,6 +5,7 @@
 #include "engine/engine_holder.hh"
 #include "milter/dispatch.hh"
 #include "milter/frame.hh"
+#include "milter_frames.hh"
 
 #include <boost/test/unit_test.hpp>
 
@@ -14,27 +15,11 @@
 
 using namespace mailwarden;
 using namespace mailwarden::milter;
+using test::frame;
+using test::strings;
+using test::u32;
 
 namespace {
-
-std::string frame(char command_code, std::string_view data = {}) {
-    std::string out;
-    append_frame(out, command_code, data);
-    return out;
-}
-
-std::string u32(std::uint32_t value) {
-    std::string out;
-    append_u32(out, value);
-    return out;
-}
-
-std::string strings(std::initializer_list<std::string_view> parts) {
-    std::string out;
-    for (const auto part : parts)
-        (out += part) += '\0';
-    return out;
-}
 
 // What Postfix 3.7 offers with milter_protocol = 6.
 const std::string postfix_offer = u32(6) + u32(0x1ff) + u32(0x1fffff);

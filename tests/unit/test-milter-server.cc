@@ -7,6 +7,7 @@
 #include "dkim_test_signer.hh"
 #include "dns_test_server.hh"
 #include "milter/frame.hh"
+#include "milter_frames.hh"
 
 #include <boost/test/unit_test.hpp>
 
@@ -28,27 +29,11 @@ using namespace mailwarden;
 using namespace mailwarden::milter;
 using test::ChildProcess;
 using test::eventually;
+using test::frame;
+using test::strings;
+using test::u32;
 
 namespace {
-
-std::string frame(char command_code, std::string_view data = {}) {
-    std::string out;
-    append_frame(out, command_code, data);
-    return out;
-}
-
-std::string u32(std::uint32_t value) {
-    std::string out;
-    append_u32(out, value);
-    return out;
-}
-
-std::string strings(std::initializer_list<std::string_view> parts) {
-    std::string out;
-    for (const auto part : parts)
-        (out += part) += '\0';
-    return out;
-}
 
 // One MTA connection to the daemon's unix socket.
 class MtaConnection {

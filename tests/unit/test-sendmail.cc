@@ -116,7 +116,8 @@ struct SendmailFixture {
             << "internal_networks =\nmilter_pid_file = " << dir << "/milter.pid\n"
             << "[milter]\nmilter_socket = inet:" << milter_port << "@127.0.0.1\n"
             << "[dns]\ndns_servers = " << dns->address() << "\ndns_timeout = 2s\n"
-            << "[state]\nstate_path = " << dir << "/state/state.mdb\n";
+            << "[state]\nstate_path = " << dir << "/state/state.mdb\n"
+            << "[actions]\ndmarc_reject_action = reject\n"; // RFC 9989 §8: an admin's choice
         milter = std::make_unique<ChildProcess>(
             std::vector<std::string>{(build_directory() / "milter/mailwarden-milter").string(),
                                      "-f", "-c", dir + "/milter.conf"},
