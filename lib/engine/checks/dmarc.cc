@@ -44,9 +44,12 @@ std::vector<Identifier> identifiers(const Report& report) {
 //   table accepts it.
 // failed_lookup names the lookup behind a temperror for the 4.4.3 text.
 void settle_dns_trouble(auth::DmarcResult& dmarc, const Report& report) {
+    const bool settle_fail = dmarc.result == "fail" && dmarc.temperror_could_align;
+    if (!settle_fail && dmarc.result != "temperror")
+        return; // no DNS trouble: nothing to build for most messages
     const std::string from = util::ascii_lowered(dmarc.from_domain);
     const std::vector<Identifier> found = identifiers(report);
-    if (dmarc.result == "fail" && dmarc.temperror_could_align) {
+    if (settle_fail) {
         dmarc.result = "temperror";
         dmarc.reason = "aligned lookup failed";
         dmarc.disposition = "none";
