@@ -10,6 +10,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include <algorithm>
+#include <regex>
 #include <thread>
 
 using namespace mailwarden;
@@ -418,9 +419,13 @@ BOOST_AUTO_TEST_CASE(each_check_that_ran_is_timed_in_order_and_the_state_round_t
                    (std::vector<std::string_view>{"from", "decision", "authres", "slow", "probe"}),
                boost::test_tools::per_element());
     const std::string field = engine::timing_field(4.25, report.timing);
-    BOOST_TEST(field.starts_with("4.2,from:0.0"), field); // the total as before: one decimal
+    // The total as before (one decimal), then each check in the order it ran with two
+    // decimals, then the state store's share; the figures themselves depend on the machine.
+    static const std::regex form(R"(4\.2(,[a-z]+:[0-9]+\.[0-9]{2})+)");
+    BOOST_TEST(std::regex_match(field, form), field);
+    BOOST_TEST(field.starts_with("4.2,from:"), field);
     BOOST_TEST(field.find(",slow:") != std::string::npos, field);
-    BOOST_TEST(field.find(",authres:0.") != std::string::npos, field);
+    BOOST_TEST(field.find(",authres:") != std::string::npos, field);
     BOOST_TEST(field.find(",state:") != std::string::npos, field);
 }
 
