@@ -86,6 +86,7 @@ void add_dmarc(const Report& report, auth::AuthenticationResults& header) {
         return;
     const auth::DmarcResult& dmarc = *report.dmarc;
     auth::AuthResult result = auth_result("dmarc", dmarc.result);
+    result.properties.reserve(2); // header.from, and policy.dmarc on fail: one allocation
     if (!dmarc.policy.empty())
         result.reason = "p=" + dmarc.policy + " dis=" + dmarc.disposition;
     else if (dmarc.from_domain.empty())
