@@ -40,5 +40,6 @@ EXTRA_DIST += \
 	tests/integration/milter-outbound.lua \
 	tests/integration/milter-quota.lua \
 	tests/integration/milter-ratelimit.lua \
+	tests/integration/milter-reputation.lua \
 	tests/integration/milter-spf.lua \
 	tests/integration/milter-stop.lua

@@ -53,6 +53,8 @@ EXTRA_DIST += tests/unit/dkim_dkimpy.py
 lib_libmailwarden_la_SOURCES += \
 	lib/auth/dmarc.cc \
 	lib/auth/dmarc.hh \
+	lib/auth/dmarc_authors.cc \
+	lib/auth/dmarc_authors.hh \
 	lib/auth/dmarc_discovery.cc \
 	lib/auth/dmarc_discovery.hh \
 	lib/auth/dmarc_record.cc \

@@ -348,7 +348,11 @@ const std::array table{
                "without a domain, unbalanced brackets or quotes and other invalid syntax are how "
                "spoofed mail slipped past other filters, so the default rejects them with "
                "550 5.7.1 naming the problem. Several addresses that share one domain are "
-               "evaluated under that domain. Outbound mail is exempt."},
+               "evaluated under that domain. Several author domains (at most 5) are each "
+               "evaluated and the strictest result is reported (RFC 9989 section 11.5: a fail "
+               "under reject first, then a DNS error that may hide one, then other fails); "
+               "when this action lets the message go on, that result's DMARC policy decides. "
+               "Outbound mail is exempt."},
     ParamDef{.name = "on_dns_error", .section = "actions", .type = ParamType::action,
         .default_text = "tempfail", .allowed = tempfail_or_accept, .reloadable = true,
         .help = "What to do when a DNS error may hide a DMARC rejection (tempfail or accept).",

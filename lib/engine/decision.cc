@@ -1,6 +1,8 @@
 // The decision table (rows documented in decision.hh).
 #include "engine/decision.hh"
 
+#include "auth/dmarc_authors.hh"
+
 #include <algorithm>
 #include <optional>
 
@@ -42,8 +44,8 @@ Verdict dns_error(const DecisionPolicy& policy, const MessageFacts& facts) {
 
 // Row 7: our DNS trouble could hide a policy that refuses this message.
 bool dns_error_may_hide_a_refusal(const MessageFacts& facts) {
-    return facts.dmarc_result == "temperror" && !facts.dmarc_aligned &&
-           (facts.dmarc_policy.empty() || facts.dmarc_policy == "reject");
+    return auth::dmarc_temperror_may_hide_a_refusal(facts.dmarc_result, facts.dmarc_aligned,
+                                                    facts.dmarc_policy);
 }
 
 std::string spf_fail_text(const EnvelopeFacts& facts) {

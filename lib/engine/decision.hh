@@ -8,7 +8,9 @@
 //   1 outbound (SASL or internal_networks): accept "outbound"
 //   2 SPF (MAIL FROM) fail, spf_fail_action=reject: 550 5.7.23 "spf_fail"
 //   2b SPF (MAIL FROM) temperror, spf_temperror_action=tempfail: 451 4.4.3 "spf_temperror"
-//   3 From header without one author domain: from_header_action "from_<problem>"
+//   3 From header without one author domain: from_header_action "from_<problem>"; when that
+//     action is none, the rows below read the DMARC result of the strictest of several author
+//     domains (auth/dmarc_authors.hh), or permerror
 //   4 DMARC fail, disposition reject, an SPF/DKIM temperror of a domain that could align
 //     with the From domain: on_dns_error (451 4.4.3)
 //     "dmarc_dns_error"

@@ -78,7 +78,28 @@ std::string dkim_json(const std::vector<auth::DkimSignatureResult>& signatures) 
     return json + "]";
 }
 
-std::string dmarc_json(const std::optional<auth::DmarcResult>& dmarc) {
+// Each author domain evaluated: the one, or, for a From with several, each of them.
+std::string author_domains_json(const Report& report) {
+    std::string json = "[";
+    const auto add = [&](const auth::DmarcResult& dmarc) {
+        if (json.size() > 1)
+            json += ", ";
+        json += util::JsonObject()
+                    .string("domain", dmarc.from_domain)
+                    .string("result", dmarc.result)
+                    .string("policy", dmarc.policy)
+                    .string("disposition", dmarc.disposition)
+                    .finish();
+    };
+    for (const auto& dmarc : report.dmarc_authors)
+        add(dmarc);
+    if (report.dmarc_authors.empty() && !report.dmarc->from_domain.empty())
+        add(*report.dmarc);
+    return json + "]";
+}
+
+std::string dmarc_json(const Report& report) {
+    const std::optional<auth::DmarcResult>& dmarc = report.dmarc;
     if (!dmarc)
         return "null";
     return util::JsonObject()
@@ -94,6 +115,7 @@ std::string dmarc_json(const std::optional<auth::DmarcResult>& dmarc) {
         .boolean("spf_aligned", dmarc->spf_aligned)
         .boolean("dkim_aligned", dmarc->dkim_aligned)
         .string("reason", dmarc->reason)
+        .raw("author_domains", author_domains_json(report))
         .finish();
 }
 
@@ -209,13 +231,17 @@ void add_signing_lines(std::string& text, const Report& report,
 std::string Report::explanation() const {
     if (outbound)
         return "outbound mail (SASL-authenticated or from internal_networks): not checked";
-    if (from.problem != auth::FromProblem::none)
-        return "From header has no single author domain (" +
-               std::string(auth::from_problem_name(from.problem)) + "), " + spf_part(*this) + ", " +
-               dkim_part(*this);
-    if (!dmarc)
+    const bool evaluated = dmarc && !dmarc->from_domain.empty();
+    const std::string problem(auth::from_problem_name(from.problem));
+    if (from.problem != auth::FromProblem::none && !evaluated)
+        return "From header has no single author domain (" + problem + "), " + spf_part(*this) +
+               ", " + dkim_part(*this);
+    if (!evaluated)
         return spf_part(*this) + ", " + dkim_part(*this);
-    std::string text = "DMARC " + dmarc->result + ": From " + dmarc->from_domain;
+    std::string text = from.problem == auth::FromProblem::none
+                           ? ""
+                           : "From header has several author domains (" + problem + "), strictest ";
+    text += "DMARC " + dmarc->result + ": From " + dmarc->from_domain;
     if (dmarc->result == "temperror")
         text += ", policy lookup failed (" + dmarc->reason + ")";
     else if (dmarc->policy.empty())
@@ -246,7 +272,7 @@ std::string report_json(const Report& report) {
         .raw("spf", spf_json(report.spf_mailfrom, report.spf_helo))
         .raw("dkim", dkim_json(report.dkim))
         .number("dkim_not_evaluated", static_cast<long long>(report.dkim_not_evaluated))
-        .raw("dmarc", dmarc_json(report.dmarc))
+        .raw("dmarc", dmarc_json(report))
         .raw("from", util::JsonObject()
                          .string("problem", auth::from_problem_name(report.from.problem))
                          .string("address", report.from.address)

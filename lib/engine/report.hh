@@ -36,7 +36,11 @@ struct Report {
     // message with hundreds of them cannot fill our header, log line and JSON with its domains.
     std::size_t dkim_not_evaluated = 0;
     auth::HeaderFrom from;
-    std::optional<auth::DmarcResult> dmarc;                  // unset: not evaluated
+    // Unset: not evaluated (outbound). For a From without one author domain: permerror, or,
+    // with several author domains, the strictest of their results (auth/dmarc_authors.hh),
+    // each of which is then in dmarc_authors (empty for one author domain).
+    std::optional<auth::DmarcResult> dmarc;
+    std::vector<auth::DmarcResult> dmarc_authors;
     std::vector<std::string> trusted_authentication_results; // values, trusted_authserv_ids
     std::string authentication_results; // our A-R header value, unfolded ("" = none)
     // allow_networks holds the client address; allow_domains the authenticated domain.

@@ -44,7 +44,8 @@ std::string zone() {
            "other.test TXT \"v=spf1 ip4:192.0.2.10 -all\"\n"
            "_dmarc.bank.test TXT \"v=DMARC1; p=reject\"\n"
            "_dmarc.careful.test TXT \"v=DMARC1; p=quarantine\"\n"
-           "_dmarc.slow.test TIMEOUT\n" +
+           "_dmarc.slow.test TIMEOUT\n"
+           "_dmarc.broken.test TXT \"v=DMARC1; p=bogus\"\n" +
            txt_line("signed._domainkey.example.test",
                     mailwarden::signing_test::ed25519_key().key_record()) +
            txt_line("rsa._domainkey.example.test",
@@ -163,6 +164,63 @@ BOOST_AUTO_TEST_CASE(the_4_4_3_text_names_the_dns_lookup_that_failed) {
     BOOST_TEST(parse(held.output).get<std::string>("verdict.text") ==
                    "DNS error looking up _dmarc.slow.test, try again later",
                held.output);
+}
+
+// Issue 15 item 7: the "dmarc" method's result words in the JSON and our header alike.
+BOOST_AUTO_TEST_CASE(dmarc_permerror_for_a_broken_record_and_a_from_without_a_domain) {
+    const auto broken = write("broken.eml", "From: a@broken.test\n\nx\n");
+    const CheckRun record = run(
+        {"--client-ip", "192.0.2.10", "--mail-from", "x@other.test", "--format", "json", broken});
+    BOOST_TEST(record.status == 0, record.output);
+    const auto json = parse(record.output);
+    BOOST_TEST(json.get<std::string>("dmarc.result") == "permerror");
+    BOOST_TEST(json.get<std::string>("dmarc.from_domain") == "broken.test");
+    const auto header = json.get<std::string>("authentication_results");
+    BOOST_TEST(header.find("dmarc=permerror header.from=broken.test") != std::string::npos, header);
+
+    const auto nobody = write("nobody.eml", "From: alice\nSubject: x\n\nx\n");
+    const CheckRun missing = run(
+        {"--client-ip", "192.0.2.10", "--mail-from", "x@other.test", "--format", "json", nobody});
+    BOOST_TEST(missing.status == 1, missing.output); // from_header_action decides, as before
+    const auto refused = parse(missing.output);
+    BOOST_TEST(refused.get<std::string>("verdict.reason") == "from_no_domain");
+    BOOST_TEST(refused.get<std::string>("dmarc.result") == "permerror");
+    const auto value = refused.get<std::string>("authentication_results");
+    BOOST_TEST(value.find("dmarc=permerror reason=\"From header: no_domain\" header.from=none") !=
+                   std::string::npos,
+               value);
+}
+
+// RFC 9989 §11.5: each author domain evaluated, the strictest reported, and its policy decides
+// once from_header_action lets the message go on.
+BOOST_AUTO_TEST_CASE(several_author_domains_report_the_failing_one) {
+    const auto path = write("two.eml", "From: x@other.test, ceo@bank.test\n"
+                                       "Sender: x@other.test\nSubject: pay\n\nnow\n");
+    const std::vector<std::string> arguments = {
+        "--client-ip", "192.0.2.10", "--mail-from", "x@other.test", "--format", "json", path};
+    const CheckRun refused = run(arguments);
+    BOOST_TEST(refused.status == 1, refused.output);
+    const auto json = parse(refused.output);
+    BOOST_TEST(json.get<std::string>("verdict.reason") == "from_multiple_addresses");
+    BOOST_TEST(json.get<std::string>("dmarc.result") == "fail");
+    BOOST_TEST(json.get<std::string>("dmarc.from_domain") == "bank.test");
+    BOOST_TEST(json.get<std::string>("dmarc.policy") == "reject");
+    const auto& authors = json.get_child("dmarc.author_domains");
+    BOOST_REQUIRE_EQUAL(authors.size(), 2u);
+    BOOST_TEST(authors.front().second.get<std::string>("domain") == "other.test");
+    BOOST_TEST(authors.front().second.get<std::string>("result") == "none");
+    BOOST_TEST(authors.back().second.get<std::string>("result") == "fail");
+    const auto header = json.get<std::string>("authentication_results");
+    BOOST_TEST(header.find("header.from=bank.test policy.dmarc=reject") != std::string::npos,
+               header);
+    BOOST_TEST(header.find("dmarc=fail") != std::string::npos, header);
+
+    const auto lenient = write("lenient.conf", "[general]\nauthserv_id = mx.test\n"
+                                               "[actions]\nfrom_header_action = none\n"
+                                               "dmarc_reject_action = reject\n");
+    const CheckRun rejected = run(arguments, lenient);
+    BOOST_TEST(rejected.status == 1, rejected.output);
+    BOOST_TEST(parse(rejected.output).get<std::string>("verdict.reason") == "dmarc_reject");
 }
 
 BOOST_AUTO_TEST_CASE(authentication_results_bound_a_huge_local_part_and_200_signatures) {

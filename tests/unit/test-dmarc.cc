@@ -2,6 +2,7 @@
 // policy and sp, pct ignored, DNS trouble, and the HELO hole that must stay closed. The RFC 9989
 // tree walk itself, on the test DNS server, is in test-dmarc-treewalk.cc.
 #include "auth/dmarc.hh"
+#include "auth/dmarc_authors.hh"
 #include "dns/fake_resolver.hh"
 
 #include <boost/test/unit_test.hpp>
@@ -191,6 +192,44 @@ BOOST_AUTO_TEST_CASE(concurrent_evaluations_agree) {
         thread.join();
     for (const auto& outcome : outcomes)
         BOOST_TEST(outcome == "pass/fail/reject");
+}
+
+// RFC 9989 §11.5 for several author domains: the result that speaks for the message.
+BOOST_AUTO_TEST_CASE(strictest_of_several_author_results_in_the_documented_order) {
+    const auto result = [](std::string word, std::string policy, std::string disposition,
+                           bool aligned = false) {
+        DmarcResult dmarc;
+        dmarc.result = std::move(word);
+        dmarc.policy = std::move(policy);
+        dmarc.disposition = std::move(disposition);
+        dmarc.spf_aligned = aligned;
+        return dmarc;
+    };
+    // Strictest first: each one beats every later one, whichever comes first in the From.
+    const std::vector<DmarcResult> order{result("fail", "reject", "reject"),
+                                         result("temperror", "", "none"),
+                                         result("fail", "quarantine", "quarantine"),
+                                         result("fail", "none", "none"),
+                                         result("temperror", "none", "none"),
+                                         result("temperror", "", "none", true),
+                                         result("permerror", "", "none"),
+                                         result("none", "", "none"),
+                                         result("pass", "reject", "none")};
+    for (std::size_t stricter = 0; stricter < order.size(); ++stricter)
+        for (std::size_t weaker = stricter + 1; weaker < order.size(); ++weaker) {
+            if (stricter == 4 && weaker == 5)
+                continue; // two temperrors that hide nothing: equal, the first wins
+            BOOST_TEST_CONTEXT(stricter << " over " << weaker) {
+                const std::vector<DmarcResult> both{order[weaker], order[stricter]};
+                BOOST_TEST(auth::strictest_dmarc_result(both) == 1u);
+                const std::vector<DmarcResult> first{order[stricter], order[weaker]};
+                BOOST_TEST(auth::strictest_dmarc_result(first) == 0u);
+            }
+        }
+    const std::vector<std::string> domains{"a.test", "B.test", "b.test", "a.test", "c.test"};
+    const std::vector<std::string_view> distinct = auth::distinct_author_domains(domains);
+    BOOST_TEST(distinct == (std::vector<std::string_view>{"a.test", "B.test", "c.test"}),
+               boost::test_tools::per_element());
 }
 
 BOOST_AUTO_TEST_SUITE_END()

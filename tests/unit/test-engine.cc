@@ -2,6 +2,7 @@
 // decision and the Authentication-Results header, as the milter and `mailwarden check` see
 // them. Also message_text's splitting of raw messages.
 #include "auth/authres.hh"
+#include "auth/dmarc_authors.hh"
 #include "dkim_test_signer.hh"
 #include "dns/fake_resolver.hh"
 #include "engine/engine.hh"
@@ -200,11 +201,11 @@ BOOST_AUTO_TEST_CASE(hostile_from_headers_follow_from_header_action) {
     const Report shared = run("From: a@example.test, b@EXAMPLE.test\n\nbody\n", "a@example.test");
     check_verdict(shared, Action::accept, "ok");
     BOOST_TEST(shared.dmarc->result == "pass");
-    // from_header_action = none: evaluated as far as possible, accepted.
+    // from_header_action = none: each author domain evaluated, bank.test's policy decides.
     const Report lenient = run("From: a@example.test, b@bank.test\n\nbody\n", "a@example.test",
                                "[actions]\nfrom_header_action = none\n");
-    check_verdict(lenient, Action::accept, "ok");
-    BOOST_TEST(lenient.authentication_results.find("dmarc=permerror") != std::string::npos);
+    check_verdict(lenient, Action::quarantine, "dmarc_reject");
+    BOOST_TEST(lenient.authentication_results.find("dmarc=fail") != std::string::npos);
 }
 
 BOOST_AUTO_TEST_CASE(dmarc_result_words_for_a_broken_record_and_a_from_without_a_domain) {
@@ -230,12 +231,95 @@ BOOST_AUTO_TEST_CASE(dmarc_result_words_for_a_broken_record_and_a_from_without_a
     check_verdict(refused, Action::reject, "from_no_domain");
 }
 
+// Issue 15 item 7, RFC 9989 §11.5: each author domain is evaluated, the strictest result is
+// reported (A-R, JSON), and its policy decides once from_header_action lets the message go on.
+BOOST_AUTO_TEST_CASE(several_author_domains_are_each_evaluated_and_the_strictest_reported) {
+    const std::string message = "From: a@example.test, ceo@bank.test\nSender: a@example.test\n"
+                                "Subject: x\n\nbody\n";
+    const Report refused = run(message, "a@example.test");
+    check_verdict(refused, Action::reject, "from_multiple_addresses"); // first, as before
+    BOOST_TEST(refused.dmarc->result == "fail");
+    BOOST_TEST(refused.dmarc->from_domain == "bank.test");
+    BOOST_REQUIRE_EQUAL(refused.dmarc_authors.size(), 2u);
+    BOOST_TEST(refused.dmarc_authors[0].result == "pass"); // example.test, SPF aligned
+    BOOST_TEST(refused.authentication_results.find(
+                   "dmarc=fail reason=\"p=reject dis=reject\" header.from=bank.test "
+                   "policy.dmarc=reject") != std::string::npos,
+               refused.authentication_results);
+    const std::string json = engine::report_json(refused);
+    BOOST_TEST(json.find("\"from_domain\": \"bank.test\"") != std::string::npos, json);
+    BOOST_TEST(json.find("\"author_domains\": [{\"domain\": \"example.test\", "
+                         "\"result\": \"pass\"") != std::string::npos,
+               json);
+
+    const std::string lenient = "[actions]\nfrom_header_action = none\n";
+    const Report rejected =
+        run(message, "a@example.test", lenient + "dmarc_reject_action = reject\n");
+    check_verdict(rejected, Action::reject, "dmarc_reject");
+    BOOST_TEST(rejected.verdict.text ==
+               "DMARC policy of bank.test rejects this unauthenticated mail");
+    // Repeated From headers of one address each are evaluated the same way.
+    const Report headers = run("From: a@example.test\nFrom: ceo@bank.test\n\nbody\n",
+                               "a@example.test", lenient + "dmarc_reject_action = reject\n");
+    check_verdict(headers, Action::reject, "dmarc_reject");
+    // Every author domain passes: pass (relaxed alignment of sub.example.test).
+    const Report passed =
+        run("From: a@example.test, b@sub.example.test\n\nbody\n", "a@example.test", lenient);
+    BOOST_TEST(passed.dmarc->result == "pass");
+    check_verdict(passed, Action::accept, "ok");
+    // A domain without a record is not authenticated by another's pass: none.
+    const Report unknown =
+        run("From: a@example.test, b@nowhere.test\n\nbody\n", "a@example.test", lenient);
+    BOOST_TEST(unknown.dmarc->result == "none");
+    BOOST_TEST(unknown.dmarc->from_domain == "nowhere.test");
+}
+
+BOOST_AUTO_TEST_CASE(a_reject_fail_outranks_a_dns_error_which_outranks_a_weaker_fail) {
+    const std::string lenient = "[actions]\nfrom_header_action = none\n";
+    // bank.test fails under p=reject: certain, and nothing is stricter than reject.
+    const Report certain = run("From: a@slow.test, ceo@bank.test\n\nbody\n", "x@other.test",
+                               lenient + "dmarc_reject_action = reject\n");
+    BOOST_TEST(certain.dmarc->from_domain == "bank.test");
+    check_verdict(certain, Action::reject, "dmarc_reject");
+    BOOST_TEST(!certain.verdict.ours);
+    // careful.test fails under quarantine, slow.test's policy could not be read and may be
+    // reject: the DNS error decides (451 4.4.3 naming the lookup), not the weaker fail.
+    const Report held = run("From: a@careful.test, b@slow.test\n\nbody\n", "x@other.test", lenient);
+    BOOST_TEST(held.dmarc->result == "temperror");
+    check_verdict(held, Action::tempfail, "dmarc_dns_error");
+    BOOST_TEST(held.verdict.text == "DNS error looking up _dmarc.slow.test, try again later");
+    BOOST_TEST(held.verdict.ours);
+    // Only the weaker fail: quarantined under careful.test's policy.
+    const Report kept =
+        run("From: a@careful.test, b@nowhere.test\n\nbody\n", "x@other.test", lenient);
+    check_verdict(kept, Action::quarantine, "dmarc_quarantine");
+}
+
+BOOST_AUTO_TEST_CASE(more_author_domains_than_evaluated_are_permerror) {
+    std::string from = "From: a0@d0.test";
+    for (std::size_t i = 1; i <= auth::max_author_domains; ++i)
+        from += ", a@d" + std::to_string(i) + ".test";
+    const Report report = run(from + ", ceo@bank.test\n\nbody\n", "x@other.test",
+                              "[actions]\nfrom_header_action = none\n");
+    BOOST_TEST(report.dmarc->result == "permerror");
+    BOOST_TEST(report.dmarc_authors.empty());
+    check_verdict(report, Action::accept, "ok");
+    // Exactly max_author_domains are evaluated: bank.test's fail is found.
+    std::string bounded = "From: ceo@bank.test";
+    for (std::size_t i = 1; i < auth::max_author_domains; ++i)
+        bounded += ", a@d" + std::to_string(i) + ".test";
+    const Report evaluated = run(bounded + "\n\nbody\n", "x@other.test");
+    BOOST_TEST(evaluated.dmarc->result == "fail");
+    BOOST_TEST(evaluated.dmarc_authors.size() == auth::max_author_domains);
+}
+
 BOOST_AUTO_TEST_CASE(more_from_headers_than_kept_are_still_multiple) {
     std::string headers;
     for (std::size_t i = 0; i < engine::max_from_headers_kept + 5; ++i)
         headers += "From: a@example.test\n";
     const Report report = run(headers + "\nbody\n", "a@example.test");
     check_verdict(report, Action::reject, "from_multiple_headers");
+    BOOST_TEST(report.dmarc->result == "permerror"); // not every author known: none evaluated
 }
 
 BOOST_AUTO_TEST_CASE(dmarc_lookup_timeout_tempfails_by_default) {

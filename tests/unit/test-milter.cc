@@ -6,6 +6,7 @@
 #include "child_process.hh"
 #include "dkim_test_signer.hh"
 #include "dns_test_server.hh"
+#include "redis_server.hh"
 
 #include <boost/test/unit_test.hpp>
 
@@ -45,7 +46,10 @@ std::string zone_text() {
            "slow.test TXT \"v=spf1 -all\"\n"
            "_dmarc.slow.test TXT \"v=DMARC1; p=reject\"\n"
            "s1._domainkey.slow.test TIMEOUT\n"
-           "spf-slow.test TIMEOUT\n";
+           "spf-slow.test TIMEOUT\n"
+           "legit.test TXT \"v=spf1 ip4:192.0.2.0/24 -all\"\n"
+           "_dmarc.legit.test TXT \"v=DMARC1; p=reject\"\n" +
+           dkim_test::txt_line("s1._domainkey.legit.test", key_record);
 }
 
 dkim_test::Message signed_message(const std::string& from_domain, const std::string& body = "") {
@@ -127,6 +131,30 @@ struct MilterFixture {
     }
 
     std::string log() const { return milter->output(); }
+
+    // One message from 192.0.2.10 (milter-reputation.lua): true when answered `code` ("continue"
+    // or a reply code with its status and text).
+    bool send_one(const std::string& message, const std::string& sender, const std::string& code,
+                  const std::string& status, const std::string& text) {
+        return run_script("milter-reputation.lua",
+                          {"message=" + message, "sender=" + sender, "code=" + code,
+                           "status=" + status, "text=" + text});
+    }
+
+    // What `mailwarden reputation show IP` prints for the client's own record (the daemon's
+    // configuration, so the same store), e.g. "good 0.00 bad 1.00 score -1.00".
+    std::string reputation_of(const std::string& ip) const {
+        ChildProcess tool({(test::build_directory() / "tools/mailwarden").string(), "reputation",
+                           "show", ip, "-c", dir + "/mailwarden.conf"},
+                          dir + "/reputation.out");
+        tool.wait_exit(30s);
+        const std::string output = tool.output();
+        const std::string label = "ip " + ip + ": ";
+        const auto at = output.find(label);
+        if (at == std::string::npos)
+            return output;
+        return output.substr(at + label.size(), output.find('\n', at) - at - label.size());
+    }
 
     // SIGTERM; the daemon must exit 0 at once, no message left open (a leaked count of open
     // messages would make it wait for the drain limit, 30 s).
@@ -353,6 +381,54 @@ BOOST_AUTO_TEST_CASE(a_quota_that_can_never_pass_is_refused_for_good) {
     BOOST_TEST(log().find("rate=limited:quota rep=new action=reject reason=ratelimit_quota") !=
                    std::string::npos,
                log());
+    stop_cleanly();
+}
+
+// Issue 13 item 9: our own trouble is not the sender's fault. A genuine DMARC fail under
+// p=reject moves the client's reputation (bad); while our DNS is down, the 451 4.4.3 that a
+// legitimate p=reject sender gets moves nothing (Verdict::ours). LMDB, the default store.
+BOOST_AUTO_TEST_CASE(our_dns_outage_never_moves_reputation_a_genuine_dmarc_fail_does) {
+    BOOST_REQUIRE(have_miltertest());
+    write_message("spoof", dkim_test::sample_message("CEO <ceo@reject.test>"));
+    write_message("legit", signed_message("legit.test"));
+    start();
+    BOOST_TEST(reputation_of("192.0.2.10") == "no record");
+    BOOST_TEST(send_one("spoof", "x@spf-pass.test", "550", "5.7.1",
+                        "DMARC policy of reject.test rejects this unauthenticated mail"));
+    const std::string after_spoof = reputation_of("192.0.2.10");
+    BOOST_TEST(after_spoof == "good 0.00 bad 1.00 score -1.00");
+
+    dns.reset(); // our resolver's server is gone: nothing answers
+    BOOST_TEST(send_one("legit", "alice@legit.test", "451", "4.4.3",
+                        "DNS error looking up _dmarc.legit.test, try again later"));
+    BOOST_TEST(log().find("dmarc=temperror") != std::string::npos, log());
+    BOOST_TEST(reputation_of("192.0.2.10") == after_spoof);
+    stop_cleanly();
+}
+
+// A state-store outage of ours (Redis up but not answering, so the end-of-message batch times
+// out: on_state_error = tempfail answers 451 4.3.0) counts nothing against the client, while a
+// genuine DMARC fail on the same store moves it. The store's error comes after the reputation
+// check has chosen its change, so this holds by construction, with or without Verdict::ours.
+BOOST_AUTO_TEST_CASE(our_state_store_outage_never_moves_reputation) {
+    BOOST_REQUIRE(have_miltertest());
+    test::RedisTestServer redis;
+    write_message("spoof", dkim_test::sample_message("CEO <ceo@reject.test>"));
+    write_message("signed", signed_message("example.test"));
+    start("on_state_error = tempfail\n[state]\nstate_backend = redis\nredis_servers = " +
+          redis.address() + "\nredis_timeout = 100ms\n");
+    BOOST_TEST(send_one("spoof", "x@spf-pass.test", "550", "5.7.1",
+                        "DMARC policy of reject.test rejects this unauthenticated mail"));
+    const std::string after_spoof = reputation_of("192.0.2.10");
+    BOOST_TEST(after_spoof == "good 0.00 bad 1.00 score -1.00");
+
+    redis.pause();
+    BOOST_TEST(send_one("signed", "alice@example.test", "451", "4.3.0",
+                        "temporary problem with the rate-limit store, try again later"));
+    redis.resume();
+    // Nothing counts against the client. (The stalled server may still run the batch it had
+    // been sent when it resumes: the message's "good", computed before the store was asked.)
+    BOOST_TEST(reputation_of("192.0.2.10").find("bad 1.00") != std::string::npos);
     stop_cleanly();
 }
 

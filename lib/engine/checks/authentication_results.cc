@@ -79,24 +79,26 @@ void add_dkim(const Report& report, auth::AuthenticationResults& header) {
                                                  " more signatures not evaluated"));
 }
 
+// One dmarc result: for several author domains the strictest (checks/dmarc.cc). RFC 9989 §9.1's
+// policy.dmarc names the policy applied after its options (t=y) when DMARC fails.
 void add_dmarc(const Report& report, auth::AuthenticationResults& header) {
-    if (report.dmarc) {
-        const auth::DmarcResult& dmarc = *report.dmarc;
-        auth::AuthResult result = auth_result("dmarc", dmarc.result);
-        if (!dmarc.policy.empty())
-            result.reason = "p=" + dmarc.policy + " dis=" + dmarc.disposition;
-        add_property(result, "header.from", dmarc.from_domain);
-        header.results.push_back(std::move(result));
-    } else if (report.from.problem != auth::FromProblem::none) {
-        auth::AuthResult result =
-            auth_result("dmarc", "permerror",
-                        "From header: " + std::string(from_problem_name(report.from.problem)));
-        // No author domain at all: header.from=none (issue 15 item 7).
-        if (report.from.problem == auth::FromProblem::missing ||
-            report.from.problem == auth::FromProblem::no_domain)
-            result.properties.push_back({"header.from", "none"});
-        header.results.push_back(std::move(result));
-    }
+    if (!report.dmarc)
+        return;
+    const auth::DmarcResult& dmarc = *report.dmarc;
+    auth::AuthResult result = auth_result("dmarc", dmarc.result);
+    result.properties.reserve(2); // header.from, and policy.dmarc on fail: one allocation
+    if (!dmarc.policy.empty())
+        result.reason = "p=" + dmarc.policy + " dis=" + dmarc.disposition;
+    else if (dmarc.from_domain.empty())
+        result.reason = dmarc.reason; // no author domain evaluated: why
+    add_property(result, "header.from", dmarc.from_domain);
+    // No author domain at all: header.from=none (issue 15 item 7).
+    if (report.from.problem == auth::FromProblem::missing ||
+        report.from.problem == auth::FromProblem::no_domain)
+        result.properties.push_back({"header.from", "none"});
+    if (dmarc.result == "fail" && !dmarc.policy.empty())
+        result.properties.push_back({"policy.dmarc", dmarc.disposition});
+    header.results.push_back(std::move(result));
 }
 
 class AuthenticationResultsCheck final : public Check {

@@ -27,7 +27,10 @@ MessageFacts message_facts(const Report& report) {
     if (report.outbound)
         return facts;
     facts.from_problem = report.from.problem;
-    facts.from_domain = report.from.domain;
+    // The author domain whose DMARC result speaks (the strictest of several).
+    facts.from_domain = report.dmarc && !report.dmarc->from_domain.empty()
+                            ? report.dmarc->from_domain
+                            : report.from.domain;
     if (report.dmarc) {
         facts.dmarc_result = report.dmarc->result;
         facts.dmarc_disposition = report.dmarc->disposition;

@@ -1,13 +1,17 @@
 // DMARC (auth/dmarc.hh) for inbound mail at the end of the message: the From domain's policy
 // and the alignment of what SPF (MAIL FROM only, never HELO: CVE-2019-20790) and DKIM found,
-// into Report::dmarc. Not evaluated when the From header has no single author domain (the
-// decision table's from_header_action applies). What our DNS trouble leaves undecided is
-// temperror, not fail (settle_dns_trouble). The verdict is the decision table's. Reads
+// into Report::dmarc. A From with several author domains (several addresses, or repeated From
+// headers of one address each) has each distinct domain evaluated, at most max_author_domains,
+// and the strictest result speaks for the message (auth/dmarc_authors.hh, RFC 9989 §11.5); each
+// one is kept in Report::dmarc_authors. A From without author domain is permerror. The decision
+// table's from_header_action still comes first for both. What our DNS trouble leaves undecided
+// is temperror, not fail (settle_dns_trouble). The verdict is the decision table's. Reads
 // dmarc_discovery (treewalk, or psl with public_suffix_list through the Engine); always on;
 // never throws for any message.
 #include "engine/checks/checks.hh"
 
 #include "auth/dmarc.hh"
+#include "auth/dmarc_authors.hh"
 #include "util/ascii.hh"
 
 namespace mailwarden::engine::checks {
@@ -77,21 +81,56 @@ public:
 
     void end_of_message(Stage& stage) const override {
         Report& report = stage.report();
-        if (report.from.problem != auth::FromProblem::none)
-            return;
+        if (report.from.problem == auth::FromProblem::none) {
+            auth::DmarcInput input = dmarc_input(report);
+            input.from_domain = report.from.domain;
+            report.dmarc = evaluate(input, report);
+        } else if (report.from.domains.size() > 1) {
+            evaluate_each_author(report);
+        } else {
+            report.dmarc.emplace();
+            report.dmarc->result = "permerror";
+            report.dmarc->reason =
+                "From header: " + std::string(auth::from_problem_name(report.from.problem));
+        }
+    }
+
+private:
+    static auth::DmarcInput dmarc_input(const Report& report) {
         auth::DmarcInput input;
-        input.from_domain = report.from.domain;
         if (report.spf_mailfrom) {
             input.spf_mailfrom_result = report.spf_mailfrom->result;
             input.spf_mailfrom_domain = report.spf_mailfrom->domain;
         }
         for (const auto& signature : report.dkim)
             input.dkim.push_back({signature.result, signature.domain});
-        report.dmarc = evaluator_.evaluate(input);
-        settle_dns_trouble(*report.dmarc, report);
+        return input;
     }
 
-private:
+    auth::DmarcResult evaluate(const auth::DmarcInput& input, const Report& report) const {
+        auth::DmarcResult dmarc = evaluator_.evaluate(input);
+        settle_dns_trouble(dmarc, report);
+        return dmarc;
+    }
+
+    // RFC 9989 §11.5: each author domain, the strictest result for the message.
+    void evaluate_each_author(Report& report) const {
+        const auto domains = auth::distinct_author_domains(report.from.domains);
+        if (domains.size() > auth::max_author_domains) {
+            report.dmarc = auth::too_many_author_domains(domains.size());
+            return;
+        }
+        auth::DmarcInput input = dmarc_input(report);
+        std::vector<auth::DmarcResult> results;
+        for (const std::string_view domain : domains) {
+            input.from_domain = domain;
+            results.push_back(evaluate(input, report));
+        }
+        report.dmarc = results[auth::strictest_dmarc_result(results)];
+        if (results.size() > 1)
+            report.dmarc_authors = std::move(results);
+    }
+
     auth::DmarcEvaluator evaluator_;
 };
 

@@ -45,8 +45,10 @@ public:
             values.assign(authors->values.begin(), authors->values.end());
         auth::HeaderFrom& from = stage.report().from;
         from = auth::parse_header_from(values);
-        if (authors != nullptr && authors->seen > max_from_headers_kept)
+        if (authors != nullptr && authors->seen > max_from_headers_kept) {
             from.problem = auth::FromProblem::multiple_headers;
+            from.domains.clear(); // not every author is known: DMARC cannot evaluate each one
+        }
         accept_single_author_domain(from);
     }
 };
