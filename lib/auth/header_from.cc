@@ -4,6 +4,7 @@
 // descent over the tokens for mailbox-list / group / name-addr / addr-spec. Each pass
 // returns the first FromProblem it meets; nothing here throws except std::bad_alloc.
 #include "auth/header_from.hh"
+#include "auth/idna.hh"
 #include "util/ascii.hh"
 
 #include "util/utf8.hh"
@@ -414,7 +415,7 @@ private:
                                                        : FromProblem::invalid_syntax;
         }
         while (at_kind(TokenKind::atom)) {
-            if (domain.size() > max_domain_bytes) {
+            if (domain.size() > max_idna_input_bytes) {
                 return FromProblem::invalid_domain;
             }
             for (const char c : tokens_[pos_++].text) {
@@ -428,7 +429,13 @@ private:
                 domain.push_back('.');
             }
         }
-        return valid_hostname(domain) ? FromProblem::none : FromProblem::invalid_domain;
+        // RFC 8616 §5: U-labels become A-labels before DMARC discovery and alignment.
+        auto ascii = domain_to_ascii(domain);
+        if (!ascii || !valid_hostname(*ascii)) {
+            return FromProblem::invalid_domain;
+        }
+        domain = std::move(*ascii);
+        return FromProblem::none;
     }
 
     const std::vector<Token>& tokens_;

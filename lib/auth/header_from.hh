@@ -15,11 +15,13 @@
 //     no mailbox (undisclosed-recipients:;) is no_domain.
 //   - 8-bit: display names and comments may hold any 8-bit bytes (broken Latin-1 names are
 //     common and never used); a local part may hold UTF-8 (RFC 6532) but must be valid
-//     UTF-8; the domain must be ASCII LDH (IDNA A-labels pass; U-labels are invalid_domain,
-//     we have no IDNA mapping and DMARC records are looked up under A-labels).
-//   - The domain is a hostname: LDH labels of 1..63 bytes not starting or ending with '-',
-//     at least two labels, at most 253 bytes, last label not all digits. It is lower-cased
-//     and one trailing dot is removed. Domain literals ([192.0.2.1]) are invalid_domain.
+//     UTF-8; a domain in U-labels (RFC 6532) is converted to A-labels (auth/idna.hh,
+//     RFC 8616 §5: DMARC records are looked up and identifiers aligned under A-labels); one
+//     IDNA2008 refuses, or that is not UTF-8, is invalid_domain.
+//   - The domain (after conversion) is a hostname: LDH labels of 1..63 bytes not starting or
+//     ending with '-', at least two labels, at most 253 bytes, last label not all digits. It
+//     is lower-cased and one trailing dot is removed. Domain literals ([192.0.2.1]) are
+//     invalid_domain.
 #pragma once
 
 #include <cstddef>
@@ -56,7 +58,7 @@ std::string_view from_problem_name(FromProblem problem);
 struct HeaderFrom {
     FromProblem problem = FromProblem::none;
     // First mailbox as local@domain (local part as written, quotes kept), and its domain
-    // (lower-cased, no trailing dot). Set when problem is none, multiple_addresses, or
+    // (A-labels, lower-cased, no trailing dot). Set when problem is none, multiple_addresses, or
     // multiple_headers when the first header parses.
     std::string address;
     std::string domain;

@@ -9,12 +9,16 @@ tests_unit_testrunner_SOURCES += \
 	tests/unit/test-header-from.cc \
 	tests/unit/test-authres.cc
 
-# Public Suffix List (organizational domain for DMARC) and the Punycode encoder it needs.
+# IDNA2008 (libidn2): the one conversion of mail domains in U-labels to A-labels (RFC 8616).
+lib_libmailwarden_la_SOURCES += \
+	lib/auth/idna.cc \
+	lib/auth/idna.hh
+tests_unit_testrunner_SOURCES += tests/unit/test-idna.cc
+
+# Public Suffix List (organizational domain for DMARC).
 lib_libmailwarden_la_SOURCES += \
 	lib/auth/public_suffix.cc \
-	lib/auth/public_suffix.hh \
-	lib/auth/punycode.cc \
-	lib/auth/punycode.hh
+	lib/auth/public_suffix.hh
 tests_unit_testrunner_SOURCES += tests/unit/test-public-suffix.cc
 
 # DKIM verification on libopendkim, keys looked up through dns::Resolver.

@@ -11,15 +11,10 @@
 #include <fstream>
 #include <sstream>
 
-#include "auth/punycode.hh"
+#include "auth/idna.hh"
 
 namespace mailwarden::auth {
 namespace {
-
-bool is_ascii(std::string_view text) {
-    return std::all_of(text.begin(), text.end(),
-                       [](char c) { return static_cast<unsigned char>(c) < 0x80; });
-}
 
 bool forbidden_byte(char c) {
     const auto byte = static_cast<unsigned char>(c);
@@ -68,28 +63,16 @@ bool NormalizedName::assign(std::string_view name) {
     std::transform(name.begin(), name.end(), display_.begin(), util::ascii_lower);
     display_size_ = name.size();
     ascii_storage_.clear();
-    if (!is_ascii(display()) && !convert_to_a_labels())
+    if (has_non_ascii(display()) && !convert_to_a_labels())
         return false;
     return valid_labels(ascii());
 }
 
 bool NormalizedName::convert_to_a_labels() {
-    const std::string_view name = display();
-    std::size_t label_start = 0;
-    for (std::size_t i = 0; i <= name.size(); ++i) {
-        if (i < name.size() && name[i] != '.')
-            continue;
-        const std::string_view label = name.substr(label_start, i - label_start);
-        if (label.empty())
-            return false;
-        const auto a_label = to_a_label(label);
-        if (!a_label)
-            return false;
-        if (!ascii_storage_.empty())
-            ascii_storage_.push_back('.');
-        ascii_storage_ += *a_label;
-        label_start = i + 1;
-    }
+    auto ascii = domain_to_ascii(display());
+    if (!ascii)
+        return false;
+    ascii_storage_ = std::move(*ascii);
     return true;
 }
 

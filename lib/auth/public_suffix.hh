@@ -13,11 +13,12 @@
 //   - Bad lines (empty labels, '*' not leftmost, a one-label exception, invalid UTF-8, too
 //     long) are skipped and counted (skipped_lines()): one broken rule must not turn DMARC
 //     off. An unreadable file, or one with no usable rule, is an error of load().
-//   - Names are case-insensitive for ASCII (no Unicode case mapping), one trailing dot is
+//   - Names are case-insensitive (ASCII here, U-labels by auth/idna.hh's mapping), one trailing dot
+//   is
 //     ignored; empty labels (leading dot, "a..b"), control bytes, space, invalid UTF-8 and
 //     names over the caps below are invalid.
 //   - IDN: rules and names are matched in A-label form; U-labels (UTF-8) in either are
-//     converted with our RFC 3492 encoder (auth/punycode.hh), so 食狮.公司.cn and
+//     converted by auth/idna.hh (the one conversion of mail domains), so 食狮.公司.cn and
 //     xn--85x722f.xn--55qx5d.cn match the same rule. Results keep the caller's form,
 //     lower-cased: the registrable domain of WWW.食狮.公司.cn is 食狮.公司.cn.
 #pragma once

@@ -1,6 +1,7 @@
 // See spf.hh for the contract; check_host() itself is in spf_eval.cc.
 #include "auth/spf.hh"
 
+#include "auth/idna.hh"
 #include "auth/spf_eval.hh"
 #include "auth/spf_syntax.hh"
 
@@ -17,8 +18,19 @@ bool is_helo_literal(std::string_view helo) {
     return helo.starts_with('[') || util::parse_ip(helo).has_value();
 }
 
+// RFC 8616 §3: the domain in A-labels for check_host() and the macros; one that is not UTF-8
+// or that IDNA2008 refuses stays as it came, marked malformed (§4.3: none, no lookup). An ASCII
+// domain is kept as given (its case shows in %{d} and the explanation).
+std::string spf_domain(std::string_view domain, bool& malformed) {
+    if (!has_non_ascii(domain))
+        return std::string(domain);
+    auto ascii = domain_to_ascii(domain);
+    malformed = malformed || !ascii;
+    return ascii ? std::move(*ascii) : std::string(domain);
+}
+
 // Identity and domain for a sender: local@domain; "" local part becomes postmaster (§4.3).
-std::pair<std::string, std::string> sender_identity(std::string_view mail_from) {
+std::pair<std::string, std::string> sender_identity(std::string_view mail_from, bool& malformed) {
     if (mail_from.size() >= 2 && mail_from.front() == '<' && mail_from.back() == '>')
         mail_from = mail_from.substr(1, mail_from.size() - 2);
     const auto at = mail_from.rfind('@');
@@ -27,8 +39,8 @@ std::pair<std::string, std::string> sender_identity(std::string_view mail_from) 
     std::string local(mail_from.substr(0, at));
     if (local.empty())
         local = "postmaster";
-    return {local + "@" + std::string(mail_from.substr(at + 1)),
-            std::string(mail_from.substr(at + 1))};
+    std::string domain = spf_domain(mail_from.substr(at + 1), malformed);
+    return {local + "@" + domain, domain};
 }
 
 } // namespace
@@ -59,21 +71,28 @@ SpfVerifier::SpfVerifier(SpfOptions options, dns::Resolver& resolver)
 
 SpfVerifier::~SpfVerifier() = default;
 
-SpfResult SpfVerifier::check_helo(std::string_view client_ip, std::string_view helo) const {
-    return evaluate(SpfScope::helo, client_ip, helo, std::string(helo), std::string(helo));
+SpfResult SpfVerifier::check_helo(std::string_view client_ip,
+                                  std::string_view helo_as_given) const {
+    bool malformed = false;
+    const std::string helo = spf_domain(helo_as_given, malformed);
+    return evaluate(SpfScope::helo, client_ip, helo, helo, helo, malformed);
 }
 
-SpfResult SpfVerifier::check_mail_from(std::string_view client_ip, std::string_view helo,
+SpfResult SpfVerifier::check_mail_from(std::string_view client_ip, std::string_view helo_as_given,
                                        std::string_view mail_from) const {
+    bool helo_malformed = false;
+    const std::string helo = spf_domain(helo_as_given, helo_malformed);
     if (mail_from.empty() || mail_from == "<>")
-        return evaluate(SpfScope::mailfrom, client_ip, helo, "postmaster@" + std::string(helo),
-                        std::string(helo));
-    auto [identity, domain] = sender_identity(mail_from);
-    return evaluate(SpfScope::mailfrom, client_ip, helo, std::move(identity), std::move(domain));
+        return evaluate(SpfScope::mailfrom, client_ip, helo, "postmaster@" + helo, helo,
+                        helo_malformed);
+    bool malformed = false;
+    auto [identity, domain] = sender_identity(mail_from, malformed);
+    return evaluate(SpfScope::mailfrom, client_ip, helo, std::move(identity), std::move(domain),
+                    malformed);
 }
 
 SpfResult SpfVerifier::evaluate(SpfScope scope, std::string_view client_ip, std::string_view helo,
-                                std::string identity, std::string domain) const {
+                                std::string identity, std::string domain, bool malformed) const {
     SpfResult result{.result = "none",
                      .scope = scope,
                      .identity = std::move(identity),
@@ -86,7 +105,7 @@ SpfResult SpfVerifier::evaluate(SpfScope scope, std::string_view client_ip, std:
         result.reason = "invalid client address";
         return result;
     }
-    if (is_helo_literal(result.domain) || !is_spf_domain(result.domain)) {
+    if (malformed || is_helo_literal(result.domain) || !is_spf_domain(result.domain)) {
         result.reason = "invalid domain"; // §4.3: none, no lookup
         return result;
     }

@@ -3,9 +3,13 @@
 // every lookup answered by our dns::Resolver (which caches).
 //
 // What the verifier does around check_host() (each named in tests/unit/test-spf*.cc):
-//   - Initial processing (§4.3): a malformed or single-label identity domain, or a HELO
-//     that is an address literal, gives none without any lookup; an empty local part
-//     becomes "postmaster".
+//   - Internationalized mail (RFC 8616 §3): the HELO and MAIL FROM domains are converted to
+//     A-labels (auth/idna.hh) before check_host() and macro expansion; SpfResult::domain and
+//     identity hold that form. The local part is left as it came.
+//   - Initial processing (§4.3): a malformed or single-label identity domain (bytes that are
+//     not UTF-8, what IDNA2008 refuses, a label over 63 octets), or a HELO that is an
+//     address literal, gives none without any lookup; an empty local part becomes
+//     "postmaster".
 //   - The limits of §4.6.4 over the whole evaluation, include and redirect chains
 //     included: 10 DNS-querying terms; 2 void lookups, counted per term (a term counts
 //     once when any of its lookups, the address lookups of its MX or PTR names included,
@@ -64,7 +68,7 @@ public:
 
 private:
     SpfResult evaluate(SpfScope scope, std::string_view client_ip, std::string_view helo,
-                       std::string identity, std::string domain) const;
+                       std::string identity, std::string domain, bool malformed) const;
 
     SpfOptions options_;
     dns::Resolver* resolver_;

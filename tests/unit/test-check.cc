@@ -9,6 +9,7 @@
 #include <boost/property_tree/ptree.hpp>
 #include <boost/test/unit_test.hpp>
 
+#include <algorithm>
 #include <fcntl.h>
 #include <filesystem>
 #include <fstream>
@@ -49,7 +50,11 @@ std::string zone() {
            txt_line("signed._domainkey.example.test",
                     mailwarden::signing_test::ed25519_key().key_record()) +
            txt_line("rsa._domainkey.example.test",
-                    mailwarden::signing_test::rsa_key().key_record());
+                    mailwarden::signing_test::rsa_key().key_record()) +
+           "xn--bcher-kva.test TXT \"v=spf1 ip4:192.0.2.0/24 -all\"\n"
+           "_dmarc.xn--bcher-kva.test TXT \"v=DMARC1; p=reject\"\n" +
+           txt_line("s1._domainkey.xn--bcher-kva.test",
+                    "v=DKIM1; k=rsa; p=" + rsa_2048().public_base64);
 }
 
 struct CheckRun {
@@ -387,6 +392,53 @@ BOOST_AUTO_TEST_CASE(auth_user_shows_the_signatures_it_would_add_and_they_verify
     BOOST_TEST(unsigned_mail.output.find("\nSigning   no_key (From domain other.test)\n") !=
                    std::string::npos,
                unsigned_mail.output);
+}
+
+// Issue 15, item 8 (RFC 6531, 6532, 8616): an author and a sender in U-labels are the A-label
+// domain for SPF and DMARC (discovery, alignment with SPF and with DKIM's d=); our header
+// names A-labels only. A domain that is not UTF-8
+// is malformed: SPF none without a lookup, and the From check refuses it.
+BOOST_AUTO_TEST_CASE(u_label_domains_are_authenticated_as_their_a_labels) {
+    const std::string u_domain = "b\xc3\xbc"
+                                 "cher.test";
+    auto message = mailwarden::dkim_test::sample_message("Info <info@" + u_domain + ">");
+    mailwarden::dkim_test::sign(message, {.key = &mailwarden::dkim_test::rsa_2048(),
+                                          .selector = "s1",
+                                          .domain = "xn--bcher-kva.test"}); // RFC 6376 §3.5
+    const auto path = write("eai.eml", mailwarden::dkim_test::to_text(message));
+    const CheckRun result =
+        run({"--client-ip", "192.0.2.10", "--helo", "mail." + u_domain, "--mail-from",
+             "j\xc3\xb6rg@" + u_domain, "--format", "json", path});
+    BOOST_TEST(result.status == 0, result.output);
+    const auto json = parse(result.output);
+    BOOST_TEST(json.get<std::string>("spf.result") == "pass");
+    BOOST_TEST(json.get<std::string>("spf.domain") == "xn--bcher-kva.test");
+    BOOST_REQUIRE_EQUAL(json.get_child("dkim").size(), 1u);
+    BOOST_TEST(json.get_child("dkim").front().second.get<std::string>("result") == "pass");
+    BOOST_TEST(json.get_child("dkim").front().second.get<std::string>("domain") ==
+               "xn--bcher-kva.test");
+    BOOST_TEST(json.get<std::string>("dmarc.result") == "pass");
+    BOOST_TEST(json.get<std::string>("dmarc.from_domain") == "xn--bcher-kva.test");
+    const std::string header = json.get<std::string>("authentication_results");
+    BOOST_TEST(header.starts_with("mx.test; spf=pass smtp.mailfrom=xn--bcher-kva.test; "
+                                  "dkim=pass header.d=xn--bcher-kva.test header.s=s1 "
+                                  "header.a=rsa-sha256; dmarc=pass "),
+               header);
+    BOOST_TEST(header.ends_with(" header.from=xn--bcher-kva.test"), header);
+    BOOST_TEST(std::none_of(header.begin(), header.end(),
+                            [](char c) { return static_cast<unsigned char>(c) >= 0x80; }),
+               header);
+
+    const auto latin1 = write("latin1.eml", "From: Info <info@b\xfc"
+                                            "cher.test>\n\nx\n");
+    const CheckRun refused = run({"--client-ip", "192.0.2.10", "--mail-from",
+                                  "info@b\xfc"
+                                  "cher.test",
+                                  "--format", "json", latin1});
+    BOOST_TEST(refused.status == 1, refused.output);
+    const auto refused_json = parse(refused.output);
+    BOOST_TEST(refused_json.get<std::string>("spf.result") == "none");
+    BOOST_TEST(refused_json.get<std::string>("verdict.reason") == "from_invalid_domain");
 }
 
 BOOST_AUTO_TEST_CASE(usage_config_and_input_errors_have_their_own_status) {

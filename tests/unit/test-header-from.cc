@@ -174,10 +174,6 @@ BOOST_AUTO_TEST_CASE(domains_must_be_hostnames) {
         {{"a@under_score.example"}, FromProblem::invalid_domain, ""},
         {{"a@-lead.example"}, FromProblem::invalid_domain, ""},
         {{"a@trail-.example"}, FromProblem::invalid_domain, ""},
-        {{"a@b\xc3\xbc"
-          "cher.example"},
-         FromProblem::invalid_domain,
-         ""}, // U-label: A-labels only
         {{"a@example..org"}, FromProblem::invalid_domain, ""},
         {{"a@example.org.."}, FromProblem::invalid_syntax, ""},
         {{"a@exa!mple.org"}, FromProblem::invalid_domain, ""},
@@ -185,6 +181,47 @@ BOOST_AUTO_TEST_CASE(domains_must_be_hostnames) {
         {{"=?utf-8?q?a@good.com?= <b@evil.com>"}, FromProblem::invalid_domain, ""},
         {{"a@\"example.org\""}, FromProblem::invalid_syntax, ""},
     });
+}
+
+// RFC 6532 / RFC 8616 §5: the author domain in U-labels is the A-label domain; only what
+// IDNA2008 refuses, or bytes that are not UTF-8, are invalid_domain.
+BOOST_AUTO_TEST_CASE(u_labels_are_a_labels_and_only_malformed_names_are_invalid) {
+    check_cases({
+        {{"Info <info@b\xc3\xbc"
+          "cher.test>"},
+         FromProblem::none,
+         "xn--bcher-kva.test"},
+        {{"a@B\xc3\x9c"
+          "CHER.test"},
+         FromProblem::none,
+         "xn--bcher-kva.test"},
+        {{"j\xc3\xb6rg@mail.b\xc3\xbc"
+          "cher.test."},
+         FromProblem::none,
+         "mail.xn--bcher-kva.test"},
+        {{"a@\xe4\xbe\x8b\xe3\x81\x88.\xe3\x83\x86\xe3\x82\xb9\xe3\x83\x88"},
+         FromProblem::none,
+         "xn--r8jz45g.xn--zckzah"}, // 例え.テスト
+        {{"a@b\xfc"
+          "cher.test"},
+         FromProblem::invalid_domain,
+         ""},                                                       // Latin-1, not UTF-8
+        {{"a@\xe2\x98\x83.test"}, FromProblem::invalid_domain, ""}, // U+2603: DISALLOWED
+        {{"a@-b\xc3\xbc"
+          "cher.test"},
+         FromProblem::invalid_domain,
+         ""}, // leading hyphen
+        {{"a@" + std::string(62, 'a') + "\xc3\xbc.test"}, FromProblem::invalid_domain, ""},
+        {{"a@b\xc3\xbc"
+          "cher"},
+         FromProblem::invalid_domain,
+         ""}, // one label, as for ASCII
+    });
+    const HeaderFrom two = parse({"a@b\xc3\xbc"
+                                  "cher.test, b@xn--bcher-kva.test"});
+    BOOST_TEST(two.domains ==
+               (std::vector<std::string>{"xn--bcher-kva.test", "xn--bcher-kva.test"}));
+    BOOST_TEST(two.address == "a@xn--bcher-kva.test");
 }
 
 BOOST_AUTO_TEST_CASE(address_keeps_local_part_as_written_and_lists_all_domains) {

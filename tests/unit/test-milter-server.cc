@@ -11,6 +11,7 @@
 
 #include <boost/test/unit_test.hpp>
 
+#include <algorithm>
 #include <csignal>
 #include <filesystem>
 #include <fstream>
@@ -116,7 +117,11 @@ struct ServerFixture {
         dns = test::DnsTestServer::with_zone(
             "example.test TXT \"v=spf1 ip4:192.0.2.0/24 -all\"\n"
             "_dmarc.example.test TXT \"v=DMARC1; p=reject\"\n" +
-            dkim_test::txt_line("s1._domainkey.example.test", key_record));
+            dkim_test::txt_line("s1._domainkey.example.test", key_record) +
+            // bücher.test, for internationalized mail (RFC 8616): DNS knows its A-labels only.
+            "xn--bcher-kva.test TXT \"v=spf1 ip4:192.0.2.0/24 -all\"\n"
+            "_dmarc.xn--bcher-kva.test TXT \"v=DMARC1; p=reject\"\n" +
+            dkim_test::txt_line("s1._domainkey.xn--bcher-kva.test", key_record));
     }
     ~ServerFixture() {
         milter.reset();
@@ -152,6 +157,42 @@ struct ServerFixture {
                frame(command::helo, strings({"mx.client.test"}));
     }
 
+    struct Delivery {
+        std::string replies;  // the reply commands after MAIL, in order
+        std::string inserted; // the header the milter inserted, if any
+    };
+
+    // One message after negotiate(), connect and HELO: MAIL with `mail_arguments` (the address,
+    // then ESMTP parameters, as Postfix sends them), one RCPT, the DATA step, the header fields
+    // and the body, as Postfix sends them; the replies up to the end of the message.
+    Delivery deliver(MtaConnection& mta, std::initializer_list<std::string_view> mail_arguments,
+                     const dkim_test::Message& message) const {
+        Delivery delivery;
+        BOOST_REQUIRE(mta.send(frame(command::mail, strings(mail_arguments))));
+        const auto mail = mta.reply();
+        BOOST_REQUIRE_MESSAGE(mail, "no answer to MAIL\n" << log());
+        delivery.replies += mail->command;
+        if (mail->command != reply::continue_)
+            return delivery;
+        std::string stream =
+            frame(command::recipient, strings({"<bob@example.net>"})) + frame(command::data);
+        for (const auto& [name, value] : message.headers) // with SMFIP_HDR_LEADSPC: value as is
+            stream += frame(command::header, strings({name, value}));
+        BOOST_REQUIRE(mta.send(stream));
+        BOOST_REQUIRE_MESSAGE(mta.reply(), "no answer to DATA\n" << log()); // the DATA step
+        BOOST_REQUIRE(mta.send(frame(command::end_of_headers) + frame(command::body, message.body) +
+                               frame(command::end_of_body)));
+        for (auto answer = mta.reply(); answer; answer = mta.reply()) {
+            delivery.replies += answer->command;
+            if (answer->command == reply::insert_header)
+                delivery.inserted = std::string(answer->data);
+            if (answer->command != reply::insert_header && answer->command != reply::add_header &&
+                answer->command != reply::change_header)
+                break; // the final answer
+        }
+        return delivery;
+    }
+
     std::string dir;
     std::unique_ptr<test::DnsTestServer> dns;
     std::unique_ptr<ChildProcess> milter;
@@ -175,31 +216,55 @@ BOOST_AUTO_TEST_CASE(a_header_field_of_100_kb_in_one_packet_is_taken) {
 
     MtaConnection mta(socket_path());
     BOOST_REQUIRE(mta.negotiate());
-    BOOST_REQUIRE(
-        mta.send(connect_and_helo() + frame(command::mail, strings({"<alice@example.test>"}))));
-    const auto mail = mta.reply();
-    BOOST_REQUIRE(mail);
-    BOOST_TEST(mail->command == reply::continue_);
-    std::string stream =
-        frame(command::recipient, strings({"<bob@example.net>"})) + frame(command::data);
-    for (const auto& [name, value] : message.headers) // with SMFIP_HDR_LEADSPC: value as is
-        stream += frame(command::header, strings({name, value}));
-    BOOST_REQUIRE(mta.send(stream));
-    BOOST_REQUIRE_MESSAGE(mta.reply(), "no answer to DATA\n" << log()); // the DATA step
-    BOOST_REQUIRE(mta.send(frame(command::end_of_headers) + frame(command::body, message.body) +
-                           frame(command::end_of_body)));
-    std::string replies;
-    std::string inserted;
-    for (auto answer = mta.reply(); answer; answer = mta.reply()) {
-        replies += answer->command;
-        if (answer->command == reply::insert_header)
-            inserted = std::string(answer->data);
-        if (answer->command == reply::continue_ && replies.size() > 1)
-            break;
-    }
-    BOOST_TEST(replies.find("ic") != std::string::npos, replies << "\n" << log());
-    BOOST_TEST(inserted.find("dkim=pass header.d=example.test") != std::string::npos, inserted);
+    BOOST_REQUIRE(mta.send(connect_and_helo()));
+    const Delivery delivery = deliver(mta, {"<alice@example.test>"}, message);
+    BOOST_TEST(delivery.replies == "cic", delivery.replies << "\n" << log());
+    BOOST_TEST(delivery.inserted.find("dkim=pass header.d=example.test") != std::string::npos,
+               delivery.inserted);
     BOOST_TEST(log().find("dkim=pass:example.test dmarc=pass") != std::string::npos, log());
+}
+
+// Issue 15, item 8 (RFC 6531, 6532, 8616): an SMTPUTF8 envelope and a From: in U-labels are
+// authenticated as their A-labels (SPF, DMARC discovery, alignment with SPF and DKIM d=),
+// and the header we add names A-labels only. A From: domain that is not UTF-8 is malformed:
+// SPF none for such a sender, from_invalid_domain for the author.
+BOOST_AUTO_TEST_CASE(an_smtputf8_envelope_and_a_u_label_author_are_authenticated) {
+    start();
+    const std::string u_domain = "b\xc3\xbc"
+                                 "cher.test";
+    dkim_test::Message message = dkim_test::sample_message("Info <info@" + u_domain + ">");
+    message.headers.emplace_back("Subject", " Gr\xc3\xbc\xc3\x9f"
+                                            "e"); // RFC 6532 UTF-8
+    dkim_test::sign(
+        message, {.key = &dkim_test::rsa_2048(), .selector = "s1", .domain = "xn--bcher-kva.test"});
+    MtaConnection mta(socket_path());
+    BOOST_REQUIRE(mta.negotiate());
+    BOOST_REQUIRE(mta.send(connect_and_helo()));
+    const std::string sender = "<j\xc3\xb6rg@" + u_domain + ">";
+    const Delivery good = deliver(mta, {sender, "SMTPUTF8", "BODY=8BITMIME"}, message);
+    BOOST_TEST(good.replies == "cic", good.replies << "\n" << log());
+    BOOST_TEST(good.inserted.find("spf=pass smtp.mailfrom=xn--bcher-kva.test;") !=
+                   std::string::npos,
+               good.inserted);
+    BOOST_TEST(good.inserted.find("dkim=pass header.d=xn--bcher-kva.test") != std::string::npos,
+               good.inserted);
+    BOOST_TEST(good.inserted.find("dmarc=pass ") != std::string::npos, good.inserted);
+    BOOST_TEST(good.inserted.find(" header.from=xn--bcher-kva.test") != std::string::npos,
+               good.inserted);
+    BOOST_TEST(std::none_of(good.inserted.begin(), good.inserted.end(),
+                            [](char c) { return static_cast<unsigned char>(c) >= 0x80; }),
+               good.inserted);
+
+    const dkim_test::Message latin1 = dkim_test::sample_message("Info <info@b\xfc"
+                                                                "cher.test>");
+    const Delivery refused = deliver(mta,
+                                     {"<info@b\xfc"
+                                      "cher.test>",
+                                      "SMTPUTF8"},
+                                     latin1);
+    BOOST_TEST(refused.replies == "cy", refused.replies << "\n" << log());
+    BOOST_TEST(log().find("spf=none") != std::string::npos, log());
+    BOOST_TEST(log().find("reason=from_invalid_domain") != std::string::npos, log());
 }
 
 BOOST_AUTO_TEST_CASE(a_hostile_frame_ends_its_connection_and_the_daemon_serves_on) {

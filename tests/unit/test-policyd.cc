@@ -47,7 +47,8 @@ namespace {
 
 std::string zone_text() {
     return "pass.test TXT \"v=spf1 ip4:192.0.2.0/24 -all\"\n"
-           "fail.test TXT \"v=spf1 -all\"\n";
+           "fail.test TXT \"v=spf1 -all\"\n"
+           "xn--bcher-kva.test TXT \"v=spf1 ip4:192.0.2.0/24 -all\"\n";
 }
 
 struct PolicydFixture {
@@ -310,6 +311,25 @@ BOOST_AUTO_TEST_CASE(spf_pass_prepends_received_spf_once_and_fail_is_rejected) {
                           "to=<b@x.test> spf=fail rate=off action=550 reason=spf_fail") !=
                    std::string::npos,
                log());
+}
+
+// Issue 15, item 8: Postfix hands an SMTPUTF8 sender over as UTF-8; SPF evaluates its domain
+// as A-labels (RFC 8616 §3), and a domain that is not UTF-8 is none (malformed, §4.3).
+BOOST_AUTO_TEST_CASE(an_smtputf8_sender_is_evaluated_under_its_a_labels) {
+    start("[actions]\nspf_fail_action = reject\n");
+    Socket socket = connect();
+    const std::string sender = "j\xc3\xb6rg@b\xc3\xbc"
+                               "cher.test";
+    const std::string pass = ask(socket, request("RCPT", "192.0.2.7", sender, "b@x.test", "m1"));
+    BOOST_TEST(pass.starts_with("PREPEND Received-SPF: pass"), pass);
+    BOOST_TEST(pass.find("@xn--bcher-kva.test\"") != std::string::npos, pass);
+    const std::string fail = ask(socket, request("RCPT", "198.51.100.7", sender, "b@x.test", "m2"));
+    BOOST_TEST(fail.starts_with("550 5.7.23 SPF check failed for xn--bcher-kva.test"), fail);
+    const std::string none = ask(socket, request("RCPT", "192.0.2.7",
+                                                 "a@b\xfc"
+                                                 "cher.test",
+                                                 "b@x.test", "m3"));
+    BOOST_TEST(none.starts_with("PREPEND Received-SPF: none"), none);
 }
 
 BOOST_AUTO_TEST_CASE(each_answer_is_timed_by_the_checks_its_own_request_ran) {

@@ -1,4 +1,4 @@
-// Unit tests for auth/public_suffix and auth/punycode: RFC 3492 sample strings, a table of
+// Unit tests for auth/public_suffix (U-labels through auth/idna, tested there): a table of
 // names against a small inline list (wildcards, exceptions, nested rules, case, trailing
 // dot, IDN, invalid names), the bounds by name, and the publicsuffix.org test vectors
 // (../shared/conformance/dmarc/psl/tests.txt) against Debian's list. Fails by Boost.Test
@@ -15,16 +15,15 @@
 #include <string_view>
 #include <vector>
 
+#include "auth/idna.hh"
 #include "auth/public_suffix.hh"
-#include "auth/punycode.hh"
 
+using mailwarden::auth::domain_to_ascii;
 using mailwarden::auth::max_psl_input_bytes;
 using mailwarden::auth::max_psl_label_bytes;
 using mailwarden::auth::max_psl_name_bytes;
 using mailwarden::auth::PslSections;
 using mailwarden::auth::PublicSuffixList;
-using mailwarden::auth::punycode_encode;
-using mailwarden::auth::to_a_label;
 
 namespace {
 
@@ -74,29 +73,6 @@ std::string show(const std::optional<std::string>& value) {
 } // namespace
 
 BOOST_AUTO_TEST_SUITE(public_suffix)
-
-BOOST_AUTO_TEST_CASE(punycode_rfc3492_samples) {
-    const std::vector<std::pair<std::string_view, std::string_view>> cases = {
-        {"食狮", "85x722f"},
-        {"公司", "55qx5d"},
-        {"中国", "fiqs8s"},
-        {"bücher", "bcher-kva"},
-        {"ليهمابتكلموشعربي؟", "egbpdaj6bu4bxfgehfvwxn"},    // RFC 3492 §7.1 (A)
-        {"他们为什么不说中文", "ihqwcrb4cv8a8dqg056pqjye"}, // (B)
-        {"3年B組金八先生", "3B-ww4c5e180e575a65lsy2b"},     // (L)
-        {"abc", "abc-"},
-    };
-    for (const auto& [label, expected] : cases)
-        BOOST_TEST(punycode_encode(label).value_or("(null)") == expected, label);
-    BOOST_TEST(to_a_label("食狮").value_or("(null)") == "xn--85x722f");
-    BOOST_TEST(to_a_label("plain").value_or("(null)") == "plain");
-}
-
-BOOST_AUTO_TEST_CASE(punycode_rejects_invalid_utf8) {
-    for (std::string_view bad :
-         {"\xC0\xAF", "\xED\xA0\x80", "\xF4\x90\x80\x80", "\xE4\xB8", "\x80", "a\xFF"})
-        BOOST_TEST(!punycode_encode(bad).has_value());
-}
 
 BOOST_AUTO_TEST_CASE(small_list_table) {
     const std::vector<RegistrableCase> cases = {
@@ -204,7 +180,7 @@ BOOST_AUTO_TEST_CASE(max_psl_label_bytes_63) {
     }
     BOOST_REQUIRE(cjk.size() == max_psl_label_bytes);
     BOOST_TEST(!small().registrable_domain(cjk + ".com").has_value());
-    BOOST_TEST(!to_a_label(cjk).has_value());
+    BOOST_TEST(!domain_to_ascii(cjk).has_value());
 }
 
 BOOST_AUTO_TEST_CASE(max_psl_input_bytes_1024) {

@@ -40,6 +40,9 @@ broken.test      SERVFAIL
 incslow.test     TXT "v=spf1 include:slow.test -all"
 mail.helo.test   TXT "v=spf1 ip4:192.0.2.10 -all"
 bad.test         TXT "v=spf1 ip4:300.1.1.1 -all"
+xn--bcher-kva.test TXT "v=spf1 ip4:192.0.2.0/24 -all"
+mail.xn--bcher-kva.test TXT "v=spf1 exists:%{d}.%{h}.ok.test -all"
+mail.xn--bcher-kva.test.mail.xn--bcher-kva.test.ok.test A 127.0.0.2
 )zone";
 
 struct Fixture {
@@ -149,6 +152,51 @@ BOOST_AUTO_TEST_CASE(initial_processing_gives_none_without_lookups) {
     BOOST_TEST(from("nodomain").result == "none");
     BOOST_TEST(resolver.query_count() == before);
     BOOST_TEST(from("@pass.test").identity == "postmaster@pass.test");
+}
+
+// RFC 8616 §3: U-labels in MAIL FROM and HELO become A-labels, for the lookup and for the
+// macros (%{d}, %{h}, %{s}); the local part is left as it came.
+BOOST_AUTO_TEST_CASE(u_label_domains_are_evaluated_as_a_labels) {
+    const SpfResult sender = from("info@b\xc3\xbc"
+                                  "cher.test");
+    BOOST_TEST(sender.result == "pass");
+    BOOST_TEST(sender.domain == "xn--bcher-kva.test");
+    BOOST_TEST(sender.identity == "info@xn--bcher-kva.test");
+    BOOST_TEST(from("j\xc3\xb6rg@B\xc3\x9c"
+                    "CHER.test",
+                    "198.51.100.1")
+                   .result == "fail");
+    BOOST_TEST(from("j\xc3\xb6rg@b\xc3\xbc"
+                    "cher.test")
+                   .identity == "j\xc3\xb6rg@xn--bcher-kva.test");
+    const SpfResult helo = verifier->check_helo("192.0.2.10", "mail.b\xc3\xbc"
+                                                              "cher.test");
+    BOOST_TEST(helo.result == "pass");
+    BOOST_TEST(helo.domain == "mail.xn--bcher-kva.test");
+    const SpfResult null_sender = verifier->check_mail_from("192.0.2.10",
+                                                            "mail.b\xc3\xbc"
+                                                            "cher.test",
+                                                            "<>");
+    BOOST_TEST(null_sender.identity == "postmaster@mail.xn--bcher-kva.test");
+    BOOST_TEST(null_sender.result == "pass");
+}
+
+// RFC 7208 §4.3: a domain that is not UTF-8, that IDNA2008 refuses, or whose A-label is over
+// 63 octets is malformed: none, without a DNS query.
+BOOST_AUTO_TEST_CASE(malformed_internationalized_domains_are_none_without_lookups) {
+    const std::size_t before = resolver.query_count();
+    for (const std::string& domain : {std::string("b\xfc"
+                                                  "cher.test"),
+                                      std::string("\xe2\x98\x83.test"),
+                                      std::string("-b\xc3\xbc"
+                                                  "cher.test"),
+                                      std::string(62, 'a') + "\xc3\xbc.test"}) {
+        const SpfResult result = from("a@" + domain);
+        BOOST_TEST(result.result == "none", domain);
+        BOOST_TEST(result.reason == "invalid domain", domain);
+        BOOST_TEST(verifier->check_helo("192.0.2.10", "mail." + domain).result == "none");
+    }
+    BOOST_TEST(resolver.query_count() == before);
 }
 
 // libspf2 passed any domain for a loopback client; SPF has no such exception.

@@ -5,12 +5,14 @@
 // the decision table: our header from the Report's SPF, DKIM and DMARC results, added to the
 // message unless it is refused (one line; the front-end folds it, auth::fold_header_value).
 // Attacker text in it is bounded so that every line stays within RFC 5322's 998 octets: a
-// local part over 64 octets is left out of smtp.mailfrom, a value over 255 octets is left out,
+// local part over 64 octets or not ASCII is left out of smtp.mailfrom (domains are A-labels:
+// the header stays ASCII, RFC 8616), a value over 255 octets is left out,
 // and at most dkim_max_signatures DKIM results are named. Parameters read: authserv_id,
 // trusted_authserv_ids. Always on; never throws for any header.
 #include "engine/checks/checks.hh"
 
 #include "auth/authres.hh"
+#include "auth/idna.hh"
 
 namespace mailwarden::engine::checks {
 
@@ -41,13 +43,16 @@ void add_property(auth::AuthResult& result, std::string name, std::string_view v
 }
 
 // smtp.mailfrom: the address, or only its domain when the local part is longer than RFC 5321
-// allows. RFC 8601's pvalue may be a bare domain-name, and SPF authenticates the domain alone,
-// so nothing authenticated is lost; a cut local part would name another mailbox.
+// allows or is not ASCII (an SMTPUTF8 sender: our header stays ASCII, its domain is already
+// A-labels). RFC 8601's pvalue may be a bare domain-name, and SPF authenticates the domain
+// alone, so nothing authenticated is lost; a cut local part would name another mailbox. A
+// domain that is still not ASCII (malformed, SPF none) is left out.
 std::string_view mailfrom_value(std::string_view identity) {
     const std::size_t at = identity.rfind('@');
-    if (at != std::string_view::npos && at > max_local_part_octets)
-        return identity.substr(at + 1);
-    return identity;
+    if (at != std::string_view::npos &&
+        (at > max_local_part_octets || auth::has_non_ascii(identity.substr(0, at))))
+        identity = identity.substr(at + 1);
+    return auth::has_non_ascii(identity) ? std::string_view{} : identity;
 }
 
 void add_spf(const Report& report, auth::AuthenticationResults& header) {
