@@ -44,14 +44,11 @@ std::unique_ptr<milter::Server> bind_socket(const std::string& text, const confi
     if (!spec)
         throw std::runtime_error("invalid milter socket " + text + ": " + error);
     // The mode and owner are set before the socket appears under its name (see Server).
-    return std::make_unique<milter::Server>(*spec, engines, [&](const std::string& path) {
-        const auto mode =
-            static_cast<mode_t>(std::stoul(config.string("milter_socket_mode"), nullptr, 8));
-        if (::chmod(path.c_str(), mode) != 0)
-            throw std::runtime_error("cannot chmod " + path);
-        util::set_owner(path, config.string("milter_socket_owner"),
-                        config.boolean("allow_root") ? "" : config.string("user"));
-    });
+    return std::make_unique<milter::Server>(
+        *spec, engines,
+        util::mode_and_owner(config.string("milter_socket_mode"),
+                             config.string("milter_socket_owner"),
+                             config.boolean("allow_root") ? "" : config.string("user")));
 }
 
 // Waits until no message is in progress, or drain_limit. New messages meanwhile get 451 4.3.2.

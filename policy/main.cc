@@ -1,10 +1,10 @@
 // mailwarden-policyd: binds policy_socket, detaches (unless -f), drops privileges, serves
 // policy requests on a thread per connection (server.hh) while main() waits for signals (SIGHUP
 // reload, SIGTERM/SIGINT stop); with --stdio it answers on stdin/stdout for Postfix spawn(8).
-// Reads: policy_socket, policy_pid_file, policy_default_action, user, allow_root, logging,
-// and everything the engine reads.
-// Fails: configuration errors (what `mailwarden config check` refuses) exit 78; socket, privilege
-// or engine start errors are logged and exit 1.
+// Reads: policy_socket, policy_socket_mode, policy_socket_owner, policy_pid_file,
+// policy_default_action, user, allow_root, logging, and everything the engine reads. Fails:
+// configuration errors (what `mailwarden config check` refuses) exit 78; socket, privilege or
+// engine start errors are logged and exit 1.
 #include "config.h"
 
 #include "config/daemon_setup.hh"
@@ -50,7 +50,11 @@ int serve(const config::DaemonOptions& options) {
 
     // Bound before detaching (a socket that cannot be bound is the starting command's exit
     // status); no thread starts before fork, neither ours nor the resolver's.
-    policy::Server server(*spec, engines);
+    policy::Server server(
+        *spec, engines,
+        util::mode_and_owner(startup->string("policy_socket_mode"),
+                             startup->string("policy_socket_owner"),
+                             startup->boolean("allow_root") ? "" : startup->string("user")));
     if (!options.foreground && ::daemon(0, 0) != 0)
         throw std::runtime_error("cannot detach");
     util::PidFile pid_file(startup->string("policy_pid_file"));

@@ -72,8 +72,9 @@ void make_room_for(std::size_t max_connections) {
 } // namespace
 
 struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
-    Impl(const util::SocketSpec& spec, const engine::EngineHolder& holder)
-        : engines(holder), listener(util::listen_on(spec, SOCK_NONBLOCK)),
+    Impl(const util::SocketSpec& spec, const engine::EngineHolder& holder,
+         const util::PrepareUnixSocket& prepare)
+        : engines(holder), listener(util::listen_on(spec, SOCK_NONBLOCK, prepare)),
           wake(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)),
           tcp(spec.kind != util::SocketSpec::Kind::unix_path), unix_path(tcp ? "" : spec.path) {
         if (wake.get() < 0)
@@ -178,8 +179,9 @@ void Server::Impl::serve(int fd) {
     notify(); // the acceptor may be waiting for a free place
 }
 
-Server::Server(const util::SocketSpec& spec, const engine::EngineHolder& engines)
-    : impl_(std::make_shared<Impl>(spec, engines)) {}
+Server::Server(const util::SocketSpec& spec, const engine::EngineHolder& engines,
+               const util::PrepareUnixSocket& prepare)
+    : impl_(std::make_shared<Impl>(spec, engines, prepare)) {}
 
 Server::~Server() {
     stop();

@@ -35,7 +35,9 @@ class Server {
 public:
     // Binds and listens; throws std::runtime_error naming the socket when it cannot. Serves
     // nothing before start(), and starts no thread, so the process may still fork (detach).
-    Server(const util::SocketSpec& spec, const engine::EngineHolder& engines);
+    // A unix socket gets `prepare` (mode, owner) before clients can find it.
+    Server(const util::SocketSpec& spec, const engine::EngineHolder& engines,
+           const util::PrepareUnixSocket& prepare = {});
     ~Server(); // stop(), then removes a unix socket's file
     Server(const Server&) = delete;
     Server& operator=(const Server&) = delete;

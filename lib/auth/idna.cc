@@ -12,7 +12,7 @@ namespace mailwarden::auth {
 
 namespace {
 
-constexpr std::size_t max_label_octets = 63;  // RFC 1035 §2.3.4
+constexpr std::size_t max_label_octets = 63;   // RFC 1035 §2.3.4
 constexpr std::size_t max_domain_octets = 253; // without the trailing dot
 
 struct FreeIdn2 {
@@ -49,9 +49,9 @@ std::optional<std::string> domain_to_ascii(std::string_view domain) {
         return std::nullopt;
     const std::string input(domain); // libidn2 wants a NUL-terminated string
     char* output = nullptr;
-    const int status = idn2_lookup_u8(reinterpret_cast<const std::uint8_t*>(input.c_str()),
-                                      reinterpret_cast<std::uint8_t**>(&output),
-                                      IDN2_NONTRANSITIONAL);
+    const int status =
+        idn2_lookup_u8(reinterpret_cast<const std::uint8_t*>(input.c_str()),
+                       reinterpret_cast<std::uint8_t**>(&output), IDN2_NONTRANSITIONAL);
     const std::unique_ptr<char, FreeIdn2> owned(output);
     if (status != IDN2_OK || output == nullptr)
         return std::nullopt;

@@ -128,6 +128,18 @@ const std::array table{
         .help = "Socket mailwarden-policyd listens on.",
         .doc = "Same syntax as milter_socket. Postfix names it in check_policy_service "
                "(inet:127.0.0.1:10040 or unix:/PATH)."},
+    ParamDef{.name = "policy_socket_mode", .section = "policy", .type = ParamType::string,
+        .default_text = "0660", .validator = check_octal_mode, .reloadable = false,
+        .help = "Octal permissions of a unix policy socket.",
+        .doc = "Applied to unix: and local: sockets only; Postfix's smtpd must be able to "
+               "connect, usually through the group."},
+    ParamDef{.name = "policy_socket_owner", .section = "policy", .type = ParamType::string,
+        .default_text = "", .validator = check_owner, .reloadable = false,
+        .help = "Owner of a unix policy socket as USER, USER:GROUP or :GROUP; empty means user.",
+        .doc = "As milter_socket_owner. check_policy_service unix:NAME is relative to Postfix's "
+               "queue directory, inside its chroot, for example policy_socket = "
+               "unix:/var/spool/postfix/mailwarden/policy.sock and check_policy_service "
+               "unix:mailwarden/policy.sock."},
     ParamDef{.name = "policy_default_action", .section = "policy", .type = ParamType::string,
         .default_text = "DUNNO", .validator = check_policy_action, .reloadable = true,
         .help = "Answer to a policy request that breaks the protocol; the connection then closes.",

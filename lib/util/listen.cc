@@ -1,5 +1,6 @@
 // See listen.hh.
 #include "util/listen.hh"
+#include "util/daemon.hh"
 
 #include <arpa/inet.h>
 #include <cerrno>
@@ -7,6 +8,7 @@
 #include <netinet/in.h>
 #include <stdexcept>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -87,6 +89,15 @@ int listen_on(const SocketSpec& spec, int socket_flags, const PrepareUnixSocket&
         throw;
     }
     return fd;
+}
+
+PrepareUnixSocket mode_and_owner(std::string mode, std::string owner, std::string default_user) {
+    return [mode = std::move(mode), owner = std::move(owner),
+            default_user = std::move(default_user)](const std::string& path) {
+        if (::chmod(path.c_str(), static_cast<mode_t>(std::stoul(mode, nullptr, 8))) != 0)
+            throw std::runtime_error("cannot chmod " + path + ": " + std::strerror(errno));
+        set_owner(path, owner, default_user);
+    };
 }
 
 } // namespace mailwarden::util

@@ -19,6 +19,11 @@ using PrepareUnixSocket = std::function<void(const std::string& path)>;
 // step that failed.
 int listen_on(const SocketSpec& spec, int socket_flags = 0, const PrepareUnixSocket& prepare = {});
 
+// The daemons' preparation of a unix socket: `mode`, octal text as the *_socket_mode
+// parameters hold it, then the owner (set_owner in daemon.hh: USER, USER:GROUP or :GROUP,
+// empty: default_user and its group; nothing when not root). Throws naming the step.
+PrepareUnixSocket mode_and_owner(std::string mode, std::string owner, std::string default_user);
+
 // "/path" or "ADDRESS port N", for messages.
 std::string describe(const SocketSpec& spec);
 

@@ -318,34 +318,43 @@ BOOST_AUTO_TEST_CASE(daemons_started_as_root_run_as_the_configured_user) {
             5s);
         BOOST_TEST(uid_line == expected, program);
     }
-    // The milter's unix socket: milter_socket_mode (0660) and, with milter_socket_owner empty,
-    // user's user and group, so that the MTA connects through the group.
-    struct stat socket_status {};
-    BOOST_TEST_REQUIRE(::stat((dir + "/milter.sock").c_str(), &socket_status) == 0);
-    BOOST_TEST((socket_status.st_mode & 0777) == 0660u);
-    BOOST_TEST(socket_status.st_uid == nobody->pw_uid);
-    BOOST_TEST(socket_status.st_gid == nobody->pw_gid);
+    // Each unix socket: *_socket_mode (0660) and, with *_socket_owner empty, user's user and
+    // group, so that the MTA connects through the group.
+    for (const char* socket : {"milter.sock", "policy.sock"}) {
+        struct stat socket_status {};
+        BOOST_TEST_REQUIRE(::stat((dir + "/" + socket).c_str(), &socket_status) == 0);
+        BOOST_TEST((socket_status.st_mode & 0777) == 0660u, socket);
+        BOOST_TEST(socket_status.st_uid == nobody->pw_uid, socket);
+        BOOST_TEST(socket_status.st_gid == nobody->pw_gid, socket);
+    }
 }
 
-BOOST_AUTO_TEST_CASE(milter_socket_owner_and_mode_follow_the_configuration) {
+BOOST_AUTO_TEST_CASE(socket_owner_and_mode_follow_the_configuration) {
     if (::geteuid() != 0) {
         BOOST_TEST_MESSAGE("not root: socket ownership is set only when started as root");
         return;
     }
-    write_config("info"); // then two lines more in its [milter] section
+    write_config("info"); // then two lines more in its [milter] and [policy] sections
     std::ifstream in(config_path);
     std::string text((std::istreambuf_iterator<char>(in)), {});
-    const auto line_end = text.find('\n', text.find("milter_socket ="));
-    text.insert(line_end + 1, "milter_socket_mode = 0640\nmilter_socket_owner = root:daemon\n");
+    for (const std::string daemon : {"milter", "policy"}) {
+        const auto line_end = text.find('\n', text.find(daemon + "_socket ="));
+        BOOST_TEST_REQUIRE(line_end != std::string::npos);
+        text.insert(line_end + 1,
+                    daemon + "_socket_mode = 0640\n" + daemon + "_socket_owner = root:daemon\n");
+    }
     std::ofstream(config_path, std::ios::trunc) << text;
-    auto milter = start("milter/mailwarden-milter", "milter.sock");
     const group* daemon_group = ::getgrnam("daemon");
     BOOST_TEST_REQUIRE(daemon_group != nullptr);
-    struct stat socket_status {};
-    BOOST_TEST_REQUIRE(::stat((dir + "/milter.sock").c_str(), &socket_status) == 0);
-    BOOST_TEST((socket_status.st_mode & 0777) == 0640u);
-    BOOST_TEST(socket_status.st_uid == 0u);
-    BOOST_TEST(socket_status.st_gid == daemon_group->gr_gid);
+    for (const auto& [program, socket] : {std::pair{"milter/mailwarden-milter", "milter.sock"},
+                                          std::pair{"policy/mailwarden-policyd", "policy.sock"}}) {
+        auto daemon = start(program, socket);
+        struct stat socket_status {};
+        BOOST_TEST_REQUIRE(::stat((dir + "/" + socket).c_str(), &socket_status) == 0);
+        BOOST_TEST((socket_status.st_mode & 0777) == 0640u, socket);
+        BOOST_TEST(socket_status.st_uid == 0u, socket);
+        BOOST_TEST(socket_status.st_gid == daemon_group->gr_gid, socket);
+    }
 }
 
 // A state file cut short (a full disk, a bad copy) names pages it no longer has; reading one was

@@ -26,11 +26,13 @@ BOOST_AUTO_TEST_SUITE(idna)
 BOOST_AUTO_TEST_CASE(u_labels_become_lower_case_a_labels) {
     const std::vector<std::pair<std::string, std::string>> cases{
         {"bücher.test", "xn--bcher-kva.test"},
-        {"Bücher.TEST", "xn--bcher-kva.test"},      // ASCII case
-        {"BÜCHER.test", "xn--bcher-kva.test"},      // UTS #46 maps case
-        {"bu\xCC\x88" "cher.test", "xn--bcher-kva.test"}, // u + combining diaeresis: NFC
+        {"Bücher.TEST", "xn--bcher-kva.test"}, // ASCII case
+        {"BÜCHER.test", "xn--bcher-kva.test"}, // UTS #46 maps case
+        {"bu\xCC\x88"
+         "cher.test",
+         "xn--bcher-kva.test"}, // u + combining diaeresis: NFC
         {"mail.bücher.test.", "mail.xn--bcher-kva.test."},
-        {"faß.de", "xn--fa-hia.de"},                // non-transitional: not fass.de
+        {"faß.de", "xn--fa-hia.de"}, // non-transitional: not fass.de
         {"例え.テスト", "xn--r8jz45g.xn--zckzah"},
         {"食狮.公司.cn", "xn--85x722f.xn--55qx5d.cn"},
         {"s1._domainkey.bücher.test", "s1._domainkey.xn--bcher-kva.test"},
@@ -62,19 +64,22 @@ BOOST_AUTO_TEST_CASE(ascii_names_are_only_lower_cased) {
 
 BOOST_AUTO_TEST_CASE(what_idna2008_forbids_is_malformed) {
     const std::vector<std::string> malformed{
-        "\xE2\x98\x83.net",          // U+2603 SNOWMAN: DISALLOWED
-        "a\xE2\x80\x8D" "b.test",    // ZERO WIDTH JOINER outside its context (CONTEXTJ)
-        "-bücher.test",              // hyphen at the start of a label
-        "bücher-.test",              // and at its end
-        "xn--zz.bücher.test",        // an xn-- label that is not Punycode
+        "\xE2\x98\x83.net", // U+2603 SNOWMAN: DISALLOWED
+        "a\xE2\x80\x8D"
+        "b.test",             // ZERO WIDTH JOINER outside its context (CONTEXTJ)
+        "-bücher.test",       // hyphen at the start of a label
+        "bücher-.test",       // and at its end
+        "xn--zz.bücher.test", // an xn-- label that is not Punycode
     };
     for (const std::string& name : malformed)
         BOOST_TEST(!domain_to_ascii(name).has_value(), name);
 }
 
 BOOST_AUTO_TEST_CASE(bytes_that_are_not_utf8_are_malformed) {
-    for (std::string name : {"\xFF.test", "b\xFC" "cher.test", "\xC0\xAF.test", "\xED\xA0\x80.test",
-                             "\xE4\xB8.test"})
+    for (std::string name : {"\xFF.test",
+                             "b\xFC"
+                             "cher.test",
+                             "\xC0\xAF.test", "\xED\xA0\x80.test", "\xE4\xB8.test"})
         BOOST_TEST(!domain_to_ascii(name).has_value());
     BOOST_TEST(!domain_to_ascii(std::string("b\xC3\xBC\0x.test", 10)).has_value()); // NUL
 }
