@@ -14,6 +14,7 @@
 #include "milter/server.hh"
 #include "milter/session.hh"
 #include "util/daemon.hh"
+#include "util/listen.hh"
 #include "util/log.hh"
 #include "util/socket_spec.hh"
 

@@ -12,6 +12,7 @@
 #include "engine/engine_holder.hh"
 #include "policy/server.hh"
 #include "util/daemon.hh"
+#include "util/listen.hh"
 #include "util/log.hh"
 
 #include <cstdio>

@@ -16,6 +16,7 @@
 
 #include "engine/engine_holder.hh"
 #include "policy/decision.hh"
+#include "util/listen.hh"
 #include "util/socket_spec.hh"
 
 #include <chrono>
