@@ -14,7 +14,6 @@
 #include "milter/server.hh"
 #include "milter/session.hh"
 #include "util/daemon.hh"
-#include "util/listen.hh"
 #include "util/log.hh"
 #include "util/socket_spec.hh"
 
@@ -45,11 +44,8 @@ std::unique_ptr<milter::Server> bind_socket(const std::string& text, const confi
     if (!spec)
         throw std::runtime_error("invalid milter socket " + text + ": " + error);
     // The mode and owner are set before the socket appears under its name (see Server).
-    return std::make_unique<milter::Server>(
-        *spec, engines,
-        util::mode_and_owner(config.string("milter_socket_mode"),
-                             config.string("milter_socket_owner"),
-                             config.boolean("allow_root") ? "" : config.string("user")));
+    return std::make_unique<milter::Server>(*spec, engines,
+                                            config::unix_socket_setup(config, "milter_socket"));
 }
 
 // Waits until no message is in progress, or drain_limit. New messages meanwhile get 451 4.3.2.

@@ -12,7 +12,6 @@
 #include "engine/engine_holder.hh"
 #include "policy/server.hh"
 #include "util/daemon.hh"
-#include "util/listen.hh"
 #include "util/log.hh"
 
 #include <cstdio>
@@ -51,11 +50,7 @@ int serve(const config::DaemonOptions& options) {
 
     // Bound before detaching (a socket that cannot be bound is the starting command's exit
     // status); no thread starts before fork, neither ours nor the resolver's.
-    policy::Server server(
-        *spec, engines,
-        util::mode_and_owner(startup->string("policy_socket_mode"),
-                             startup->string("policy_socket_owner"),
-                             startup->boolean("allow_root") ? "" : startup->string("user")));
+    policy::Server server(*spec, engines, config::unix_socket_setup(*startup, "policy_socket"));
     if (!options.foreground && ::daemon(0, 0) != 0)
         throw std::runtime_error("cannot detach");
     util::PidFile pid_file(startup->string("policy_pid_file"));

@@ -79,6 +79,12 @@ util::LogSettings log_settings(const Config& config, std::string ident, bool for
     return settings;
 }
 
+util::PrepareUnixSocket unix_socket_setup(const Config& config, std::string_view socket_parameter) {
+    const std::string name(socket_parameter);
+    return util::mode_and_owner(config.string(name + "_mode"), config.string(name + "_owner"),
+                                config.boolean("allow_root") ? "" : config.string("user"));
+}
+
 void run_signal_loop(ConfigHolder& holder, const DaemonOptions& options, const std::string& ident,
                      const std::function<void(const ConfigPtr&)>& on_reload) {
     for (;;) {

@@ -4,6 +4,7 @@
 #pragma once
 
 #include "config/config.hh"
+#include "util/listen.hh"
 #include "util/log.hh"
 
 #include <functional>
@@ -30,6 +31,11 @@ DaemonOptions parse_daemon_options(int argc, char** argv, std::string_view progr
 ConfigPtr load_config_or_exit(const std::string& path, const ConfigCheck& validator);
 
 util::LogSettings log_settings(const Config& config, std::string ident, bool foreground);
+
+// The preparation of the daemon's unix socket (util::mode_and_owner) from its parameters:
+// socket_parameter ("milter_socket", "policy_socket") + "_mode" and + "_owner", an empty owner
+// meaning user unless allow_root.
+util::PrepareUnixSocket unix_socket_setup(const Config& config, std::string_view socket_parameter);
 
 // Runs in main() after block_daemon_signals() and after the server threads started.
 // SIGHUP: reload the file into holder (an invalid file keeps the old snapshot) and apply
