@@ -13,7 +13,7 @@ tests_unit_testrunner_SOURCES += \
 lib_libmailwarden_la_SOURCES += \
 	lib/auth/idna.cc \
 	lib/auth/idna.hh
-tests_unit_testrunner_SOURCES += tests/unit/test-idna.cc
+tests_unit_testrunner_SOURCES += tests/unit/test-idna.cc tests/unit/idna_test_names.hh
 
 # Public Suffix List (organizational domain for DMARC).
 lib_libmailwarden_la_SOURCES += \

@@ -17,6 +17,7 @@
 
 #include "auth/idna.hh"
 #include "auth/public_suffix.hh"
+#include "idna_test_names.hh"
 
 using mailwarden::auth::domain_to_ascii;
 using mailwarden::auth::max_psl_input_bytes;
@@ -171,13 +172,7 @@ BOOST_AUTO_TEST_CASE(max_psl_label_bytes_63) {
     BOOST_TEST(!small().registrable_domain(longest + "x.com").has_value());
     // The bound applies to the A-label: these 21 CJK characters are 63 bytes of UTF-8 but
     // 70 bytes as xn--.
-    std::string cjk;
-    for (char32_t i = 0; i < 21; ++i) {
-        const char32_t c = 0x4E00 + (i * 4099) % 20000;
-        cjk += static_cast<char>(0xE0 | (c >> 12));
-        cjk += static_cast<char>(0x80 | ((c >> 6) & 0x3F));
-        cjk += static_cast<char>(0x80 | (c & 0x3F));
-    }
+    const std::string cjk = mailwarden::test::cjk_label_63_bytes_70_as_a_label();
     BOOST_REQUIRE(cjk.size() == max_psl_label_bytes);
     BOOST_TEST(!small().registrable_domain(cjk + ".com").has_value());
     BOOST_TEST(!domain_to_ascii(cjk).has_value());
