@@ -22,4 +22,5 @@ lib_libmailwarden_la_SOURCES += \
 tests_unit_testrunner_SOURCES += \
 	tests/unit/test-report-xml.cc \
 	tests/unit/test-report-job.cc \
-	tests/unit/test-failure-report.cc
+	tests/unit/test-failure-report.cc \
+	tests/unit/report_test_util.hh
