@@ -1,6 +1,7 @@
 // See dkim_key_table.hh.
 #include "auth/dkim_key_table.hh"
 
+#include "auth/idna.hh"
 #include "util/ascii.hh"
 
 #include <algorithm>
@@ -49,18 +50,20 @@ bool fail(std::string* error, std::string text) {
     return false;
 }
 
-bool non_ascii(std::string_view text) {
-    return std::any_of(text.begin(), text.end(),
-                       [](char c) { return static_cast<unsigned char>(c) >= 0x80; });
-}
-
-bool check_domain(std::string_view domain, std::string* error) {
-    if (non_ascii(domain))
-        return fail(error, "write the domain '" + std::string(domain) +
-                               "' in its ASCII form (A-labels, xn--...)");
-    if (!valid_labels(domain, 253))
-        return fail(error, "not a domain name: '" + std::string(domain) + "'");
-    return true;
+// The domain in DNS form: an internationalized one (U-labels) becomes its A-labels
+// (auth/idna), so that it meets the From: domain, which is converted the same way.
+std::optional<std::string> checked_domain(std::string_view domain, std::string* error) {
+    std::optional<std::string> ascii = domain_to_ascii(domain);
+    if (!ascii) {
+        fail(error,
+             "not a valid internationalized domain name (IDNA2008): '" + std::string(domain) + "'");
+        return std::nullopt;
+    }
+    if (!valid_labels(*ascii, 253)) {
+        fail(error, "not a domain name: '" + std::string(domain) + "'");
+        return std::nullopt;
+    }
+    return ascii;
 }
 
 } // namespace
@@ -78,7 +81,8 @@ std::optional<DkimKeyTableEntry> parse_key_table_line(std::string_view line, std
         entry.subdomains = true;
         domain.remove_prefix(2);
     }
-    if (!check_domain(domain, error))
+    std::optional<std::string> ascii_domain = checked_domain(domain, error);
+    if (!ascii_domain)
         return std::nullopt;
     if (!valid_labels(parts[1], 253)) {
         fail(error,
@@ -89,7 +93,7 @@ std::optional<DkimKeyTableEntry> parse_key_table_line(std::string_view line, std
         fail(error, "the key file must be an absolute path: '" + std::string(parts[2]) + "'");
         return std::nullopt;
     }
-    entry.domain = util::ascii_lowered(domain);
+    entry.domain = std::move(*ascii_domain);
     entry.selector = std::string(parts[1]);
     entry.key_file = std::string(parts[2]);
     return entry;

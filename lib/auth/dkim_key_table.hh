@@ -37,8 +37,9 @@ struct DkimKeyTableEntry {
     std::string key_file; // absolute path
 };
 
-// "DOMAIN SELECTOR KEYFILE" with DOMAIN a host name in ASCII (A-labels) or *. and one,
-// SELECTOR dot-separated labels of letters, digits and '-', KEYFILE an absolute path.
+// "DOMAIN SELECTOR KEYFILE" with DOMAIN a host name or *. and one, SELECTOR dot-separated
+// labels of letters, digits and '-', KEYFILE an absolute path. A DOMAIN written in U-labels
+// is kept as its A-labels (auth/idna.hh), the form From: domains are compared in.
 std::optional<DkimKeyTableEntry> parse_key_table_line(std::string_view line, std::string* error);
 
 // A key that signs a message: the d= and s= it signs with, and the key.

@@ -2,6 +2,7 @@
 #include "config/param_checks.hh"
 
 #include "auth/dkim_key_table.hh"
+#include "auth/idna.hh"
 #include "auth/spf_syntax.hh"
 #include "config/rate_limit.hh"
 #include "util/cidr.hh"
@@ -107,6 +108,15 @@ std::string check_policy_action(std::string_view value) {
 std::string check_authserv_id(std::string_view value) {
     if (value.size() > 255 || !all_of(value, is_name_char))
         return "not a valid host name: '" + std::string(value) + "'";
+    return "";
+}
+
+std::string check_mail_domain(std::string_view value) {
+    if (!auth::has_non_ascii(value))
+        return check_authserv_id(value);
+    const auto ascii = auth::domain_to_ascii(value);
+    if (!ascii || ascii->empty() || !check_authserv_id(*ascii).empty())
+        return "not a valid internationalized domain name (IDNA2008): '" + std::string(value) + "'";
     return "";
 }
 

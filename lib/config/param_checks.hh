@@ -18,6 +18,9 @@ std::string check_header_name(std::string_view value);
 std::string check_rate_limit(std::string_view value);
 std::string check_policy_action(std::string_view value);
 std::string check_authserv_id(std::string_view value);
+// A mail domain: a host name as check_authserv_id takes it, or one in U-labels that IDNA2008
+// converts (auth/idna.hh); the check that reads it compares its A-labels.
+std::string check_mail_domain(std::string_view value);
 std::string check_redis_server(std::string_view value);
 std::string check_redis_prefix(std::string_view value);
 std::string check_secret(std::string_view value);

@@ -527,17 +527,18 @@ const std::array table{
         .help = "Client networks refused at MAIL with 550 5.7.1.",
         .doc = "Checked before anything else that can refuse a message, outbound mail excepted."},
     ParamDef{.name = "allow_domains", .section = "limits", .type = ParamType::list,
-        .default_text = "", .validator = check_authserv_id, .reloadable = true,
+        .default_text = "", .validator = check_mail_domain, .reloadable = true,
         .help = "Authenticated domains whose mail never lowers the sending client's reputation.",
         .doc = "A domain counts as authenticated for a message when DMARC passes with it (its "
                "aligned DKIM signature, or SPF for it). Mail of these domains that is refused "
                "for other reasons (a rate limit, a quarantine) does not count against the client, "
                "so a shared relay of a partner keeps its standing."},
     ParamDef{.name = "deny_domains", .section = "limits", .type = ParamType::list,
-        .default_text = "", .validator = check_authserv_id, .reloadable = true,
+        .default_text = "", .validator = check_mail_domain, .reloadable = true,
         .help = "Authenticated domains whose mail is refused with 550 5.7.1 at end of message.",
         .doc = "Only an authenticated domain is matched (as for allow_domains): a forged From "
-               "cannot put another domain on this list's path."},
+               "cannot put another domain on this list's path. Both lists take internationalized "
+               "names in U-labels as well as in A-labels (xn--...)."},
     ParamDef{.name = "greylisting", .section = "limits", .type = ParamType::boolean,
         .default_text = "no", .reloadable = true,
         .help = "Refuse the first delivery attempt of each new (network, sender, recipient).",

@@ -186,6 +186,14 @@ BOOST_AUTO_TEST_CASE(every_error_kind_names_file_line_and_key) {
         {"[general]\nsyslog_facility = kern\n", 2, "syslog_facility", "invalid value 'kern'"},
         {"[general]\nuser =\n", 2, "user", "not a valid user name"},
         {"[general]\nauthserv_id = mx example\n", 2, "authserv_id", "not a valid host name"},
+        // U-labels are taken (as their A-labels); what IDNA2008 refuses is named as such.
+        {"[limits]\nallow_domains = b\xff"
+         "cher.test\n",
+         2, "allow_domains", "not a valid internationalized domain name (IDNA2008)"},
+        {"[limits]\ndeny_domains = a.test x\xe2\x80\x8dy.test\n", 2, "deny_domains",
+         "(IDNA2008): 'x"},
+        {"[limits]\ndeny_domains = mx_1.test mx.test!\n", 2, "deny_domains",
+         "not a valid host name: 'mx.test!'"},
         {"[general]\nmilter_pid_file = run/m.pid\n", 2, "milter_pid_file", "not an absolute path"},
         {"[general]\ninternal_networks = 10.0.0.0/33\n", 2, "internal_networks",
          "out of range 0..32"},

@@ -74,6 +74,8 @@ struct Fixture {
                                      "_dmarc.bank.test TXT \"v=DMARC1; p=reject\"\n"
                                      "partner.test TXT \"v=spf1 ip4:192.0.2.0/24 -all\"\n"
                                      "_dmarc.partner.test TXT \"v=DMARC1; p=quarantine\"\n"
+                                     "xn--bcher-kva.test TXT \"v=spf1 ip4:192.0.2.0/24 -all\"\n"
+                                     "_dmarc.xn--bcher-kva.test TXT \"v=DMARC1; p=none\"\n"
                                      "flaky.test SERVFAIL\n"
                                      "_dmarc.flaky.test TXT \"v=DMARC1; p=reject\"\n"
                                      "gone.test SERVFAIL\n"
@@ -387,6 +389,29 @@ BOOST_AUTO_TEST_CASE(allowed_domains_do_not_count_against_the_client_and_denied_
         send(denying, "192.0.2.9", "a@partner.test", {"x@example.net"}, "", "a@partner.test");
     BOOST_TEST(denied.verdict.reason == "deny_domain");
     BOOST_TEST(denied.verdict.text == "mail from partner.test is not accepted here");
+}
+
+BOOST_AUTO_TEST_CASE(listed_domains_written_in_u_labels_match_their_a_labels) {
+    // RFC 8616: the authenticated domain is in A-labels (xn--bcher-kva.test); the admin may
+    // write the list in either form, and in any case.
+    const std::string sender = "info@b\xc3\xbc"
+                               "cher.test";
+    for (const std::string listed : {"B\xc3\x9c"
+                                     "cher.test",
+                                     "xn--bcher-kva.test"}) {
+        const auto denying = make_engine("deny_domains = " + listed + "\n");
+        const engine::Report denied =
+            send(denying, "192.0.2.9", sender, {"x@example.net"}, "", sender);
+        BOOST_TEST(denied.verdict.reason == "deny_domain", listed);
+        BOOST_TEST(denied.verdict.text == "mail from xn--bcher-kva.test is not accepted here");
+        const auto allowing = make_engine("allow_domains = " + listed + "\n");
+        BOOST_TEST(
+            send(allowing, "192.0.2.9", sender, {"x@example.net"}, "", sender).domain_allow_listed);
+    }
+    const auto other = make_engine("deny_domains = b\xc3\xa4"
+                                   "cher.test\n"); // another domain
+    BOOST_TEST(send(other, "192.0.2.9", sender, {"x@example.net"}, "", sender).verdict.reason ==
+               "ok");
 }
 
 BOOST_AUTO_TEST_CASE(greylisting_defers_new_triplets_at_rcpt_until_they_pass) {

@@ -1,11 +1,13 @@
 // The allow and deny lists. Parameters read: allow_networks, deny_networks (client addresses,
 // at MAIL) and allow_domains, deny_domains (the domain DMARC authenticated, at the end of the
-// message). Each pair is one check for inbound mail, off when both its lists are empty. A
-// denied client or domain is rejected (550 5.7.1); an allowed one is noted in the Report
-// (client_allow_listed, domain_allow_listed) for the checks after it: client rate limits,
-// greylisting and reputation spare it. Never throws after construction.
+// message; a name written in U-labels is compared as its A-labels). Each pair is one check
+// for inbound mail, off when both its lists are empty. A denied client or domain is rejected
+// (550 5.7.1); an allowed one is noted in the Report (client_allow_listed,
+// domain_allow_listed) for the checks after it: client rate limits, greylisting and
+// reputation spare it. Never throws after construction.
 #include "engine/checks/checks.hh"
 
+#include "auth/idna.hh"
 #include "util/ascii.hh"
 #include "util/cidr.hh"
 
@@ -35,10 +37,14 @@ private:
     util::CidrSet deny_;
 };
 
-std::vector<std::string> lowered(const std::vector<std::string>& domains) {
+// The configured domains as the authenticated domain is written: lower case, A-labels
+// (config check refused a name that does not convert).
+std::vector<std::string> in_dns_form(const std::vector<std::string>& domains) {
     std::vector<std::string> result;
-    for (const auto& domain : domains)
-        result.push_back(util::ascii_lowered(domain));
+    for (const auto& domain : domains) {
+        if (auto ascii = auth::domain_to_ascii(domain))
+            result.push_back(std::move(*ascii));
+    }
     return result;
 }
 
@@ -51,8 +57,8 @@ class DomainLists final : public Check {
 public:
     explicit DomainLists(const config::Config& config)
         : Check("domains", hooks_of(Hook::end_of_message), Direction::inbound),
-          allow_(lowered(config.list("allow_domains"))),
-          deny_(lowered(config.list("deny_domains"))) {}
+          allow_(in_dns_form(config.list("allow_domains"))),
+          deny_(in_dns_form(config.list("deny_domains"))) {}
     bool off() const { return allow_.empty() && deny_.empty(); }
 
     void end_of_message(Stage& stage) const override {
@@ -66,7 +72,7 @@ public:
     }
 
 private:
-    std::vector<std::string> allow_; // lowercase
+    std::vector<std::string> allow_; // lower case, A-labels
     std::vector<std::string> deny_;
 };
 
