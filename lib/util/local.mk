@@ -36,6 +36,7 @@ tests_unit_testrunner_SOURCES += \
 	tests/unit/test-xml.cc \
 	tests/unit/test-json.cc \
 	tests/unit/test-log.cc \
+	tests/unit/log_capture.hh \
 	tests/unit/test-lock_guarded.cc \
 	tests/unit/test-parse.cc \
 	tests/unit/test-cidr.cc \

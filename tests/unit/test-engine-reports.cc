@@ -2,11 +2,13 @@
 // a real LMDB store: what inbound messages add to aggregate reports (one row per distinct
 // facts, counted), that the counting rides the end of message's one state round trip, what a
 // 4xx and `mailwarden check` leave out, and the failure-report queue (off by default, only
-// where ruf= asks, never for psd=y, rate-limited per domain and hour).
+// where ruf= asks, never for psd=y, rate-limited per domain and hour), and the warning when a
+// row is past its bound.
 #include "dkim_test_signer.hh"
 #include "dns/fake_resolver.hh"
 #include "engine/engine.hh"
 #include "engine/message_text.hh"
+#include "log_capture.hh"
 #include "report/aggregate_row.hh"
 #include "report/report_job.hh"
 #include "state/lmdb_store.hh"
@@ -143,6 +145,26 @@ BOOST_AUTO_TEST_CASE(each_message_is_counted_in_its_row_with_one_round_trip_at_t
     BOOST_TEST(found_spoof);
     BOOST_TEST(rows("norua.test").empty());
     BOOST_TEST(failure_queue().empty()); // failure reports are off by default
+}
+
+BOOST_AUTO_TEST_CASE(rows_past_the_domain_bound_are_not_counted_and_the_log_says_so) {
+    const test::DefaultLogSettings restore;
+    const test::StderrCapture capture;
+    util::log_configure(util::LogSettings{.ident = "mw-test",
+                                          .facility = LOG_MAIL,
+                                          .also_stderr = true,
+                                          .threshold = util::Severity::warning});
+    const auto checks =
+        make_engine("dmarc_aggregate_reports = yes\ndmarc_report_domain_rows = 10\n");
+    for (int host = 10; host < 22; ++host) // twelve sources: twelve rows for example.test
+        send(*checks, "192.0.2." + std::to_string(host), "a@example.test", "a@example.test");
+    BOOST_TEST(total(rows("example.test")) == 10);
+    const std::string logged = capture.captured();
+    const std::string line = "warning: DMARC aggregate report row for example.test not counted: "
+                             "example.test has dmarc_report_domain_rows=10 rows today\n";
+    // The 11th row is logged; the 12th within the interval is suppressed (and counted then).
+    BOOST_TEST(logged.find(line) != std::string::npos, logged);
+    BOOST_TEST(logged.find(line) == logged.rfind(line), logged);
 }
 
 BOOST_AUTO_TEST_CASE(off_by_default_and_a_tempfailed_message_is_not_counted) {

@@ -14,11 +14,14 @@
 #include <string>
 #include <vector>
 
+#include "log_capture.hh"
 #include "util/log.hh"
 #include "util/rate_limited_log.hh"
 
 using namespace mailwarden::util;
 using namespace std::chrono_literals;
+using mailwarden::test::DefaultLogSettings;
+using mailwarden::test::StderrCapture;
 
 namespace {
 struct RecordCase {
@@ -26,39 +29,6 @@ struct RecordCase {
     std::string expected_field;
 };
 
-// Sends fd 2 to a temporary file for its lifetime; captured() returns what was written.
-class StderrCapture {
-public:
-    StderrCapture() : saved_(::dup(STDERR_FILENO)), file_(std::tmpfile(), &std::fclose) {
-        BOOST_TEST_REQUIRE(file_ != nullptr);
-        std::fflush(stderr);
-        ::dup2(::fileno(file_.get()), STDERR_FILENO);
-    }
-    StderrCapture(const StderrCapture&) = delete;
-    StderrCapture& operator=(const StderrCapture&) = delete;
-    ~StderrCapture() {
-        ::dup2(saved_, STDERR_FILENO);
-        ::close(saved_);
-    }
-    std::string captured() const {
-        std::string text;
-        char buffer[4096];
-        std::rewind(file_.get());
-        for (std::size_t n; (n = std::fread(buffer, 1, sizeof buffer, file_.get())) > 0;) {
-            text.append(buffer, n);
-        }
-        return text;
-    }
-
-private:
-    int saved_;
-    std::unique_ptr<std::FILE, decltype(&std::fclose)> file_;
-};
-
-// Restores the default settings after a test that reconfigures logging.
-struct DefaultLogSettings {
-    ~DefaultLogSettings() { log_configure(LogSettings{}); }
-};
 } // namespace
 
 BOOST_AUTO_TEST_SUITE(logging) // not "log": that names the C math function

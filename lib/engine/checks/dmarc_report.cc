@@ -9,6 +9,8 @@
 // A message that gets a 4xx is not counted: it comes back, and counts then. Runs last, after
 // the decision table and the Authentication-Results header, so the row's disposition is what
 // was done to the message. The header and body are kept (bounded) only for failure reports.
+// A row past dmarc_report_domain_rows or dmarc_report_max_rows, and a failure report that
+// finds its queue full, are lost: a warning says so (once per kind and 10 minutes).
 // Off without a state store or when neither parameter asks for it. Never throws.
 #include "engine/checks/checks.hh"
 
@@ -18,6 +20,7 @@
 #include "report/report_job.hh"
 #include "report/report_settings.hh"
 #include "util/ascii.hh"
+#include "util/rate_limited_log.hh"
 
 #include <algorithm>
 #include <chrono>
@@ -119,7 +122,43 @@ public:
             queue_failure(stage, *record, *disposition, now);
     }
 
+    // A row or report the store could not take is lost for the report: said in the log, at
+    // most once per kind and full_log_interval (mailwarden.conf(5) promises it).
+    void state_answered(Stage& stage, const StateAnswer& answer) const override {
+        const std::string domain =
+            stage.report().dmarc ? util::ascii_lowered(stage.report().dmarc->record_domain) : "";
+        for (const auto& outcome : answer.outcomes) {
+            const auto* stored = std::get_if<state::ReportOutcome>(&outcome);
+            if (stored == nullptr)
+                continue;
+            if (const auto* counted = std::get_if<state::ReportCountOutcome>(&stored->value))
+                log_full(*counted, domain);
+            else if (const auto* queued = std::get_if<state::FailureQueueOutcome>(&stored->value);
+                     queued != nullptr && *queued == state::FailureQueueOutcome::queue_full)
+                full_log_.warn("dmarc-failure-queue-full",
+                               "DMARC failure report for " + domain +
+                                   " dropped: the queue holds its " +
+                                   std::to_string(state::FailureQueue{}.max_queued) +
+                                   " reports (is the report job running?)");
+        }
+    }
+
 private:
+    static constexpr std::chrono::seconds full_log_interval{600};
+
+    void log_full(state::ReportCountOutcome outcome, const std::string& domain) const {
+        if (outcome == state::ReportCountOutcome::domain_full)
+            full_log_.warn("dmarc-report-domain-full",
+                           "DMARC aggregate report row for " + domain + " not counted: " + domain +
+                               " has dmarc_report_domain_rows=" +
+                               std::to_string(settings_.max_domain_rows) + " rows today");
+        else if (outcome == state::ReportCountOutcome::interval_full)
+            full_log_.warn("dmarc-report-full",
+                           "DMARC aggregate report row for " + domain +
+                               " not counted: all domains have dmarc_report_max_rows=" +
+                               std::to_string(settings_.max_interval_rows) + " rows today");
+    }
+
     static Hooks hooks_for(const ReportSettings& settings) {
         Hooks hooks = hook_bit(Hook::end_of_message);
         if (settings.failure)
@@ -196,6 +235,7 @@ private:
     }
 
     ReportSettings settings_;
+    mutable util::RateLimitedLog full_log_{full_log_interval};
 };
 
 } // namespace
