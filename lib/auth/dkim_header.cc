@@ -13,7 +13,9 @@
 #include "auth/dkim_header.hh"
 
 #include "auth/dkim_key.hh"
+#include "auth/idna.hh"
 #include "util/ascii.hh"
+#include "util/utf8.hh"
 
 #include <openssl/evp.h>
 
@@ -52,15 +54,35 @@ bool plain_name(std::string_view text, std::size_t max_bytes) {
            });
 }
 
-// Printable ASCII, SP and HTAB, and CR only in CRLF followed by SP or HTAB (folding).
+// d=, s=, the domain of i=: a plain name as written, or one in U-labels (an internationalized
+// message, RFC 8616 §4) as its A-labels, the form of the key lookup, the results and
+// DMARC alignment. False when neither.
+bool take_name(std::string_view text, std::string& name) {
+    if (!has_non_ascii(text)) {
+        name = text;
+        return plain_name(text, 253);
+    }
+    auto ascii = domain_to_ascii(text);
+    if (!ascii || !plain_name(*ascii, 253))
+        return false;
+    name = std::move(*ascii);
+    return true;
+}
+
+// Printable ASCII, SP and HTAB, and CR only in CRLF followed by SP or HTAB (folding); UTF-8
+// (RFC 6532), which only d=, s= and i= then take (as U-labels, RFC 8616 §4).
 bool plain_header_value(std::string_view value) {
     static constexpr auto plain = [] {
         std::array<bool, 256> table{};
         for (int byte = 0x20; byte < 0x7f; ++byte)
             table[byte] = true;
+        for (int byte = 0x80; byte < 0x100; ++byte)
+            table[byte] = true;
         table['\t'] = true;
         return table;
     }();
+    if (has_non_ascii(value) && !util::valid_utf8(value))
+        return false;
     for (std::size_t at = 0; at < value.size(); ++at) {
         if (plain[static_cast<unsigned char>(value[at])])
             continue;
@@ -142,18 +164,20 @@ bool plain_timestamp(std::string_view text, std::uint64_t now) {
     return seconds >= dkim_clock_drift_seconds && seconds <= now;
 }
 
-// i=: [local-part]@domain, the domain d= or below it, nothing to decode.
+// i=: [local-part]@domain, the domain d= (A-labels) or below it, nothing to decode; the
+// local part may be UTF-8 and the domain U-labels (RFC 8616 §4).
 bool plain_identity(std::string_view text, std::string_view domain) {
     const std::size_t at = text.find('@');
     if (at == std::string_view::npos || text.size() > 200)
         return false;
-    const std::string_view local = text.substr(0, at), host = text.substr(at + 1);
+    const std::string_view local = text.substr(0, at);
+    std::string host;
     if (!std::all_of(local.begin(), local.end(),
                      [](char c) {
                          return is_alpha(c) || is_digit(c) || c == '.' || c == '-' || c == '_' ||
-                                c == '+';
+                                c == '+' || static_cast<unsigned char>(c) >= 0x80;
                      }) ||
-        !plain_name(host, 253))
+        !take_name(text.substr(at + 1), host))
         return false;
     if (util::equal_ignoring_ascii_case(host, domain))
         return true;
@@ -199,11 +223,9 @@ bool take_tag(unsigned tag, std::string_view raw, std::string_view text, std::ui
     case tag_c:
         return !spaced() && set_canons(text, signature);
     case tag_d:
-        signature.domain = text;
-        return plain_name(text, 253);
+        return take_name(text, signature.domain);
     case tag_s:
-        signature.selector = text;
-        return plain_name(text, 253);
+        return take_name(text, signature.selector);
     case tag_h:
         return set_names(raw, signature);
     case tag_t:

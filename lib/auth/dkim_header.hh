@@ -12,10 +12,14 @@
 // whole message to libopendkim. Accepted: v=1; a=rsa-sha256; c= absent or a plain
 // simple/relaxed pair; d= and s= of letters, digits, '-', '_', '.'; h= naming From; bh= and
 // b= base64; t= a plain past timestamp; q=dns/txt; i= a plain address in d= or below it.
+// One exception to "only what libopendkim parses": d=, s= and the domain of i= may be
+// written in U-labels (RFC 8616 §4, an internationalized message), which libopendkim
+// refuses as malformed; they are kept as their A-labels (auth/idna.hh) for the key lookup
+// and the result, while the hash covers the field as written.
 // Refused: l=, x=, z=, any other tag, a tag twice, whitespace inside a value other than
 // h=, bh= and b=, whitespace between a tag name and '=', bare CR or LF, NUL, bytes outside
-// printable ASCII. The canonicalizers follow libopendkim where it reads RFC 6376 its own
-// way (see dkim_header.cc), so the hashes are the ones libopendkim computes.
+// printable ASCII other than UTF-8 in d=, s= and i=. The canonicalizers follow libopendkim where it
+// reads RFC 6376 its own way (see dkim_header.cc), so the hashes are the ones libopendkim computes.
 // Nothing here throws except std::bad_alloc.
 #pragma once
 
@@ -42,7 +46,7 @@ constexpr std::size_t max_fast_signature_bytes = 8192;
 constexpr std::size_t max_fast_signed_names_bytes = 1024;
 
 struct FastSignature {
-    std::string domain, selector;   // d=, s= as written
+    std::string domain, selector;   // d=, s= as written (U-labels: as A-labels)
     std::vector<std::string> names; // h=, in order
     DkimBodyHash::Canon header_canon = DkimBodyHash::Canon::simple;
     DkimBodyHash::Canon body_canon = DkimBodyHash::Canon::simple;
