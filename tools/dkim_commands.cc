@@ -14,9 +14,9 @@
 // key published and matching, 1 some key missing, revoked or different, 2 a lookup failed
 // (timeout, SERVFAIL); 64 usage, 78 configuration error (EX_CONFIG).
 #include "auth/dkim_key_table.hh"
+#include "auth/idna.hh"
 #include "engine/signing.hh"
 #include "tools/cli.hh"
-#include "util/ascii.hh"
 #include "util/daemon.hh"
 
 #include <cerrno>
@@ -24,6 +24,7 @@
 #include <fcntl.h>
 #include <filesystem>
 #include <iostream>
+#include <optional>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -89,13 +90,17 @@ int keygen(const std::vector<std::string>& arguments) {
     if (*type == auth::DkimKeyType::rsa &&
         (bits < auth::min_signing_rsa_bits || bits > auth::max_signing_rsa_bits))
         return usage_error("dkim keygen: --bits is 2048 to 4096");
-    const std::string& domain = values["domain"].as<std::string>();
     const std::string& selector = values["selector"].as<std::string>();
     std::string error;
-    if (domain.starts_with("*.") ||
-        !auth::parse_key_table_line(domain + " " + selector + " /key", &error))
+    const auto line =
+        values["domain"].as<std::string>().starts_with("*.")
+            ? std::nullopt
+            : auth::parse_key_table_line(
+                  values["domain"].as<std::string>() + " " + selector + " /key", &error);
+    if (!line)
         return usage_error("dkim keygen: " +
                            (error.empty() ? "give a domain, not a *. pattern" : error));
+    const std::string& domain = line->domain; // lower case, A-labels: the name DNS knows
     const auto config = load_or_defaults(config_path(values));
     if (!config)
         return exit_config;
@@ -109,16 +114,14 @@ int keygen(const std::vector<std::string>& arguments) {
     const auto key = auth::DkimPrivateKey::generate(*type, bits);
     const std::string path =
         std::filesystem::absolute(std::filesystem::path(values["directory"].as<std::string>()) /
-                                  (util::ascii_lowered(domain) + "." + selector + ".key"));
+                                  (domain + "." + selector + ".key"));
     if (!write_private_file(path, key.pem(), owner))
         return exit_not_done;
-    std::cout << txt_record(selector + "._domainkey." + util::ascii_lowered(domain),
-                            key.key_record())
-              << '\n';
+    std::cout << txt_record(selector + "._domainkey." + domain, key.key_record()) << '\n';
     std::cerr << "mailwarden: wrote " << path << " (" << auth::key_type_name(*type) << " "
               << key.bits() << " bits, mode 0600). Publish the TXT record above, then add to the "
-              << "[signing] section:\n  dkim_sign_key = " << util::ascii_lowered(domain) << " "
-              << selector << " " << path << '\n';
+              << "[signing] section:\n  dkim_sign_key = " << domain << " " << selector << " "
+              << path << '\n';
     return exit_ok;
 }
 
@@ -184,7 +187,9 @@ int testkey(const std::vector<std::string>& arguments) {
     }
     std::vector<std::pair<std::string, const auth::DkimKeyTable::Entry*>> tested;
     if (values.count("domain")) {
-        const auto match = signing->keys.entries_for(values["domain"].as<std::string>());
+        // The table holds A-labels; a name given in U-labels is looked up as its A-labels.
+        const std::string& given = values["domain"].as<std::string>();
+        const auto match = signing->keys.entries_for(auth::domain_to_ascii(given).value_or(given));
         if (match.entries.empty()) {
             std::cout << "no key signs the mail of " << values["domain"].as<std::string>() << '\n';
             return exit_not_done;

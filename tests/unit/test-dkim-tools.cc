@@ -113,6 +113,23 @@ BOOST_FIXTURE_TEST_CASE(keygen_writes_a_private_key_and_prints_the_record, DkimT
     BOOST_TEST(std::count(rsa_record.begin(), rsa_record.end(), '"') == 6); // three strings
 }
 
+// RFC 8616: a domain given in U-labels is written as its A-labels wherever DNS or the
+// configuration reads it (the TXT record's owner, the key file's name, the dkim_sign_key line).
+BOOST_FIXTURE_TEST_CASE(keygen_writes_an_internationalized_domain_as_a_labels, DkimToolFixture) {
+    const std::string conf = config("");
+    const auto run =
+        this->run({"dkim", "keygen",
+                   "B\xc3\xbc"
+                   "cher.test",
+                   "s1", "--type", "ed25519", "--directory", dir.path().string(), "-c", conf});
+    BOOST_TEST_REQUIRE(run.status == 0, run.output);
+    const std::string path = dir.file("xn--bcher-kva.test.s1.key");
+    BOOST_TEST(std::filesystem::exists(path));
+    BOOST_TEST(run.contains("s1._domainkey.xn--bcher-kva.test. IN TXT"), run.output);
+    BOOST_TEST(run.contains("dkim_sign_key = xn--bcher-kva.test s1 " + path), run.output);
+    BOOST_TEST(run.output.find("\xc3") == std::string::npos, run.output);
+}
+
 BOOST_FIXTURE_TEST_CASE(keygen_refuses_bad_arguments, DkimToolFixture) {
     const std::string conf = config("");
     const std::string where = dir.path().string();
@@ -120,6 +137,10 @@ BOOST_FIXTURE_TEST_CASE(keygen_refuses_bad_arguments, DkimToolFixture) {
          {std::vector<std::string>{"dkim", "keygen", "example.com"},
           {"dkim", "keygen", "*.example.com", "s1", "--directory", where},
           {"dkim", "keygen", "exa mple.com", "s1", "--directory", where},
+          {"dkim", "keygen",
+           "b\xfc"
+           "cher.test",
+           "s1", "--directory", where},
           {"dkim", "keygen", "example.com", "s_1", "--directory", where},
           {"dkim", "keygen", "example.com", "s1", "--type", "dsa", "--directory", where},
           {"dkim", "keygen", "example.com", "s1", "--bits", "1024", "--directory", where},
