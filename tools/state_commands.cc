@@ -240,7 +240,7 @@ std::vector<ReputationRecord> reputation_records(const std::string& subject) {
     if (util::parse_ip(subject))
         return {{"ip " + util::canonical_ip(subject), engine::reputation_ip_key(subject)},
                 {"net " + engine::client_subnet(subject), engine::reputation_net_key(subject)}};
-    return {{"domain " + util::ascii_lowered(subject), engine::reputation_domain_key(subject)}};
+    return {{"domain " + engine::domain_key_text(subject), engine::reputation_domain_key(subject)}};
 }
 
 std::string reputation_text(const state::Reputation& value) {

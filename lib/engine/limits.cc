@@ -1,6 +1,7 @@
 // See limits.hh.
 #include "engine/limits.hh"
 
+#include "auth/idna.hh"
 #include "util/ascii.hh"
 #include "util/cidr.hh"
 
@@ -42,10 +43,10 @@ std::string rate_key_text(const config::RateLimitRule& rule, std::string_view ra
         return client_subnet(raw);
     case RateKey::sender:
     case RateKey::recipient:
-        return util::ascii_lowered(raw);
+        return address_key_text(raw);
     case RateKey::sender_domain: {
         const std::size_t at = raw.rfind('@');
-        return util::ascii_lowered(at == std::string_view::npos ? raw : raw.substr(at + 1));
+        return domain_key_text(at == std::string_view::npos ? raw : raw.substr(at + 1));
     }
     }
     return "";
@@ -57,6 +58,17 @@ std::int64_t cost_of(const config::RateLimitRule& rule, const LimitSubject& subj
 }
 
 } // namespace
+
+std::string domain_key_text(std::string_view domain) {
+    return auth::domain_to_ascii(domain).value_or(util::ascii_lowered(domain));
+}
+
+std::string address_key_text(std::string_view address) {
+    const std::size_t at = address.rfind('@');
+    if (at == std::string_view::npos)
+        return util::ascii_lowered(address);
+    return util::ascii_lowered(address.substr(0, at + 1)) + domain_key_text(address.substr(at + 1));
+}
 
 std::string rate_key(const config::RateLimitRule& rule, std::string_view raw) {
     const std::string text = rate_key_text(rule, raw);

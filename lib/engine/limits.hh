@@ -32,11 +32,20 @@ struct LimitSubject {
 // "192.0.2.0/24" or "2001:db8:1:2::/64" for an address; "" when it does not parse.
 std::string client_subnet(std::string_view client_ip);
 
+// A mail domain as state keys hold it: lower case, and an internationalized one as its
+// A-labels (auth/idna.hh), so that every spelling of one domain (U-labels in either case,
+// A-labels) is one key and no sender escapes a limit by respelling its domain. A name that
+// is not a valid domain is kept as written, lower-cased.
+std::string domain_key_text(std::string_view domain);
+// An address (or a bare local part) likewise: the local part lower-cased, the domain after
+// the last '@' as domain_key_text writes it.
+std::string address_key_text(std::string_view address);
+
 // The stored key of `rule`'s bucket for the text it counts by: the client address (client_ip;
 // client_subnet computes the subnet), the SASL user, the sender or recipient address
-// (lowercased), or for sender_domain the domain of an address or a domain (lowercased). ""
-// when the text gives the rule nothing to count. The engine and `mailwarden ratelimit` both
-// use it, so that they cannot disagree on a key.
+// (address_key_text), or for sender_domain the domain of an address or a domain
+// (domain_key_text). "" when the text gives the rule nothing to count. The engine and
+// `mailwarden ratelimit` both use it, so that they cannot disagree on a key.
 std::string rate_key(const config::RateLimitRule& rule, std::string_view raw);
 
 class RateLimits {

@@ -2,7 +2,6 @@
 #include "engine/state_keys.hh"
 
 #include "engine/limits.hh"
-#include "util/ascii.hh"
 #include "util/cidr.hh"
 
 namespace mailwarden::engine {
@@ -21,7 +20,7 @@ std::string reputation_net_key(std::string_view client_ip) {
 std::string reputation_domain_key(std::string_view domain) {
     if (domain.empty())
         return "";
-    return state::state_key(state::KeyKind::reputation, "domain", util::ascii_lowered(domain));
+    return state::state_key(state::KeyKind::reputation, "domain", domain_key_text(domain));
 }
 
 std::string greylist_key(std::string_view client_ip, std::string_view sender,
@@ -30,8 +29,8 @@ std::string greylist_key(std::string_view client_ip, std::string_view sender,
     if (subnet.empty())
         return "";
     return state::state_key(state::KeyKind::greylist, "triplet",
-                            subnet + "\n" + util::ascii_lowered(sender) + "\n" +
-                                util::ascii_lowered(recipient));
+                            subnet + "\n" + address_key_text(sender) + "\n" +
+                                address_key_text(recipient));
 }
 
 } // namespace mailwarden::engine

@@ -124,6 +124,31 @@ BOOST_AUTO_TEST_CASE(sender_keys_ignore_case_and_the_null_sender_is_not_counted)
     BOOST_TEST(send(checks, "192.0.2.7", "").rate == "ok");
 }
 
+BOOST_AUTO_TEST_CASE(an_internationalized_domain_is_one_key_however_it_is_spelled) {
+    // RFC 8616: bücher.test, BÜCHER.test and xn--bcher-kva.test are one domain; a sender that
+    // respells it must not start a new bucket.
+    const auto checks = make_engine("ratelimit = domains sender_domain 1/1h\n"
+                                    "ratelimit = senders sender 1/1h\n");
+    BOOST_TEST(send(checks, "192.0.2.7",
+                    "a@b\xc3\xbc"
+                    "cher.test")
+                   .rate == "ok");
+    BOOST_TEST(send(checks, "192.0.2.7",
+                    "b@B\xc3\x9c"
+                    "CHER.test")
+                   .rate == "limited:domains");
+    BOOST_TEST(send(checks, "192.0.2.7", "c@xn--bcher-kva.test").rate == "limited:domains");
+    BOOST_TEST(engine::domain_key_text("B\xc3\x9c"
+                                       "CHER.Test") == "xn--bcher-kva.test");
+    BOOST_TEST(engine::address_key_text("J\xc3\xb6rg@B\xc3\x9c"
+                                        "cher.test") == "j\xc3\xb6rg@xn--bcher-kva.test");
+    BOOST_TEST(engine::address_key_text("Postmaster") == "postmaster");
+    // Not a domain IDNA2008 takes: kept as written, lower-cased.
+    BOOST_TEST(engine::domain_key_text("B\xfc"
+                                       "cher.Test") == "b\xfc"
+                                                       "cher.test");
+}
+
 BOOST_AUTO_TEST_CASE(a_recipient_limit_refuses_that_recipient_at_rcpt) {
     const auto checks = make_engine("ratelimit = per_rcpt recipient 1/1h\n");
     BOOST_TEST(checks.limits_recipients());
