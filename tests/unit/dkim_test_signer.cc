@@ -13,6 +13,7 @@
 #endif
 
 #include <cstdint>
+#include <ctime>
 #include <memory>
 #include <stdexcept>
 
@@ -150,6 +151,21 @@ void sign(Message& message, const SignSpec& spec) {
     message.headers.insert(
         message.headers.begin(),
         {header_name, " " + std::string(reinterpret_cast<char*>(value), length)});
+}
+
+auth::DkimSignResult sign_with_ours(Message& message, const auth::DkimSignOptions& options,
+                                    const std::vector<auth::DkimSigningKey>& keys,
+                                    std::size_t chunk) {
+    auth::DkimSigningSession session(options);
+    for (const auto& [name, value] : message.headers)
+        session.header(name, value);
+    for (std::size_t at = 0; at < message.body.size(); at += chunk)
+        session.body(std::string_view(message.body).substr(at, chunk));
+    auto result = session.sign(keys, static_cast<std::uint64_t>(std::time(nullptr)));
+    for (const auto& signature : result.signatures)
+        message.headers.insert(message.headers.begin(),
+                               {std::string(auth::dkim_signature_field), " " + signature.value});
+    return result;
 }
 
 std::string to_text(const Message& message) {

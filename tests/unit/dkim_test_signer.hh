@@ -3,6 +3,7 @@
 // throw std::runtime_error (no Boost.Test dependency, so the benchmark links it too).
 #pragma once
 
+#include "auth/dkim_sign.hh"
 #include "auth/opendkim_api.hh"
 
 #include <cstddef>
@@ -44,6 +45,13 @@ struct SignSpec {
 
 // Signs with libopendkim and puts the DKIM-Signature header on top of `message`.
 void sign(Message& message, const SignSpec& spec);
+
+// Signs with our own signer (lib/auth/dkim_sign), as the milter does: one signature per key,
+// put on top of `message` in the order of the keys; the body is fed in `chunk`-byte pieces.
+// Gives the signer's result (its error text when it could not sign).
+auth::DkimSignResult sign_with_ours(Message& message, const auth::DkimSignOptions& options,
+                                    const std::vector<auth::DkimSigningKey>& keys,
+                                    std::size_t chunk = 4096);
 
 // The message as text with CRLF line ends.
 std::string to_text(const Message& message);

@@ -395,8 +395,8 @@ BOOST_AUTO_TEST_CASE(auth_user_shows_the_signatures_it_would_add_and_they_verify
 }
 
 // Issue 15, item 8 (RFC 6531, 6532, 8616): an author and a sender in U-labels are the A-label
-// domain for SPF and DMARC (discovery, alignment with SPF and with DKIM's d=); our header
-// names A-labels only. A domain that is not UTF-8
+// domain for SPF and DMARC (discovery, alignment with SPF and with DKIM's d=, written in
+// A-labels or U-labels); our header names A-labels only. A domain that is not UTF-8
 // is malformed: SPF none without a lookup, and the From check refuses it.
 BOOST_AUTO_TEST_CASE(u_label_domains_are_authenticated_as_their_a_labels) {
     const std::string u_domain = "b\xc3\xbc"
@@ -428,6 +428,32 @@ BOOST_AUTO_TEST_CASE(u_label_domains_are_authenticated_as_their_a_labels) {
     BOOST_TEST(std::none_of(header.begin(), header.end(),
                             [](char c) { return static_cast<unsigned char>(c) >= 0x80; }),
                header);
+
+    // d= in U-labels (RFC 8616 §4; our signer writes it, libopendkim's refuses to): the key
+    // is the A-labels' and DMARC aligns with it; a sender of another domain takes SPF out.
+    auto u_signed = mailwarden::dkim_test::sample_message("Info <info@" + u_domain + ">");
+    std::string error;
+    const auto key = mailwarden::auth::DkimPrivateKey::from_pem(
+        mailwarden::dkim_test::rsa_2048().private_pem, "test key", &error);
+    BOOST_TEST_REQUIRE(key.has_value(), error);
+    mailwarden::auth::DkimSignOptions options;
+    options.headers = mailwarden::auth::signed_header_names(std::vector<std::string>{"From"}, {});
+    BOOST_TEST_REQUIRE(
+        mailwarden::dkim_test::sign_with_ours(
+            u_signed, options,
+            {{u_domain, "s1", std::make_shared<const mailwarden::auth::DkimPrivateKey>(*key)}})
+            .error == "");
+    const CheckRun u_run =
+        run({"--client-ip", "192.0.2.10", "--mail-from", "a@example.test", "--format", "json",
+             write("u-d.eml", mailwarden::dkim_test::to_text(u_signed))});
+    const auto u_json = parse(u_run.output);
+    BOOST_TEST(u_json.get_child("dkim").front().second.get<std::string>("result") == "pass",
+               u_run.output);
+    BOOST_TEST(u_json.get_child("dkim").front().second.get<std::string>("domain") ==
+               "xn--bcher-kva.test");
+    BOOST_TEST(u_json.get<std::string>("dmarc.result") == "pass", u_run.output);
+    BOOST_TEST(u_json.get<bool>("dmarc.dkim_aligned"));
+    BOOST_TEST(!u_json.get<bool>("dmarc.spf_aligned"));
 
     const auto latin1 = write("latin1.eml", "From: Info <info@b\xfc"
                                             "cher.test>\n\nx\n");
