@@ -12,6 +12,12 @@
 #   tcp-lmdb    the milter on TCP loopback, state in LMDB
 #   unix-redis  the milter on a unix socket, state in Redis
 #   tcp-redis   the milter on TCP loopback, state in Redis
+#   unix-floor, tcp-floor (not run by default): the milter with nothing to check, the floor
+#               under the others: the mail counts as outbound (internal_networks keeps its
+#               default, loopback), so SPF, DKIM, DMARC and reputation are not evaluated, no
+#               rate limit is configured and nothing is signed; what remains is the milter
+#               protocol on both sides (Postfix's smtpd and cleanup, and ours), the engine's
+#               stages and the log line.
 #
 # Every message: ~11 KB, one RSA-2048 DKIM signature (d=pass.test), SPF, DKIM, DMARC, two rate
 # limits (client address and sender, never reached) and reputation, one log line. smtp-source
@@ -113,7 +119,13 @@ for name in "${configs[@]}"; do
     unix-*) socket="unix:$work/$name.sock" milter_spec[$name]="unix:$work/$name.sock" ;;
     tcp-*) port=$(free_port) socket="inet:$port@127.0.0.1" milter_spec[$name]="inet:127.0.0.1:$port" ;;
     esac
+    internal= limits="ratelimit = per_client client_ip 1000/1s burst=100000000
+ratelimit = per_sender sender 1000/1s burst=100000000"
     case $name in
+    *-floor)
+        internal="127.0.0.0/8 ::1/128" limits=
+        state="state_backend = lmdb
+state_path = $work/$name-state/state.mdb" ;;
     *-lmdb) state="state_backend = lmdb
 state_path = $work/$name-state/state.mdb" ;;
     *-redis) state="state_backend = redis
@@ -125,7 +137,7 @@ redis_prefix = $name:" ;;
 user = nobody
 allow_root = no
 authserv_id = mx.test
-internal_networks =
+internal_networks = $internal
 milter_pid_file = $work/$name.pid
 log_level = info
 [milter]
@@ -137,8 +149,7 @@ dns_servers = 127.0.0.1@$(cat "$work/dns.port")
 [state]
 $state
 [limits]
-ratelimit = per_client client_ip 1000/1s burst=100000000
-ratelimit = per_sender sender 1000/1s burst=100000000
+$limits
 CONF
     program=$build/milter/mailwarden-milter
     [[ $name == old-* ]] && program=${BASELINE:?old-* configurations need BASELINE=PATH}
@@ -441,6 +452,12 @@ echo
 for name in "${configs[@]}"; do
     [ "$name" = postfix ] && continue
     log=$work/$name.log
+    if [[ $name == *-floor ]]; then
+        printf '%s: %d messages logged, %d accepted as outbound; last line:\n  %s\n' \
+            "$name" "$(grep -c ' action=' "$log" || true)" \
+            "$(grep -c 'outbound.*action=accept' "$log" || true)" "$(grep ' action=' "$log" | tail -1)"
+        continue
+    fi
     printf '%s: %d messages logged, %d accepted with spf=pass dkim=pass:pass.test dmarc=pass; last line:\n  %s\n' \
         "$name" "$(grep -c ' action=' "$log" || true)" \
         "$(grep -c 'spf=pass dkim=pass:pass.test dmarc=pass .*action=accept' "$log" || true)" \
