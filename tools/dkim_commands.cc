@@ -92,11 +92,10 @@ int keygen(const std::vector<std::string>& arguments) {
         return usage_error("dkim keygen: --bits is 2048 to 4096");
     const std::string& selector = values["selector"].as<std::string>();
     std::string error;
-    const auto line =
-        values["domain"].as<std::string>().starts_with("*.")
-            ? std::nullopt
-            : auth::parse_key_table_line(
-                  values["domain"].as<std::string>() + " " + selector + " /key", &error);
+    const std::string& given = values["domain"].as<std::string>();
+    const auto line = given.starts_with("*.")
+                          ? std::nullopt
+                          : auth::parse_key_table_line(given + " " + selector + " /key", &error);
     if (!line)
         return usage_error("dkim keygen: " +
                            (error.empty() ? "give a domain, not a *. pattern" : error));

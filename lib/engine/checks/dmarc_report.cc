@@ -125,18 +125,17 @@ public:
     // A row or report the store could not take is lost for the report: said in the log, at
     // most once per kind and full_log_interval (mailwarden.conf(5) promises it).
     void state_answered(Stage& stage, const StateAnswer& answer) const override {
-        const std::string domain =
-            stage.report().dmarc ? util::ascii_lowered(stage.report().dmarc->record_domain) : "";
         for (const auto& outcome : answer.outcomes) {
             const auto* stored = std::get_if<state::ReportOutcome>(&outcome);
             if (stored == nullptr)
                 continue;
-            if (const auto* counted = std::get_if<state::ReportCountOutcome>(&stored->value))
-                log_full(*counted, domain);
+            if (const auto* counted = std::get_if<state::ReportCountOutcome>(&stored->value);
+                counted != nullptr && *counted != state::ReportCountOutcome::counted)
+                log_full(*counted, stage.report());
             else if (const auto* queued = std::get_if<state::FailureQueueOutcome>(&stored->value);
                      queued != nullptr && *queued == state::FailureQueueOutcome::queue_full)
                 full_log_.warn("dmarc-failure-queue-full",
-                               "DMARC failure report for " + domain +
+                               "DMARC failure report for " + policy_domain(stage.report()) +
                                    " dropped: the queue holds its " +
                                    std::to_string(state::FailureQueue{}.max_queued) +
                                    " reports (is the report job running?)");
@@ -146,7 +145,13 @@ public:
 private:
     static constexpr std::chrono::seconds full_log_interval{600};
 
-    void log_full(state::ReportCountOutcome outcome, const std::string& domain) const {
+    // Only for a warning: a message whose row was counted costs no string.
+    static std::string policy_domain(const Report& report) {
+        return report.dmarc ? util::ascii_lowered(report.dmarc->record_domain) : "";
+    }
+
+    void log_full(state::ReportCountOutcome outcome, const Report& report) const {
+        const std::string domain = policy_domain(report);
         if (outcome == state::ReportCountOutcome::domain_full)
             full_log_.warn("dmarc-report-domain-full",
                            "DMARC aggregate report row for " + domain + " not counted: " + domain +

@@ -7,7 +7,7 @@
 // reputation spare it. Never throws after construction.
 #include "engine/checks/checks.hh"
 
-#include "auth/idna.hh"
+#include "engine/limits.hh"
 #include "util/ascii.hh"
 #include "util/cidr.hh"
 
@@ -38,13 +38,12 @@ private:
 };
 
 // The configured domains as the authenticated domain is written: lower case, A-labels
-// (config check refused a name that does not convert).
+// (domain_key_text, the form state keys hold domains in; config check refused a name that
+// does not convert).
 std::vector<std::string> in_dns_form(const std::vector<std::string>& domains) {
     std::vector<std::string> result;
-    for (const auto& domain : domains) {
-        if (auto ascii = auth::domain_to_ascii(domain))
-            result.push_back(std::move(*ascii));
-    }
+    for (const auto& domain : domains)
+        result.push_back(domain_key_text(domain));
     return result;
 }
 
