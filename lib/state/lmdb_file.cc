@@ -95,12 +95,17 @@ FileCheck check_file(OpenFile& file, const std::string& path) {
     struct stat status {};
     if (mdb_env_get_fd(file.env.get(), &fd) != MDB_SUCCESS || ::fstat(fd, &status) != 0)
         return {FileState::replaced, "cannot stat the open state file"};
-    const auto size = static_cast<std::size_t>(status.st_size);
+    auto size = static_cast<std::size_t>(status.st_size);
     if (size < meta_pages * file.page_size)
         return {FileState::damaged, std::to_string(size) + " bytes, shorter than its meta pages"};
     MDB_envinfo info{}; // read from the meta pages, which are there
     mdb_env_info(file.env.get(), &info);
     const std::size_t needed = (info.me_last_pgno + 1) * file.page_size;
+    // A commit by another thread or the other daemon between the size and the meta page grows
+    // the file past the size read first. It writes its pages before the meta page that names
+    // them, so the size read after the meta page covers them unless the file really is short.
+    if (size < needed && ::fstat(fd, &status) == 0)
+        size = static_cast<std::size_t>(status.st_size);
     if (size < needed)
         return {FileState::damaged, std::to_string(size) +
                                         " bytes, shorter than its last page needs (" +

@@ -180,6 +180,33 @@ BOOST_AUTO_TEST_CASE(every_backend_allows_exactly_burst_to_concurrent_threads) {
     }
 }
 
+// Each commit grows the file while other threads check it before their batch: a file that is
+// only growing is never judged shorter than its pages and moved aside.
+BOOST_AUTO_TEST_CASE(a_growing_lmdb_file_is_never_taken_for_damaged_by_its_own_writers) {
+    TempDir dir;
+    LmdbStore store(LmdbOptions{.path = dir.path + "/state.mdb"});
+    constexpr int threads_n = 4, keys_per_thread = 1500;
+    std::atomic<int> failed{0};
+    std::vector<std::thread> threads;
+    for (int t = 0; t < threads_n; ++t)
+        threads.emplace_back([&, t] {
+            const std::string padding(300, 'p'); // a dozen keys fill a page
+            for (int i = 0; i < keys_per_thread; ++i) {
+                const Operation check = RateCheck{.key = "rate:" + std::to_string(t) + ":" +
+                                                         std::to_string(i) + padding,
+                                                  .interval = 3'600'000,
+                                                  .burst = 10};
+                if (!store.run({&check, 1}, t0).ok)
+                    ++failed;
+            }
+        });
+    for (auto& thread : threads)
+        thread.join();
+    BOOST_TEST(failed.load() == 0);
+    BOOST_TEST(damaged_files(dir.path) == 0);
+    BOOST_TEST(store.entries() == static_cast<std::size_t>(threads_n * keys_per_thread));
+}
+
 BOOST_AUTO_TEST_CASE(lmdb_file_is_shared_between_processes) {
     TempDir dir;
     const std::string path = dir.path + "/state.mdb";
