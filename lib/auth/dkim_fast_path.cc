@@ -1,12 +1,12 @@
-// The DKIM fast path for rsa-sha256 (see dkim_verify_context.hh for the verifier's files).
+// The DKIM fast path (see dkim_verify_context.hh for the verifier's files).
 // libopendkim decodes every signature's public key anew (OpenSSL
 // 3.0: ~140 us per RSA-2048 key, dkim_key.hh) and appends the body to a buffer byte by byte
 // before hashing it, and its header handling (parse, copy, canonicalize, hash) costs about
 // as much again. With the fast path on, the header fields are kept (at most
 // max_kept_header_bytes) until the end of the headers:
 //   - Own header mode: when there are at most max_signatures DKIM-Signature fields, each
-//     one dkim_header.hh reads strictly, with one plain key record of at least
-//     min_key_bits, libopendkim is never used for the message: header hash
+//     one dkim_header.hh reads strictly (rsa-sha256 or ed25519-sha256), with one plain key
+//     record (RSA: of at least min_key_bits), libopendkim is never used for the message: header hash
 //     (dkim_header.hh), body hash (dkim_body.hh) and verify are ours, with the verdicts
 //     libopendkim would reach. Unsigned mail needs no libopendkim either.
 //   - Otherwise the kept fields go to libopendkim in order, and then as before:
@@ -143,7 +143,7 @@ void judge_passes(DkimSession::Context& context, DKIM_SIGINFO** signatures, int 
 using namespace dkim_detail;
 
 // Own header mode when every DKIM-Signature field is one dkim_header.hh reads (no more of
-// them than max_signatures) and its key is a usable RSA key: header and body hashes and
+// them than max_signatures) and its key is a usable RSA or Ed25519 key: header and body hashes and
 // the verify are ours, libopendkim never sees the message. Unsigned mail needs nothing
 // either. Otherwise false: the caller gives libopendkim the headers. Waits for the keys.
 bool DkimSession::take_own_headers() {
@@ -188,9 +188,18 @@ bool DkimSession::take_own_headers() {
             if (!answer || answer->status != dns::Status::ok || answer->records.size() != 1)
                 return false;
             auto& candidate = signature.candidate;
-            candidate.key = context_->keys->rsa_key_of_record(answer->records.front().text);
-            candidate.bits = key_bits(candidate.key);
-            if (!candidate.key || candidate.bits < context_->options->min_key_bits)
+            const std::string& record = answer->records.front().text;
+            if (signature.fields.algorithm == "ed25519-sha256") {
+                // min_key_bits is about RSA moduli; an Ed25519 key has one size.
+                candidate.key = context_->keys->ed25519_key_of_record(record);
+                candidate.bits = 256; // as the libopendkim path reports it
+            } else {
+                candidate.key = context_->keys->rsa_key_of_record(record);
+                candidate.bits = key_bits(candidate.key);
+                if (candidate.bits < context_->options->min_key_bits)
+                    return false;
+            }
+            if (!candidate.key)
                 return false;
             candidate.body_canon = signature.fields.body_canon;
             candidate.signed_body_hash = std::move(signature.fields.body_hash);
@@ -232,11 +241,14 @@ std::vector<DkimSignatureResult> DkimSession::judge_own_headers() {
         const auto& candidate = signature.candidate;
         const std::string& body_hash =
             candidate.body_canon == DkimBodyHash::Canon::simple ? simple : relaxed;
+        const bool ed25519 = signature.fields.algorithm == "ed25519-sha256";
         const VerifyOutcome outcome =
-            verify_rsa_sha256(candidate.key, signature.header_hash, candidate.signature);
+            ed25519 ? verify_ed25519_sha256(candidate.key.get(), signature.header_hash,
+                                            candidate.signature)
+                    : verify_rsa_sha256(candidate.key, signature.header_hash, candidate.signature);
         auto verdict = [&](const char* word, const char* reason) {
             results.push_back({word, signature.fields.domain, signature.fields.selector,
-                               "rsa-sha256", candidate.bits, reason});
+                               signature.fields.algorithm, candidate.bits, reason});
         };
         if (body_hash.empty() || outcome == VerifyOutcome::error)
             verdict("temperror", "internal error"); // never a false fail

@@ -219,7 +219,10 @@ bool take_tag(unsigned tag, std::string_view raw, std::string_view text, std::ui
     case tag_v:
         return text == "1";
     case tag_a:
-        return text == "rsa-sha256";
+        if (text != "rsa-sha256" && text != "ed25519-sha256")
+            return false;
+        signature.algorithm = text;
+        return true;
     case tag_c:
         return !spaced() && set_canons(text, signature);
     case tag_d:

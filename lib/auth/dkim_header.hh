@@ -9,7 +9,7 @@
 //
 // Strict on purpose: read_fast_signature() accepts only what libopendkim also parses without
 // error and judges the same way, and anything else gives std::nullopt, which sends the
-// whole message to libopendkim. Accepted: v=1; a=rsa-sha256; c= absent or a plain
+// whole message to libopendkim. Accepted: v=1; a=rsa-sha256 or ed25519-sha256; c= absent or a plain
 // simple/relaxed pair; d= and s= of letters, digits, '-', '_', '.'; h= naming From; bh= and
 // b= base64; t= a plain past timestamp; q=dns/txt; i= a plain address in d= or below it.
 // One exception to "only what libopendkim parses": d=, s= and the domain of i= may be
@@ -46,6 +46,7 @@ constexpr std::size_t max_fast_signature_bytes = 8192;
 constexpr std::size_t max_fast_signed_names_bytes = 1024;
 
 struct FastSignature {
+    std::string algorithm;          // a=: rsa-sha256 or ed25519-sha256
     std::string domain, selector;   // d=, s= as written (U-labels: as A-labels)
     std::vector<std::string> names; // h=, in order
     DkimBodyHash::Canon header_canon = DkimBodyHash::Canon::simple;

@@ -254,10 +254,13 @@ DkimSignatureResult DkimSession::judge(DKIM_SIGINFO* signature) const {
         return verdict("policy", "not evaluated: more signatures than max_signatures");
     if (dkim_sig_getkeysize(signature, &result.key_bits) != DKIM_STAT_OK)
         result.key_bits = 0; // no key was loaded
-    if (result.algorithm == "ed25519-sha256" &&
-        (result.key_bits != 0 || (flags & (DKIM_SIGFLAG_KEYLOADED | DKIM_SIGFLAG_PASSED)) != 0))
-        result.key_bits = 256; // libopendkim reports the signature size, or nothing
     const int error = dkim_sig_geterror(signature);
+    // libopendkim reports the signature size, or nothing (also when the key was used and the
+    // signature did not verify); the key is 256 bits whenever it was used.
+    if (result.algorithm == "ed25519-sha256" &&
+        (result.key_bits != 0 || (flags & (DKIM_SIGFLAG_KEYLOADED | DKIM_SIGFLAG_PASSED)) != 0 ||
+         error == DKIM_SIGERROR_OK || error == DKIM_SIGERROR_BADSIG))
+        result.key_bits = 256;
     if ((error == DKIM_SIGERROR_OK || error == DKIM_SIGERROR_BADSIG) &&
         dkim_sig_getbh(signature) == DKIM_SIGBH_MISMATCH)
         return verdict("fail", "body hash mismatch"); // the more useful of the two reasons

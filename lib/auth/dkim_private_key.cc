@@ -221,13 +221,8 @@ std::optional<std::string> ed25519_sign(EVP_PKEY* key, std::span<const unsigned 
 bool verifies(EVP_PKEY* key, DkimKeyType type, std::span<const unsigned char> digest,
               const std::string& signature) {
     const auto* bytes = reinterpret_cast<const unsigned char*>(signature.data());
-    if (type == DkimKeyType::ed25519) {
-        std::unique_ptr<EVP_MD_CTX, MdContextFree> context(EVP_MD_CTX_new());
-        return context &&
-               EVP_DigestVerifyInit(context.get(), nullptr, nullptr, nullptr, key) == 1 &&
-               EVP_DigestVerify(context.get(), bytes, signature.size(), digest.data(),
-                                digest.size()) == 1;
-    }
+    if (type == DkimKeyType::ed25519)
+        return verify_ed25519_sha256(key, digest, signature) == VerifyOutcome::pass;
     PkeyContext context(EVP_PKEY_CTX_new(key, nullptr));
     return context && EVP_PKEY_verify_init(context.get()) == 1 &&
            EVP_PKEY_CTX_set_rsa_padding(context.get(), RSA_PKCS1_PADDING) == 1 &&

@@ -138,7 +138,7 @@ public:
     const DkimOptions& options() const { return *options_; }
 
     struct DnsService; // what the libopendkim DNS hooks see (resolver, timeout)
-    // Decoded keys of the rsa-sha256 fast path (dkim_key.hh); exposed for the tests.
+    // Decoded keys of the fast path (dkim_key.hh); exposed for the tests.
     std::size_t cached_keys() const;
     // Messages whose signatures the fast path judged without libopendkim at all (for the
     // tests).

@@ -237,6 +237,21 @@ BOOST_FIXTURE_TEST_CASE(fast_path_results_equal_libopendkim_results, Fixture) {
     auto mixed = signed_with({&keys().rsa, "rsa"});
     sign(mixed, {&keys().ed25519, "ed", "example.test", DKIM_SIGN_ED25519SHA256});
     add("rsa and ed25519", mixed);
+    mixed.body += "x\r\n";
+    add("rsa and ed25519, body changed", mixed);
+    for (const auto canon : {DKIM_CANON_SIMPLE, DKIM_CANON_RELAXED}) {
+        const SignSpec ed{&keys().ed25519, "ed", "example.test", DKIM_SIGN_ED25519SHA256, canon};
+        add("ed25519 " + std::to_string(canon), signed_with(ed));
+        auto changed = signed_with(ed);
+        changed.body += "P.S. send money\r\n";
+        add("ed25519 body changed " + std::to_string(canon), changed);
+        auto header_changed = signed_with(ed);
+        header_value(header_changed, "Subject") = " urgent: wire transfer";
+        add("ed25519 header changed " + std::to_string(canon), header_changed);
+    }
+    for (const std::string selector : {"edrevoked", "edasrsa", "ednotype"})
+        add(selector,
+            signed_with({&keys().ed25519, selector, "example.test", DKIM_SIGN_ED25519SHA256}));
     for (const std::string selector : {"revoked", "small", "strict", "sha1only", "tls", "absent"})
         add(selector, signed_with({&keys().rsa, selector}));
     add("rsa-sha1", signed_with({&keys().rsa, "rsa", "example.test", DKIM_SIGN_RSASHA1}));
@@ -273,8 +288,30 @@ BOOST_FIXTURE_TEST_CASE(fast_path_results_equal_libopendkim_results, Fixture) {
             }
         }
     }
-    BOOST_TEST(fast.cached_keys() == 2U); // the fast path ran: the 2048- and 1024-bit keys
+    // The fast path ran: the 2048- and 1024-bit RSA keys and the Ed25519 key.
+    BOOST_TEST(fast.cached_keys() == 3U);
     BOOST_TEST(slow.cached_keys() == 0U);
+}
+
+// dkim_min_key_bits is about RSA moduli: an Ed25519 signature passes under any setting, on the
+// fast path (its key decoded once) as through libopendkim.
+BOOST_FIXTURE_TEST_CASE(ed25519_passes_whatever_the_minimum_rsa_key_size, Fixture) {
+    const auto message =
+        signed_with({&keys().ed25519, "ed", "example.test", DKIM_SIGN_ED25519SHA256});
+    for (const unsigned bits : {1024U, 4096U}) {
+        options.min_key_bits = bits;
+        for (const bool fast_path : {true, false}) {
+            options.fast_path = fast_path;
+            DkimVerifier verifier(options, resolver);
+            for (int round = 0; round < 2; ++round) {
+                const auto results = verify(verifier, message);
+                BOOST_REQUIRE_EQUAL(results.size(), 1U);
+                BOOST_TEST(results[0].result == "pass", bits << " " << fast_path);
+                BOOST_TEST(results[0].key_bits == 256U);
+            }
+            BOOST_TEST(verifier.cached_keys() == (fast_path ? 1U : 0U));
+        }
+    }
 }
 
 // RFC 6376 §6.1.2 step 8: an empty p= is PERMFAIL (key revoked), for both key types and
