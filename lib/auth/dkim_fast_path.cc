@@ -6,8 +6,8 @@
 // max_kept_header_bytes) until the end of the headers:
 //   - Own header mode: when there are at most max_signatures DKIM-Signature fields, each
 //     one dkim_header.hh reads strictly (rsa-sha256 or ed25519-sha256), with one plain key
-//     record (RSA: of at least min_key_bits), libopendkim is never used for the message: header hash
-//     (dkim_header.hh), body hash (dkim_body.hh) and verify are ours, with the verdicts
+//     record (RSA: of at least min_key_bits), libopendkim is never used for the message: header
+//     hash (dkim_header.hh), body hash (dkim_body.hh) and verify are ours, with the verdicts
 //     libopendkim would reach. Unsigned mail needs no libopendkim either.
 //   - Otherwise the kept fields go to libopendkim in order, and then as before:
 // A "candidate" (fast_candidate) is a signature libopendkim parsed without error,
@@ -138,6 +138,29 @@ void judge_passes(DkimSession::Context& context, DKIM_SIGINFO** signatures, int 
     }
 }
 
+namespace {
+
+// Own header mode: a key lookup that found no key, or no answer, gets libopendkim's verdict
+// for it (what our DNS hooks make it see: NXDOMAIN or no record is "no key"; a timeout, a
+// SERVFAIL or an error is a failed lookup); true when it did.
+bool key_lookup_failed(const std::optional<dns::Answer>& answer,
+                       DkimSession::Context::OwnSignature& signature) {
+    const bool no_key = answer && (answer->status == dns::Status::nxdomain ||
+                                   answer->status == dns::Status::nodata ||
+                                   (answer->status == dns::Status::ok && answer->records.empty()));
+    if (no_key) {
+        signature.failed_word = "permerror";
+        signature.failed_reason = "no key";
+    } else if (!answer || answer->status == dns::Status::timeout ||
+               answer->status == dns::Status::servfail || answer->status == dns::Status::error) {
+        signature.failed_word = "temperror";
+        signature.failed_reason = "key lookup failed";
+    }
+    return signature.failed_word != nullptr;
+}
+
+} // namespace
+
 } // namespace dkim_detail
 
 using namespace dkim_detail;
@@ -185,7 +208,9 @@ bool DkimSession::take_own_headers() {
         for (std::size_t at = 0; at < signatures.size(); ++at) {
             auto& signature = signatures[at];
             const auto answer = key_answer(*context_, key_names[at]);
-            if (!answer || answer->status != dns::Status::ok || answer->records.size() != 1)
+            if (key_lookup_failed(answer, signature))
+                continue;
+            if (answer->status != dns::Status::ok || answer->records.size() != 1)
                 return false;
             auto& candidate = signature.candidate;
             const std::string& record = answer->records.front().text;
@@ -211,6 +236,8 @@ bool DkimSession::take_own_headers() {
             signature.header_hash = *header_hash;
         }
         for (const auto& signature : signatures) {
+            if (signature.failed_word != nullptr)
+                continue;
             auto& hash = signature.candidate.body_canon == DkimBodyHash::Canon::simple
                              ? context_->simple_body
                              : context_->relaxed_body;
@@ -238,6 +265,12 @@ std::vector<DkimSignatureResult> DkimSession::judge_own_headers() {
     const std::string relaxed = context_->relaxed_body ? context_->relaxed_body->finish() : "";
     std::vector<DkimSignatureResult> results;
     for (const auto& signature : context_->own_signatures) {
+        if (signature.failed_word != nullptr) {
+            results.push_back({signature.failed_word, signature.fields.domain,
+                               signature.fields.selector, signature.fields.algorithm, 0,
+                               signature.failed_reason});
+            continue;
+        }
         const auto& candidate = signature.candidate;
         const std::string& body_hash =
             candidate.body_canon == DkimBodyHash::Canon::simple ? simple : relaxed;

@@ -72,6 +72,10 @@ struct DkimSession::Context {
         FastSignature fields;
         Candidate candidate;
         std::array<unsigned char, 32> header_hash{};
+        // The verdict when the key lookup failed (no key, DNS trouble), as libopendkim gives
+        // it; no key, hash or verify then.
+        const char* failed_word = nullptr;
+        const char* failed_reason = nullptr;
     };
     bool own_headers = false;
     std::vector<OwnSignature> own_signatures;

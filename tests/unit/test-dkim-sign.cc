@@ -545,6 +545,15 @@ BOOST_AUTO_TEST_CASE(a_d_tag_in_u_labels_verifies_under_its_a_labels) {
                 BOOST_TEST(verify(signed_in(bad)).result == "permerror", bad);
         }
     }
+    // No key published under the A-labels: "no key", as for any other domain.
+    Message unpublished = dkim_test::sample_message("Info <info@" + u_domain + ">");
+    BOOST_TEST_REQUIRE(sign(unpublished, options_with(Canon::relaxed, Canon::relaxed),
+                            {{u_domain, "absent", shared(signing_test::rsa_key())}})
+                           .error == "");
+    const auto no_key = verify(unpublished);
+    BOOST_TEST(no_key.result == "permerror");
+    BOOST_TEST(no_key.reason == "no key");
+    BOOST_TEST(no_key.domain == "xn--bcher-kva.test");
 }
 
 BOOST_AUTO_TEST_CASE(chunking_never_changes_a_signature) {

@@ -254,6 +254,11 @@ BOOST_FIXTURE_TEST_CASE(fast_path_results_equal_libopendkim_results, Fixture) {
             signed_with({&keys().ed25519, selector, "example.test", DKIM_SIGN_ED25519SHA256}));
     for (const std::string selector : {"revoked", "small", "strict", "sha1only", "tls", "absent"})
         add(selector, signed_with({&keys().rsa, selector}));
+    for (const std::string domain : {"slow.test", "broken.test"}) // DNS timeout, SERVFAIL
+        add(domain, signed_with({&keys().rsa, "rsa", domain}));
+    auto absent_and_good = signed_with({&keys().rsa, "absent"});
+    sign(absent_and_good, {&keys().ed25519, "ed", "example.test", DKIM_SIGN_ED25519SHA256});
+    add("no key, then a good one", absent_and_good);
     add("rsa-sha1", signed_with({&keys().rsa, "rsa", "example.test", DKIM_SIGN_RSASHA1}));
     auto length = signed_with(
         {&keys().rsa, "rsa", "example.test", DKIM_SIGN_RSASHA256, DKIM_CANON_RELAXED, true});
