@@ -93,7 +93,7 @@ int serve(const config::DaemonOptions& options) {
         .kv("socket", spec)
         .kv("version", PACKAGE_VERSION);
     config::run_signal_loop(holder, options, program, [&engines](const config::ConfigPtr& config) {
-        engines.reload(config);
+        return engines.reload(config);
     });
     drain_transactions();
     server->stop();

@@ -64,7 +64,7 @@ int serve(const config::DaemonOptions& options) {
         .kv("socket", spec_text)
         .kv("version", PACKAGE_VERSION);
     config::run_signal_loop(holder, options, program, [&engines](const config::ConfigPtr& config) {
-        engines.reload(config);
+        return engines.reload(config);
     });
     server.stop();
     util::LogRecord(util::Severity::notice).text("stopped");

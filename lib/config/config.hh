@@ -93,12 +93,17 @@ public:
     // A daemon's: reload() checks the file as check_config_file(path, validator) does.
     ConfigHolder(ConfigPtr initial, ConfigCheck validator);
     ConfigPtr current() const; // thread-safe, lock-free where the platform allows
-    // Loads and checks path; on success swaps and returns true, logging "config reloaded" and,
-    // for each changed non-reloadable parameter, that it needs a restart (the new snapshot keeps
-    // the old value). On failure logs every error, keeps the old snapshot and returns false.
-    // Call it from one thread at a time (the daemon's signal-handling thread); current() may be
-    // called concurrently from any number of threads.
-    bool reload(const std::string& path);
+    // What a daemon builds from a new snapshot before it counts as loaded (its Engine); false
+    // when it cannot (it has logged why).
+    using Apply = std::function<bool(const ConfigPtr&)>;
+    // Loads and checks path, then has `apply` (if any) put the new snapshot to use; on success
+    // swaps and returns true, logging "config reloaded" (only then, so that a line read in the
+    // log means the new rules are in force) and, for each changed non-reloadable parameter,
+    // that it needs a restart (the new snapshot keeps the old value). On failure logs every
+    // error, keeps the old snapshot and returns false. Call it from one thread at a time (the
+    // daemon's signal-handling thread); current() may be called concurrently from any number
+    // of threads.
+    bool reload(const std::string& path, const Apply& apply = {});
 
 private:
     std::atomic<std::shared_ptr<const Config>> current_;

@@ -86,7 +86,7 @@ util::PrepareUnixSocket unix_socket_setup(const Config& config, std::string_view
 }
 
 void run_signal_loop(ConfigHolder& holder, const DaemonOptions& options, const std::string& ident,
-                     const std::function<void(const ConfigPtr&)>& on_reload) {
+                     const ConfigHolder::Apply& on_reload) {
     for (;;) {
         const int signal_number = util::wait_for_signal();
         if (signal_number != SIGHUP) {
@@ -95,11 +95,8 @@ void run_signal_loop(ConfigHolder& holder, const DaemonOptions& options, const s
                 .kv("signal", signal_number == SIGTERM ? "TERM" : "INT");
             return;
         }
-        if (holder.reload(options.config_path)) {
+        if (holder.reload(options.config_path, on_reload))
             util::log_configure(log_settings(*holder.current(), ident, options.foreground));
-            if (on_reload)
-                on_reload(holder.current());
-        }
     }
 }
 

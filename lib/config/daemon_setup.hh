@@ -38,10 +38,10 @@ util::LogSettings log_settings(const Config& config, std::string ident, bool for
 util::PrepareUnixSocket unix_socket_setup(const Config& config, std::string_view socket_parameter);
 
 // Runs in main() after block_daemon_signals() and after the server threads started.
-// SIGHUP: reload the file into holder (an invalid file keeps the old snapshot) and apply
-// the new logging settings, then hand the new snapshot to on_reload (the daemon builds its new
-// Engine there). Returns on SIGTERM or SIGINT.
+// SIGHUP: reload the file into holder, with on_reload building what the daemon runs on (its
+// Engine) before "config reloaded" is logged (an invalid file, or one on_reload refuses, keeps
+// the old snapshot), then apply the new logging settings. Returns on SIGTERM or SIGINT.
 void run_signal_loop(ConfigHolder& holder, const DaemonOptions& options, const std::string& ident,
-                     const std::function<void(const ConfigPtr&)>& on_reload = {});
+                     const ConfigHolder::Apply& on_reload = {});
 
 } // namespace mailwarden::config

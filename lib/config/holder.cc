@@ -35,7 +35,7 @@ ConfigPtr ConfigHolder::current() const {
     return current_.load();
 }
 
-bool ConfigHolder::reload(const std::string& path) {
+bool ConfigHolder::reload(const std::string& path, const Apply& apply) {
     LoadResult result = validator_ ? check_config_file(path, validator_) : load_config_file(path);
     if (!result.ok()) {
         for (const ConfigError& error : result.errors)
@@ -54,7 +54,13 @@ bool ConfigHolder::reload(const std::string& path) {
                       "'; it needs a restart, keeping '" + old_config->text(param.name) + "'");
         ConfigBuilder::set(merged, param.name, old_config->value(param.name));
     }
-    current_.store(std::make_shared<const Config>(std::move(merged)));
+    const auto next = std::make_shared<const Config>(std::move(merged));
+    if (apply && !apply(next)) {
+        log_sink_(util::Severity::error,
+                  "config reload failed: keeping the previous configuration");
+        return false;
+    }
+    current_.store(next);
     log_sink_(util::Severity::notice, "config reloaded from " + path);
     return true;
 }

@@ -508,6 +508,40 @@ BOOST_AUTO_TEST_CASE(reload_swaps_valid_file_and_keeps_old_snapshot_on_error) {
     BOOST_TEST(holder.current() == reloaded);
 }
 
+// "config reloaded" comes after the daemon has put the new snapshot to use (its Engine), so
+// mail sent once the line is in the log meets the new rules; a snapshot the daemon cannot use
+// is not swapped in.
+BOOST_AUTO_TEST_CASE(reload_logs_success_only_after_the_daemon_applied_the_snapshot) {
+    TempFile file;
+    std::vector<std::string> log;
+    ConfigHolder holder(
+        default_config(),
+        [&log](mailwarden::util::Severity, std::string_view line) { log.emplace_back(line); });
+    const ConfigPtr before = holder.current();
+    file.write("[dns]\ndns_timeout = 9s\n");
+    bool applied = false;
+    BOOST_TEST(holder.reload(file.path, [&](const ConfigPtr& next) {
+        BOOST_TEST(next->duration("dns_timeout").count() == 9000);
+        BOOST_TEST(holder.current() == before); // not yet swapped
+        BOOST_TEST(log.empty());                // nor logged
+        applied = true;
+        return true;
+    }));
+    BOOST_TEST(applied);
+    BOOST_TEST(holder.current()->duration("dns_timeout").count() == 9000);
+    BOOST_REQUIRE_EQUAL(log.size(), 1U);
+    BOOST_TEST(log[0].find("config reloaded") != std::string::npos);
+
+    log.clear();
+    const ConfigPtr reloaded = holder.current();
+    file.write("[dns]\ndns_timeout = 7s\n");
+    BOOST_TEST(!holder.reload(file.path, [](const ConfigPtr&) { return false; }));
+    BOOST_TEST(holder.current() == reloaded);
+    BOOST_REQUIRE_EQUAL(log.size(), 1U);
+    BOOST_TEST(log[0].find("config reload failed: keeping the previous configuration") !=
+               std::string::npos);
+}
+
 BOOST_AUTO_TEST_CASE(reload_keeps_non_reloadable_parameters_until_restart) {
     TempFile file;
     std::vector<std::string> log;
