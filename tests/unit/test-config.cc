@@ -479,12 +479,18 @@ BOOST_AUTO_TEST_CASE(validate_refuses_what_cannot_work_here_and_names_the_parame
     }
 }
 
+// A holder whose reload() lines go to `log`, for the reload tests.
+struct LoggedHolder {
+    std::vector<std::string> log;
+    ConfigHolder holder{
+        default_config(),
+        [this](mailwarden::util::Severity, std::string_view line) { log.emplace_back(line); }};
+};
+
 BOOST_AUTO_TEST_CASE(reload_swaps_valid_file_and_keeps_old_snapshot_on_error) {
     TempFile file;
-    std::vector<std::string> log;
-    ConfigHolder holder(
-        default_config(),
-        [&log](mailwarden::util::Severity, std::string_view line) { log.emplace_back(line); });
+    LoggedHolder logged;
+    auto& [log, holder] = logged;
     const ConfigPtr before = holder.current();
 
     file.write("[dns]\ndns_timeout = 9s\n");
@@ -513,10 +519,8 @@ BOOST_AUTO_TEST_CASE(reload_swaps_valid_file_and_keeps_old_snapshot_on_error) {
 // is not swapped in.
 BOOST_AUTO_TEST_CASE(reload_logs_success_only_after_the_daemon_applied_the_snapshot) {
     TempFile file;
-    std::vector<std::string> log;
-    ConfigHolder holder(
-        default_config(),
-        [&log](mailwarden::util::Severity, std::string_view line) { log.emplace_back(line); });
+    LoggedHolder logged;
+    auto& [log, holder] = logged;
     const ConfigPtr before = holder.current();
     file.write("[dns]\ndns_timeout = 9s\n");
     bool applied = false;
@@ -544,10 +548,8 @@ BOOST_AUTO_TEST_CASE(reload_logs_success_only_after_the_daemon_applied_the_snaps
 
 BOOST_AUTO_TEST_CASE(reload_keeps_non_reloadable_parameters_until_restart) {
     TempFile file;
-    std::vector<std::string> log;
-    ConfigHolder holder(
-        default_config(),
-        [&log](mailwarden::util::Severity, std::string_view line) { log.emplace_back(line); });
+    LoggedHolder logged;
+    auto& [log, holder] = logged;
     file.write(
         "[milter]\nmilter_socket = unix:/run/mw.sock\n[actions]\non_state_error = tempfail\n");
     BOOST_TEST(holder.reload(file.path));
