@@ -140,23 +140,31 @@ void judge_passes(DkimSession::Context& context, DKIM_SIGINFO** signatures, int 
 
 namespace {
 
-// Own header mode: a key lookup that found no key, or no answer, gets libopendkim's verdict
-// for it (what our DNS hooks make it see: NXDOMAIN or no record is "no key"; a timeout, a
-// SERVFAIL or an error is a failed lookup); true when it did.
-bool key_lookup_failed(const std::optional<dns::Answer>& answer,
-                       DkimSession::Context::OwnSignature& signature) {
-    const bool no_key = answer && (answer->status == dns::Status::nxdomain ||
-                                   answer->status == dns::Status::nodata ||
-                                   (answer->status == dns::Status::ok && answer->records.empty()));
-    if (no_key) {
-        signature.failed_word = "permerror";
-        signature.failed_reason = "no key";
-    } else if (!answer || answer->status == dns::Status::timeout ||
-               answer->status == dns::Status::servfail || answer->status == dns::Status::error) {
-        signature.failed_word = "temperror";
-        signature.failed_reason = "key lookup failed";
-    }
-    return signature.failed_word != nullptr;
+// Own header mode: a key lookup or key record that libopendkim gives a verdict of its own
+// (what our DNS hooks make it see): NXDOMAIN or no record is "no key"; a timeout, a SERVFAIL
+// or an error is a failed lookup; more than one record is "several key records"; a record that
+// would serve but for its empty p= is "key revoked". True when it did.
+bool key_refused(const std::optional<dns::Answer>& answer,
+                 DkimSession::Context::OwnSignature& signature) {
+    const auto refuse = [&signature](const char* word, const char* reason) {
+        signature.failed_word = word;
+        signature.failed_reason = reason;
+        return true;
+    };
+    if (answer &&
+        (answer->status == dns::Status::nxdomain || answer->status == dns::Status::nodata ||
+         (answer->status == dns::Status::ok && answer->records.empty())))
+        return refuse("permerror", "no key");
+    if (!answer || answer->status == dns::Status::timeout ||
+        answer->status == dns::Status::servfail || answer->status == dns::Status::error)
+        return refuse("temperror", "key lookup failed");
+    if (answer->status != dns::Status::ok)
+        return false;
+    if (answer->records.size() > 1)
+        return refuse("permerror", "several key records");
+    if (revoked_key_record(answer->records.front().text, signature.fields.algorithm))
+        return refuse("permerror", "key revoked");
+    return false;
 }
 
 } // namespace
@@ -208,7 +216,7 @@ bool DkimSession::take_own_headers() {
         for (std::size_t at = 0; at < signatures.size(); ++at) {
             auto& signature = signatures[at];
             const auto answer = key_answer(*context_, key_names[at]);
-            if (key_lookup_failed(answer, signature))
+            if (key_refused(answer, signature))
                 continue;
             if (answer->status != dns::Status::ok || answer->records.size() != 1)
                 return false;

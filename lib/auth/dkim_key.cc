@@ -1,5 +1,6 @@
 // See dkim_key.hh.
 #include "auth/dkim_key.hh"
+#include "auth/openssl_ptr.hh"
 #include "util/ascii.hh"
 
 #include <openssl/err.h>
@@ -169,15 +170,18 @@ std::optional<std::string> sha256_key_of(std::string_view record, std::string_vi
             return std::nullopt;
     }
     const auto* p = tag("p");
-    if (p == nullptr || p->empty())
+    if (p == nullptr)
         return std::nullopt;
-    return decode_base64(*p);
+    return decode_base64(*p); // empty for an empty p= (revoked)
 }
 
 } // namespace
 
 std::optional<std::string> rsa_sha256_key_of(std::string_view record) {
-    return sha256_key_of(record, "rsa");
+    auto der = sha256_key_of(record, "rsa");
+    if (!der || der->empty())
+        return std::nullopt;
+    return der;
 }
 
 std::optional<std::string> ed25519_key_of(std::string_view record) {
@@ -185,6 +189,11 @@ std::optional<std::string> ed25519_key_of(std::string_view record) {
     if (!raw || raw->size() != ed25519_public_key_bytes)
         return std::nullopt;
     return raw;
+}
+
+bool revoked_key_record(std::string_view record, std::string_view algorithm) {
+    const auto data = sha256_key_of(record, algorithm == "ed25519-sha256" ? "ed25519" : "rsa");
+    return data && data->empty();
 }
 
 void EvpPkeyFree::operator()(evp_pkey_st* key) const noexcept {
@@ -261,15 +270,6 @@ unsigned key_bits(const PublicKey& key) {
     return key ? 8 * static_cast<unsigned>(std::max(0, EVP_PKEY_get_size(key.get()))) : 0;
 }
 
-namespace {
-
-struct PkeyContextFree {
-    void operator()(EVP_PKEY_CTX* context) const noexcept { EVP_PKEY_CTX_free(context); }
-};
-using PkeyContext = std::unique_ptr<EVP_PKEY_CTX, PkeyContextFree>;
-
-} // namespace
-
 // Setting up an EVP_PKEY_CTX costs ~3 us in OpenSSL 3.0 (provider lookups), a sixth of the
 // RSA-2048 verify itself. A context is not to be shared between threads, so each thread keeps
 // one ready context per key and operation (at most 64; the context holds a reference to its
@@ -292,12 +292,9 @@ evp_pkey_ctx_st* rsa_sha256_context(evp_pkey_st* key, RsaOperation operation) {
 
 VerifyOutcome verify_ed25519_sha256(evp_pkey_st* key, std::span<const unsigned char> digest,
                                     std::string_view signature) {
-    struct MdContextFree {
-        void operator()(EVP_MD_CTX* context) const noexcept { EVP_MD_CTX_free(context); }
-    };
     if (key == nullptr)
         return VerifyOutcome::error;
-    const std::unique_ptr<EVP_MD_CTX, MdContextFree> context(EVP_MD_CTX_new());
+    const MdContext context(EVP_MD_CTX_new());
     if (!context || EVP_DigestVerifyInit(context.get(), nullptr, nullptr, nullptr, key) != 1) {
         ERR_clear_error();
         return VerifyOutcome::error;

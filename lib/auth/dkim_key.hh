@@ -54,6 +54,10 @@ std::optional<std::string> rsa_sha256_key_of(std::string_view record);
 // (required: absent means rsa) and p= of exactly 32 octets; std::nullopt otherwise.
 constexpr std::size_t ed25519_public_key_bytes = 32;
 std::optional<std::string> ed25519_key_of(std::string_view record);
+// True when a record that would otherwise plainly allow a signature of `algorithm`
+// ("rsa-sha256", "ed25519-sha256") under the rules above has an empty p=: the key is revoked
+// (RFC 6376 §3.6.1, §6.1.2 step 8).
+bool revoked_key_record(std::string_view record, std::string_view algorithm);
 struct EvpPkeyFree {
     void operator()(evp_pkey_st* key) const noexcept;
 };

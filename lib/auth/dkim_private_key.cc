@@ -2,6 +2,7 @@
 #include "auth/dkim_private_key.hh"
 
 #include "auth/dkim_key.hh"
+#include "auth/openssl_ptr.hh"
 #include "util/ascii.hh"
 
 #include <openssl/err.h>
@@ -26,17 +27,6 @@
 namespace mailwarden::auth {
 
 namespace {
-
-struct BioFree {
-    void operator()(BIO* bio) const noexcept { BIO_free(bio); }
-};
-struct PkeyContextFree {
-    void operator()(EVP_PKEY_CTX* context) const noexcept { EVP_PKEY_CTX_free(context); }
-};
-struct MdContextFree {
-    void operator()(EVP_MD_CTX* context) const noexcept { EVP_MD_CTX_free(context); }
-};
-using PkeyContext = std::unique_ptr<EVP_PKEY_CTX, PkeyContextFree>;
 
 std::shared_ptr<evp_pkey_st> shared_key(EVP_PKEY* key) {
     return {key, EvpPkeyFree{}};
@@ -207,7 +197,7 @@ std::optional<std::string> rsa_sign(EVP_PKEY* key, std::span<const unsigned char
 }
 
 std::optional<std::string> ed25519_sign(EVP_PKEY* key, std::span<const unsigned char> digest) {
-    std::unique_ptr<EVP_MD_CTX, MdContextFree> context(EVP_MD_CTX_new());
+    MdContext context(EVP_MD_CTX_new());
     std::string signature(64, '\0');
     std::size_t length = signature.size();
     if (!context || EVP_DigestSignInit(context.get(), nullptr, nullptr, nullptr, key) != 1 ||
@@ -283,7 +273,7 @@ DkimPrivateKey::from_pem(std::string_view pem, std::string_view source, std::str
         fail(error, name + ": the key is encrypted; the daemons cannot ask for a passphrase");
         return std::nullopt;
     }
-    std::unique_ptr<BIO, BioFree> bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
+    Bio bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
     EVP_PKEY* loaded =
         bio ? PEM_read_bio_PrivateKey(bio.get(), nullptr, no_passphrase, nullptr) : nullptr;
     ERR_clear_error();
@@ -352,7 +342,7 @@ std::string DkimPrivateKey::key_record() const {
 }
 
 std::string DkimPrivateKey::pem() const {
-    std::unique_ptr<BIO, BioFree> bio(BIO_new(BIO_s_mem()));
+    Bio bio(BIO_new(BIO_s_mem()));
     if (!bio ||
         PEM_write_bio_PrivateKey(bio.get(), key_.get(), nullptr, nullptr, 0, nullptr, nullptr) != 1)
         throw std::runtime_error("OpenSSL could not write the key");

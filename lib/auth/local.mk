@@ -29,6 +29,7 @@ lib_libmailwarden_la_SOURCES += \
 	lib/auth/dkim_header.hh \
 	lib/auth/dkim_key.cc \
 	lib/auth/dkim_key.hh \
+	lib/auth/openssl_ptr.hh \
 	lib/auth/dkim_fast_path.cc \
 	lib/auth/dkim_key_lookup.cc \
 	lib/auth/dkim_key_table.cc \

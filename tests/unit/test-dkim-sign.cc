@@ -498,13 +498,26 @@ BOOST_AUTO_TEST_CASE(a_20_mb_body_is_signed_as_it_streams_and_verifies_twice) {
 BOOST_AUTO_TEST_CASE(a_d_tag_in_u_labels_verifies_under_its_a_labels) {
     const std::string u_domain = "B\xc3\xbc"
                                  "cher.test";
+    // Records libopendkim judges by themselves (a revoked key, two records at one name), under
+    // the A-labels and under an ASCII domain, to compare with libopendkim's verdict.
+    std::string judged_records;
+    for (const std::string domain : {"xn--bcher-kva.test", "ascii.test"})
+        judged_records +=
+            dkim_test::txt_line("revoked._domainkey." + domain, "v=DKIM1; k=rsa; p=") +
+            dkim_test::txt_line("edrevoked._domainkey." + domain, "v=DKIM1; k=ed25519; p=") +
+            dkim_test::txt_line("multi._domainkey." + domain,
+                                signing_test::rsa_key().key_record()) +
+            dkim_test::txt_line("multi._domainkey." + domain, signing_test::rsa_key().key_record());
     dns::FakeResolver resolver =
         dns::FakeResolver::from_text(dkim_test::txt_line("rsa._domainkey.xn--bcher-kva.test",
                                                          signing_test::rsa_key().key_record()) +
                                      dkim_test::txt_line("ed._domainkey.xn--bcher-kva.test",
-                                                         signing_test::ed25519_key().key_record()));
-    const auto verify = [&resolver](const Message& message) {
-        auth::DkimVerifier verifier(auth::DkimOptions{}, resolver);
+                                                         signing_test::ed25519_key().key_record()) +
+                                     judged_records);
+    const auto verify = [&resolver](const Message& message, bool fast_path = true) {
+        auth::DkimOptions options;
+        options.fast_path = fast_path;
+        auth::DkimVerifier verifier(options, resolver);
         auto session = verifier.session();
         for (const auto& [name, value] : message.headers)
             session.header(name, value);
@@ -554,6 +567,27 @@ BOOST_AUTO_TEST_CASE(a_d_tag_in_u_labels_verifies_under_its_a_labels) {
     BOOST_TEST(no_key.result == "permerror");
     BOOST_TEST(no_key.reason == "no key");
     BOOST_TEST(no_key.domain == "xn--bcher-kva.test");
+
+    for (const auto& [selector, key] : {std::pair{"revoked", &signing_test::rsa_key()},
+                                        std::pair{"edrevoked", &signing_test::ed25519_key()},
+                                        std::pair{"multi", &signing_test::rsa_key()}}) {
+        const auto signed_in = [&](const std::string& domain) {
+            Message message = dkim_test::sample_message("Info <info@" + domain + ">");
+            BOOST_TEST_REQUIRE(sign(message, options_with(Canon::relaxed, Canon::relaxed),
+                                    {{domain, selector, shared(*key)}})
+                                   .error == "");
+            return message;
+        };
+        const auto library = verify(signed_in("ascii.test"), false);
+        const auto ours = verify(signed_in(u_domain));
+        BOOST_TEST_CONTEXT(selector << ": libopendkim says " << library.result << " ("
+                                    << library.reason << ")") {
+            BOOST_TEST(library.result == "permerror");
+            BOOST_TEST(ours.result == library.result);
+            BOOST_TEST(ours.reason == library.reason);
+            BOOST_TEST(ours.domain == "xn--bcher-kva.test");
+        }
+    }
 }
 
 BOOST_AUTO_TEST_CASE(chunking_never_changes_a_signature) {
