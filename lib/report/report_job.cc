@@ -1,8 +1,8 @@
 // See report_job.hh.
 //
-// DKIM signing of report mail: the signer is given by the caller (tools/dmarc_command.cc),
-// which signs when signing is configured for the reporter's domain; without one the mail goes
-// unsigned and the local MTA's own milters may sign it.
+// DKIM signing of report mail: the signer is given by the caller (tools/dmarc_command.cc
+// builds it from the [signing] section), and signs when a key is configured for the reporter's
+// domain; otherwise the mail goes unsigned and the local MTA's own milters may sign it.
 #include "report/report_job.hh"
 
 #include "auth/dmarc_record.hh"
@@ -161,10 +161,14 @@ std::optional<ClaimOutcome> ReportJob::step(const std::string& domain, Millis in
 }
 
 DeliveryResult ReportJob::deliver(const std::vector<std::string>& recipients, std::string mail) {
-    const std::string& sender = options_.reporter.email;
-    if (signer_)
-        mail = signer_(sender, mail) + mail;
-    return mailer_->send(sender, recipients, mail);
+    if (signer_) {
+        std::string error;
+        auto signed_mail = signer_(mail, &error);
+        if (!signed_mail)
+            return {Delivery::failed, "cannot sign: " + error};
+        mail = std::move(*signed_mail);
+    }
+    return mailer_->send(options_.reporter.email, recipients, mail);
 }
 
 DomainResult ReportJob::send_one(const Domain& domain, Millis interval, Millis now) {

@@ -26,6 +26,7 @@
 #include "state/store.hh"
 
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -73,9 +74,12 @@ struct FailureResult {
     std::string detail;
 };
 
-// Adds DKIM-Signature header lines for a finished mail from `sender`; "" when signing is not
-// configured for the sender's domain. (The seam for DKIM signing: see report_job.cc.)
-using MailSigner = std::function<std::string(const std::string& sender, const std::string& mail)>;
+// Signs a finished mail (DKIM-Signature fields on top) as outbound mail is signed, or gives it
+// back unchanged when no key signs its From domain. std::nullopt, with *error saying why, for a
+// mail that must not go out as it is (signing failed under on_sign_error = tempfail): the
+// report is then given back to a later run, as when sendmail fails.
+using MailSigner =
+    std::function<std::optional<std::string>(const std::string& mail, std::string* error)>;
 
 class ReportJob {
 public:

@@ -186,6 +186,21 @@ struct PostfixFixture {
                          "\ndkim_sign_key = pass.test rsa " + rsa + "\n";
     }
 
+    // dkimpy's verdicts for the signatures of pass.test's ed and rsa keys in a message file,
+    // "PATH INDEX RESULT" lines; with `clock` (a faketime offset such as "+1d") as if then.
+    std::string dkimpy_verdicts(const std::string& path, const std::string& clock = "") {
+        std::string keys;
+        for (const auto& [name, key] : {std::pair{"ed", &signing_test::ed25519_key()},
+                                        std::pair{"rsa", &signing_test::rsa_key()}})
+            keys += std::string(name) + "._domainkey.pass.test " + key->key_record() + "\n";
+        std::vector<std::string> argv{
+            "/usr/bin/python3", (test::source_directory() / "tests/unit/dkimpy-verify.py").string(),
+            signing_test::write_file(dir + "/keys.txt", keys, 0600), path};
+        if (!clock.empty())
+            argv.insert(argv.begin(), {"/usr/bin/faketime", "-f", clock});
+        return run(argv).output;
+    }
+
     // Waits until the milter accepts connections: a stopped milter may leave its socket file
     // behind, and the file exists a moment before the new one listens on it.
     void start_milter() {
@@ -563,14 +578,7 @@ BOOST_AUTO_TEST_CASE(outbound_mail_arrives_signed_with_both_keys_and_both_verify
     BOOST_TEST(our_verifier(message) == (std::vector<std::string>{"pass:rsa", "pass:ed"}),
                boost::test_tools::per_element());
     const std::string path = signing_test::write_file(dir + "/delivered.eml", message, 0600);
-    std::string keys;
-    for (const auto& [name, key] : {std::pair{"ed", &signing_test::ed25519_key()},
-                                    std::pair{"rsa", &signing_test::rsa_key()}})
-        keys += std::string(name) + "._domainkey.pass.test " + key->key_record() + "\n";
-    const Run dkimpy = run({"/usr/bin/python3",
-                            (test::source_directory() / "tests/unit/dkimpy-verify.py").string(),
-                            signing_test::write_file(dir + "/keys.txt", keys, 0600), path});
-    BOOST_TEST(dkimpy.output == path + " 0 pass\n" + path + " 1 pass\n");
+    BOOST_TEST(dkimpy_verdicts(path) == path + " 0 pass\n" + path + " 1 pass\n");
     BOOST_TEST(milter_log().find("outbound=yes sign=signed d=pass.test s=ed,rsa") !=
                    std::string::npos,
                diagnostics());
@@ -636,10 +644,13 @@ BOOST_AUTO_TEST_CASE(with_the_milter_down_mail_is_tempfailed_then_flows_again_no
 // timer starts it, a day later by faketime) hands one report per domain that asked for one to
 // Postfix's own sendmail; the sink gets exactly one gzip report each, whose counts are what was
 // sent and whose XML is valid. A second run sends nothing. news.test's rua is an external
-// destination that did not authorize it: no report.
+// destination that did not authorize it: no report. The reporter's domain has signing keys:
+// each report arrives signed with both, and both verify.
 BOOST_AUTO_TEST_CASE(the_report_job_sends_one_valid_aggregate_report_per_domain_with_the_counts) {
+    sign_pass_test();
     write_config("milter.conf", "spf_fail_action = none\ndmarc_reject_action = reject\n",
                  "[reports]\ndmarc_aggregate_reports = yes\n"
+                 "dmarc_report_email = dmarc-reports@pass.test\n"
                  "dmarc_report_sendmail = /usr/sbin/sendmail -C " +
                      dir + "/postfix/etc\n");
     write_config("policyd.conf", "spf_fail_action = reject\n", "");
@@ -721,6 +732,14 @@ BOOST_AUTO_TEST_CASE(the_report_job_sends_one_valid_aggregate_report_per_domain_
             counted += std::stoll(xml.substr(at + 7));
         BOOST_TEST(counted == expected.at(domain), xml);
         BOOST_TEST(xml.find("<domain>" + domain + "</domain>") != std::string::npos, xml);
+        std::string message = mails[0]; // without the sink's X- lines about the session
+        while (message.starts_with("X-"))
+            message.erase(0, message.find('\n') + 1);
+        // Signed a day later than now, as the job ran: verified as of then.
+        const std::string path =
+            signing_test::write_file(dir + "/report-" + domain + ".eml", message, 0600);
+        BOOST_TEST(dkimpy_verdicts(path, "+1d") == path + " 0 pass\n" + path + " 1 pass\n",
+                   message);
         if (test::have_report_schema())
             BOOST_TEST(test::schema_errors(xml).empty(), test::schema_errors(xml) << xml);
     }
