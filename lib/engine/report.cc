@@ -171,11 +171,18 @@ void add_signing_fields(util::LogRecord& record, const Report& report) {
     if (report.signing == "off")
         return;
     record.kv("sign", report.signing);
-    if (!report.signing_domain.empty())
-        record.kv("d", report.signing_domain);
-    std::string selectors;
-    for (const auto& signature : report.signatures)
+    // d= as signed (the parent domain under dkim_sign_subdomains), else the From domain whose
+    // keys were looked up.
+    std::string domains, selectors;
+    for (const auto& signature : report.signatures) {
+        if (("," + domains + ",").find("," + signature.domain + ",") == std::string::npos)
+            domains += (domains.empty() ? "" : ",") + signature.domain;
         selectors += (selectors.empty() ? "" : ",") + signature.selector;
+    }
+    if (domains.empty())
+        domains = report.signing_domain;
+    if (!domains.empty())
+        record.kv("d", domains);
     if (!selectors.empty())
         record.kv("s", selectors);
     if (!report.signing_error.empty())

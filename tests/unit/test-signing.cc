@@ -149,6 +149,25 @@ BOOST_FIXTURE_TEST_CASE(the_engine_signs_outbound_mail_only, SigningFixture) {
     BOOST_TEST((unsigned_mail.verdict.action == engine::Action::accept));
 }
 
+// dkim_sign_subdomains: a subdomain's mail is signed with its parent's keys, d= the parent,
+// and the log line names the d= signed, not the From domain.
+BOOST_FIXTURE_TEST_CASE(a_subdomain_signed_with_the_parents_keys_logs_the_parent, SigningFixture) {
+    EngineRun run(config_text("dkim_sign_subdomains = yes\n"));
+    std::string message = report_message;
+    message.replace(message.find("@example.test>"), 14, "@news.example.test>");
+    const engine::Report report = run.run("", "", message);
+    BOOST_TEST(report.signing == "signed");
+    BOOST_TEST(report.signing_domain == "news.example.test");
+    BOOST_REQUIRE(report.signatures.size() == 2U);
+    BOOST_TEST(report.signatures.front().domain == "example.test");
+    BOOST_TEST(verify_text(delivered(report, message)) ==
+               std::vector<std::string>({"pass", "pass"}));
+    util::LogRecord line(util::Severity::debug);
+    engine::add_summary_fields(line, report);
+    BOOST_TEST(line.str().find("sign=signed d=example.test s=ed,rsa") != std::string::npos,
+               line.str());
+}
+
 BOOST_FIXTURE_TEST_CASE(a_signature_that_cannot_be_made_gets_on_sign_error, SigningFixture) {
     // Signed header fields over auth::max_signed_header_bytes cannot be signed.
     const std::string huge =
