@@ -6,9 +6,11 @@
 // answered at the next step that has one.
 #include "milter/callbacks.hh"
 
+#include "auth/dkim_sign.hh"
 #include "engine/report.hh"
 #include "milter/frame.hh"
 #include "milter/protocol.hh"
+#include "util/ascii.hh"
 #include "util/log.hh"
 
 #include <exception>
@@ -154,7 +156,7 @@ void on_negotiate(Context& context, std::uint32_t offered_actions, std::uint32_t
         if ((actions & header_actions) != header_actions)
             util::LogRecord(util::Severity::warning)
                 .text("the MTA cannot add or change headers: a message with a forged "
-                      "Authentication-Results header gets on_internal_error");
+                      "Authentication-Results header, or one to sign, gets on_internal_error");
         if ((actions & action::set_macro_list) != 0) {
             context.set_macro_list(macro_stage::connect, "j {daemon_name} {client_addr}");
             context.set_macro_list(macro_stage::mail, "i {auth_authen}");
@@ -307,8 +309,14 @@ void change_headers(Context& context, const engine::Verdict& verdict) {
             .kv("index", removal.index);
     }
     for (const auto& [name, value] : verdict.add_headers) {
-        if ((context.negotiated.actions & action::add_headers) == 0)
-            break; // warned about at negotiation
+        if ((context.negotiated.actions & action::add_headers) == 0) {
+            // Warned about at negotiation. Our Authentication-Results can go missing; a
+            // signature cannot: the message is never sent unsigned by surprise.
+            if (util::equal_ignoring_ascii_case(name, auth::dkim_signature_field))
+                throw std::runtime_error("a DKIM signature must be added and the MTA did not "
+                                         "allow adding headers");
+            continue;
+        }
         // With SMFIP_HDR_LEADSPC the MTA adds no space after the colon: we give it.
         const std::string folded =
             (context.negotiated.leading_space ? " " : "") + folded_header_value(name, value);

@@ -6,6 +6,7 @@
 #include "milter/dispatch.hh"
 #include "milter/frame.hh"
 #include "milter_frames.hh"
+#include "signing_keys.hh"
 
 #include <boost/test/unit_test.hpp>
 
@@ -255,6 +256,55 @@ BOOST_AUTO_TEST_CASE(a_dispatcher_serves_the_next_connection_from_scratch) {
     BOOST_TEST(negotiation.command == reply::negotiate);
     BOOST_TEST(feed(dispatcher, frame(command::mail, strings({"<a@example.test>"}))));
     BOOST_TEST(commands(replies(dispatcher)) == "c");
+}
+
+// Outbound mail to sign, from an MTA that did not allow adding header fields: held with a 4xx
+// (on_internal_error), never sent unsigned by surprise; signed where the MTA allows it.
+BOOST_AUTO_TEST_CASE(mail_to_sign_is_held_when_the_mta_allows_no_added_header) {
+    signing_test::TempDir dir;
+    const std::string key =
+        signing_test::write_file(dir.file("ed.key"), signing_test::ed25519_key().pem(), 0600);
+    engine::EngineHolder signing_engines(
+        config::parse_config_text("[general]\nauthserv_id = mx.test\nallow_root = yes\n"
+                                  "[signing]\ndkim_sign_key = example.test ed " +
+                                      key + "\n",
+                                  "test.conf")
+            .config,
+        std::make_shared<dns::FakeResolver>(dns::FakeResolver::from_text("")), nullptr);
+    for (const bool may_add : {true, false}) {
+        BOOST_TEST_CONTEXT("the MTA may add header fields: " << may_add) {
+            Dispatcher dispatcher(signing_engines);
+            BOOST_TEST(
+                feed(dispatcher, frame(command::negotiate,
+                                       u32(6) + u32(may_add ? 0x1ff : 0x1fe) + u32(0x1fffff))));
+            (void)replies(dispatcher);
+            BOOST_TEST(
+                feed(dispatcher,
+                     frame(command::connect, strings({"localhost"}) + "4" + std::string(2, '\0') +
+                                                 strings({"127.0.0.1"})) +
+                         frame(command::mail, strings({"<alice@example.test>"})) +
+                         frame(command::recipient, strings({"<bob@example.net>"})) +
+                         frame(command::header, strings({"From", "alice@example.test"})) +
+                         frame(command::end_of_headers) + frame(command::body, "Hello\r\n") +
+                         frame(command::end_of_body)));
+            const auto answered = replies(dispatcher);
+            BOOST_TEST_REQUIRE(!answered.empty());
+            bool signature_added = false;
+            for (const auto& reply : answered)
+                signature_added =
+                    signature_added ||
+                    (reply.command == 'i' &&
+                     reply.data.substr(4).starts_with(std::string("DKIM-Signature\0", 15)));
+            BOOST_TEST(signature_added == may_add, commands(answered));
+            const Reply& last = answered.back();
+            if (may_add)
+                BOOST_TEST(last.command == 'c', commands(answered));
+            else
+                BOOST_TEST(
+                    (last.command == 't' || (last.command == 'y' && last.data.starts_with("4"))),
+                    commands(answered) << " " << last.data);
+        }
+    }
 }
 
 BOOST_AUTO_TEST_CASE(a_reject_carries_its_reply_text) {
