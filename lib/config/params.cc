@@ -571,7 +571,10 @@ const std::array table{
         .help = "Address reports are sent from and named as contact; empty: postmaster@authserv_id.",
         .doc = "The From and envelope sender of report mail and the report_metadata email element. "
                "Report consumers discard reports that do not pass DMARC (RFC 9990 section 3.1.1): "
-               "the domain must publish SPF for this host or its mail must be DKIM-signed."},
+               "the domain must publish SPF for this host or its mail must be DKIM-signed. The "
+               "report job signs it with the dkim_sign_key lines of this address's domain, as "
+               "outbound mail is signed; on_sign_error decides a failure (tempfail: the report "
+               "waits for the next run)."},
     ParamDef{.name = "dmarc_report_org_name", .section = "reports", .type = ParamType::string,
         .default_text = "", .validator = check_report_text, .reloadable = true,
         .help = "The reporting organization's name in reports; empty: the domain of the email.",
@@ -601,7 +604,7 @@ const std::array table{
         .default_text = "/usr/sbin/sendmail", .validator = check_command, .reloadable = true,
         .help = "The local MTA's sendmail program (and arguments) that report mail is handed to.",
         .doc = "Run as COMMAND -i -f SENDER -- RECIPIENT... with the message on standard input; "
-               "the MTA queues and delivers it (and its milters may sign it). An absolute path, "
+               "the MTA queues and delivers it (signed before, see dmarc_report_email). An absolute path, "
                "arguments separated by spaces, e.g. /usr/sbin/sendmail -C /etc/postfix-out."},
     ParamDef{.name = "dmarc_report_timeout", .section = "reports", .type = ParamType::duration,
         .default_text = "60s", .min = 1 * second, .max = 600 * second, .reloadable = true,
