@@ -13,6 +13,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include <ctime>
+#include <map>
 
 using namespace mailwarden;
 using signing_test::TempDir;
@@ -147,6 +148,45 @@ BOOST_FIXTURE_TEST_CASE(the_engine_signs_outbound_mail_only, SigningFixture) {
     BOOST_TEST(unsigned_mail.signing_domain == "example.org");
     BOOST_TEST(unsigned_mail.verdict.add_headers.empty());
     BOOST_TEST((unsigned_mail.verdict.action == engine::Action::accept));
+}
+
+// The shipped defaults (no [signing] option set but the keys): relaxed/relaxed, t= and no x=,
+// the default header list with From, To, Cc, Subject, Date and Reply-To listed once more than
+// present, and both key types side by side over one body hash.
+BOOST_FIXTURE_TEST_CASE(the_shipped_defaults_sign_as_the_manual_says, SigningFixture) {
+    EngineRun run(config_text());
+    const engine::Report report = run.run("", "", report_message);
+    BOOST_REQUIRE(report.signatures.size() == 2U);
+    std::vector<std::map<std::string, std::string>> tags;
+    for (const auto& signature : report.signatures) {
+        std::string value;
+        for (const char c : signature.value)
+            if (c != ' ' && c != '\t' && c != '\r' && c != '\n')
+                value += c;
+        auto& tag = tags.emplace_back();
+        for (std::size_t at = 0; at < value.size();) {
+            const std::size_t end = std::min(value.find(';', at), value.size());
+            const std::string item = value.substr(at, end - at);
+            if (const std::size_t equals = item.find('='); equals != std::string::npos)
+                tag[item.substr(0, equals)] = item.substr(equals + 1);
+            at = end + 1;
+        }
+        BOOST_TEST(tag["c"] == "relaxed/relaxed");
+        BOOST_TEST(!tag["t"].empty());
+        BOOST_TEST(!tag.contains("x"));
+        std::map<std::string, int> listed;
+        for (std::size_t at = 0; at <= tag["h"].size();) {
+            const std::size_t end = std::min(tag["h"].find(':', at), tag["h"].size());
+            ++listed[tag["h"].substr(at, end - at)];
+            at = end + 1;
+        }
+        const std::map<std::string, int> expected = {
+            {"from", 2},     {"to", 2},         {"subject", 2},      {"date", 2},        {"cc", 1},
+            {"reply-to", 1}, {"message-id", 1}, {"mime-version", 1}, {"content-type", 1}};
+        BOOST_TEST((listed == expected), tag["h"]);
+    }
+    BOOST_TEST(tags[0]["bh"] == tags[1]["bh"]);
+    BOOST_TEST(tags[0]["a"] != tags[1]["a"]);
 }
 
 // dkim_sign_subdomains: a subdomain's mail is signed with its parent's keys, d= the parent,

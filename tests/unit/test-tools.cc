@@ -288,7 +288,12 @@ BOOST_AUTO_TEST_CASE(every_command_prints_its_usage_with_help_and_exits_0) {
                                                             {"reputation"},
                                                             {"reputation", "set"},
                                                             {"greylist"},
-                                                            {"greylist", "allow"}};
+                                                            {"greylist", "allow"},
+                                                            {"dkim"},
+                                                            {"dkim", "keygen"},
+                                                            {"dkim", "testkey"},
+                                                            {"dmarc"},
+                                                            {"dmarc", "report"}};
     for (const auto& command : commands) {
         for (const std::string help : {"--help", "-h"}) {
             auto arguments = command;
