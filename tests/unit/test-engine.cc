@@ -43,7 +43,9 @@ std::string zone() {
            "calm.test SERVFAIL\n"
            "_dmarc.calm.test TXT \"v=DMARC1; p=none\"\n"
            "_dmarc.dnsfail.test TXT \"v=DMARC1; p=reject\"\n"
-           "_dmarc.broken.test TXT \"v=DMARC1; p=bogus\"\n";
+           "_dmarc.broken.test TXT \"v=DMARC1; p=bogus\"\n"
+           "s1._domainkey.bank.test SERVFAIL\n"
+           "s1._domainkey.dnsfail.test SERVFAIL\n";
 }
 
 config::ConfigPtr test_config(std::string extra = "") {
@@ -83,6 +85,13 @@ std::string plain_message(std::string from, std::string extra_headers = "") {
 std::string signed_message() {
     dkim_test::Message message = dkim_test::sample_message("Alice <alice@example.test>");
     dkim_test::sign(message, {.key = &dkim_test::rsa_2048(), .selector = "s1"});
+    return dkim_test::to_text(message);
+}
+
+// A message from `from` signed d=`domain` s=s1 (RSA-2048).
+std::string signed_by(const std::string& from, const std::string& domain) {
+    dkim_test::Message message = dkim_test::sample_message(from);
+    dkim_test::sign(message, {.key = &dkim_test::rsa_2048(), .selector = "s1", .domain = domain});
     return dkim_test::to_text(message);
 }
 
@@ -382,6 +391,33 @@ BOOST_AUTO_TEST_CASE(a_dns_error_of_a_domain_that_can_never_align_does_not_softe
     BOOST_TEST(!report.dmarc->temperror_could_align);
     check_verdict(report, Action::reject, "dmarc_reject");
     BOOST_TEST(report.verdict.code == "550");
+}
+
+// Issue 13 items 8 and 9 for DKIM: a signature of the From domain whose key cannot be fetched
+// could have passed, so DMARC is temperror and p=reject gets on_dns_error (451, ours, naming the
+// lookup); one by a domain that can never align (the spoofer's own) leaves the fail certain: 550.
+BOOST_AUTO_TEST_CASE(a_dkim_key_lookup_failure_softens_dmarc_only_where_it_could_align) {
+    const std::string reject = "[actions]\ndmarc_reject_action = reject\n";
+    const Report aligned =
+        run(signed_by("CEO <ceo@bank.test>", "bank.test"), "x@other.test", reject);
+    BOOST_REQUIRE_EQUAL(aligned.dkim.size(), 1u);
+    BOOST_TEST(aligned.dkim[0].result == "temperror");
+    BOOST_TEST(aligned.dmarc->result == "temperror");
+    BOOST_TEST(aligned.dmarc->temperror_could_align);
+    check_verdict(aligned, Action::tempfail, "dmarc_dns_error");
+    BOOST_TEST(aligned.verdict.code == "451");
+    BOOST_TEST(aligned.verdict.ours);
+    BOOST_TEST(aligned.verdict.text.find("bank.test") != std::string::npos, aligned.verdict.text);
+
+    const Report spoof =
+        run(signed_by("CEO <ceo@bank.test>", "dnsfail.test"), "x@other.test", reject);
+    BOOST_REQUIRE_EQUAL(spoof.dkim.size(), 1u);
+    BOOST_TEST(spoof.dkim[0].result == "temperror");
+    BOOST_TEST(spoof.dmarc->result == "fail");
+    BOOST_TEST(!spoof.dmarc->temperror_could_align);
+    check_verdict(spoof, Action::reject, "dmarc_reject");
+    BOOST_TEST(spoof.verdict.code == "550");
+    BOOST_TEST(!spoof.verdict.ours);
 }
 
 BOOST_AUTO_TEST_CASE(our_header_stays_legal_with_a_2000_octet_local_part_and_200_signatures) {
