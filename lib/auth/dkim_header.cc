@@ -153,14 +153,19 @@ bool set_names(std::string_view text, FastSignature& signature) {
     return from;
 }
 
-// t=: digits, not in the future (libopendkim subtracts its drift from t= unsigned, so a
-// smaller t= would be "in the future" for it).
-bool plain_timestamp(std::string_view text, std::uint64_t now) {
+// Seconds since the epoch written as 1 to 12 digits; 0 for anything else.
+std::uint64_t plain_seconds(std::string_view text) {
     if (text.empty() || text.size() > 12 || !std::all_of(text.begin(), text.end(), is_digit))
-        return false;
+        return 0;
     std::uint64_t seconds = 0;
     for (const char c : text)
         seconds = seconds * 10 + static_cast<std::uint64_t>(c - '0');
+    return seconds;
+}
+
+// t=: not in the future (libopendkim subtracts its drift from t= unsigned, so a smaller t=
+// would be "in the future" for it).
+bool plain_timestamp(std::uint64_t seconds, std::uint64_t now) {
     return seconds >= dkim_clock_drift_seconds && seconds <= now;
 }
 
@@ -196,14 +201,15 @@ enum Tag : unsigned {
     tag_s = 128,
     tag_t = 256,
     tag_q = 512,
-    tag_i = 1024
+    tag_i = 1024,
+    tag_x = 2048
 };
 constexpr unsigned required_tags = tag_v | tag_a | tag_b | tag_bh | tag_d | tag_h | tag_s;
 
 unsigned tag_of(std::string_view name) {
     static constexpr std::pair<std::string_view, Tag> known[] = {
         {"v", tag_v}, {"a", tag_a}, {"b", tag_b}, {"bh", tag_bh}, {"c", tag_c}, {"d", tag_d},
-        {"h", tag_h}, {"s", tag_s}, {"t", tag_t}, {"q", tag_q},   {"i", tag_i}};
+        {"h", tag_h}, {"s", tag_s}, {"t", tag_t}, {"q", tag_q},   {"i", tag_i}, {"x", tag_x}};
     for (const auto& [text, tag] : known)
         if (name == text)
             return tag;
@@ -232,7 +238,13 @@ bool take_tag(unsigned tag, std::string_view raw, std::string_view text, std::ui
     case tag_h:
         return set_names(raw, signature);
     case tag_t:
-        return plain_timestamp(text, now);
+        signature.timestamp = plain_seconds(text);
+        return plain_timestamp(signature.timestamp, now);
+    case tag_x:
+        // Not expired for libopendkim whatever its drift (expired: now >= x + drift); after
+        // any t= we take, which is at most now (RFC 6376 §3.5: x= greater than t=).
+        signature.expires = plain_seconds(text);
+        return signature.expires > now;
     case tag_q:
         return text == "dns/txt";
     case tag_i:

@@ -11,16 +11,17 @@
 // error and judges the same way, and anything else gives std::nullopt, which sends the
 // whole message to libopendkim. Accepted: v=1; a=rsa-sha256 or ed25519-sha256; c= absent or a plain
 // simple/relaxed pair; d= and s= of letters, digits, '-', '_', '.'; h= naming From; bh= and
-// b= base64; t= a plain past timestamp; q=dns/txt; i= a plain address in d= or below it.
+// b= base64; t= a plain past timestamp; x= a plain future one; q=dns/txt; i= a plain address
+// in d= or below it.
 // One exception to "only what libopendkim parses": d=, s= and the domain of i= may be
 // written in U-labels (RFC 8616 §4, an internationalized message), which libopendkim
 // refuses as malformed; they are kept as their A-labels (auth/idna.hh) for the key lookup
 // and the result, while the hash covers the field as written.
-// Refused: l=, x=, z=, any other tag, a tag twice, whitespace inside a value other than
-// h=, bh= and b=, whitespace between a tag name and '=', bare CR or LF, NUL, bytes outside
-// printable ASCII other than UTF-8 in d=, s= and i=. The canonicalizers follow libopendkim where it
-// reads RFC 6376 its own way (see dkim_header.cc), so the hashes are the ones libopendkim computes.
-// Nothing here throws except std::bad_alloc.
+// Refused: l=, z=, an x= now or past (libopendkim says expired, allowing its drift), any other tag,
+// a tag twice, whitespace inside a value other than h=, bh= and b=, whitespace between a tag name
+// and '=', bare CR or LF, NUL, bytes outside printable ASCII other than UTF-8 in d=, s= and i=. The
+// canonicalizers follow libopendkim where it reads RFC 6376 its own way (see dkim_header.cc), so
+// the hashes are the ones libopendkim computes. Nothing here throws except std::bad_alloc.
 #pragma once
 
 #include "auth/dkim_body.hh"
@@ -51,8 +52,9 @@ struct FastSignature {
     std::vector<std::string> names; // h=, in order
     DkimBodyHash::Canon header_canon = DkimBodyHash::Canon::simple;
     DkimBodyHash::Canon body_canon = DkimBodyHash::Canon::simple;
-    std::string body_hash; // bh=, decoded (encodes back to the text written)
-    std::string signature; // b=, decoded
+    std::string body_hash;                    // bh=, decoded (encodes back to the text written)
+    std::string signature;                    // b=, decoded
+    std::uint64_t timestamp = 0, expires = 0; // t=, x=; 0 when absent
     // Where the b= value lies in the header value (after '=' up to ';' or the end),
     // emptied for the header hash.
     std::size_t b_value_begin = 0, b_value_end = 0;

@@ -312,14 +312,17 @@ BOOST_AUTO_TEST_CASE(reads_plain_signatures_and_refuses_the_rest) {
         {"\r\n\tv=1;\r\n a=rsa-sha256; d=example.test; s=rsa; h=From\r\n\t: To; " + bh +
              "; b=AA\r\n AA",
          true},
-        {base + "; l=10", false},           // body length: libopendkim
-        {base + "; x=1900000000", false},   // expiry: libopendkim
-        {base + "; z=From:a", false},       // copied headers
-        {base + "; foo=bar", false},        // unknown tag
-        {base + "; d=example.test", false}, // repeated tag
-        {base + "; t=1900000000", false},   // in the future
-        {base + "; t=12", false},           // smaller than libopendkim's drift
-        {base + "; c=RELAXED", false},      // not as a signer writes it
+        {base + "; l=10", false},                      // body length: libopendkim
+        {base + "; t=1700000000; x=1900000000", true}, // expires in the future
+        {base + "; x=1800000000", false},              // expires now: libopendkim says expired
+        {base + "; x=1700000000", false},              // expired
+        {base + "; x=19000000000000", false},          // not a plain timestamp
+        {base + "; z=From:a", false},                  // copied headers
+        {base + "; foo=bar", false},                   // unknown tag
+        {base + "; d=example.test", false},            // repeated tag
+        {base + "; t=1900000000", false},              // in the future
+        {base + "; t=12", false},                      // smaller than libopendkim's drift
+        {base + "; c=RELAXED", false},                 // not as a signer writes it
         {base + "; c=relaxed/", false},
         {base + "; i=a@example.org", false},      // not in d=
         {base + "; i=a=40b@example.test", false}, // would need decoding

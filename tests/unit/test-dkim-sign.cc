@@ -546,6 +546,15 @@ BOOST_AUTO_TEST_CASE(a_d_tag_in_u_labels_verifies_under_its_a_labels) {
             BOOST_TEST(good.algorithm == key->algorithm());
             BOOST_TEST(resolver.query_count(std::string(selector) +
                                             "._domainkey.xn--bcher-kva.test") == 1U);
+            // With an expiry (dkim_signature_lifetime), still ours to verify.
+            Message expiring = dkim_test::sample_message("Info <info@" + u_domain + ">");
+            auto lifetime = options_with(Canon::relaxed, Canon::relaxed);
+            lifetime.lifetime_seconds = 86400;
+            BOOST_TEST_REQUIRE(
+                sign(expiring, lifetime, {{u_domain, selector, shared(*key)}}).error == "");
+            BOOST_TEST_REQUIRE(expiring.headers.front().second.find("x=") != std::string::npos);
+            const auto expires = verify(expiring);
+            BOOST_TEST(expires.result == "pass", expires.reason);
             message.body += "appended\r\n";
             const auto tampered = verify(message);
             BOOST_TEST(tampered.result == "fail");
