@@ -3,6 +3,7 @@
 // clock, operations are atomic under concurrent threads, batches keep their order, bad keys
 // fail the batch. LMDB-specific cases follow: sharing the file between processes, expiry
 // sweeping, a full map, a damaged file. Redis-specific ones are in test-redis-store.cc.
+#include "log_capture.hh"
 #include "redis_server.hh"
 #include "state/lmdb_store.hh"
 #include "state/redis_store.hh"
@@ -11,6 +12,7 @@
 
 #include <boost/test/unit_test.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdlib>
 #include <fcntl.h>
@@ -20,6 +22,7 @@
 #include <map>
 #include <random>
 #include <sys/wait.h>
+#include <syslog.h>
 #include <thread>
 #include <unistd.h>
 
@@ -318,6 +321,31 @@ BOOST_AUTO_TEST_CASE(a_full_lmdb_store_makes_room_and_keeps_counting_what_it_hol
     BOOST_TEST(limited(5000, t0 + 3'600'000 + 5001));
 }
 
+// What goes first when the store is full: the expired entries, even when they are younger than
+// the live ones (not the oldest written, not the least used).
+BOOST_AUTO_TEST_CASE(a_full_lmdb_store_drops_expired_entries_before_older_live_ones) {
+    TempDir dir;
+    LmdbStore store({.path = dir.path + "/state.mdb", .max_size = 1024 * 1024});
+    auto limited = [&](const std::string& key, Millis interval, Millis now) {
+        const Operation check = RateCheck{.key = key, .interval = interval};
+        const BatchResult result = store.run({&check, 1}, now);
+        BOOST_TEST_REQUIRE(result.ok, result.error);
+        return std::get<RateOutcome>(result.outcomes[0]).limited;
+    };
+    const auto live = [](int i) { return "rate:rcpt:live:" + std::to_string(i); };
+    for (int i = 0; i < 500; ++i) // an hour each, written first
+        BOOST_TEST_REQUIRE(!limited(live(i), 3'600'000, t0 + i));
+    for (int i = 0; i < 450; ++i) // a second each, written later: expired ten seconds on
+        BOOST_TEST_REQUIRE(!limited("rate:rcpt:short:" + std::to_string(i), 1000, t0 + 1000 + i));
+    for (int i = 500; i < 800; ++i) // more than the store holds with the short ones kept
+        BOOST_TEST_REQUIRE(!limited(live(i), 3'600'000, t0 + 10'000 + i));
+    BOOST_TEST(store.entries() <= 1024U);
+    int held = 0;
+    for (int i = 0; i < 800; ++i)
+        held += limited(live(i), 3'600'000, t0 + 20'000) ? 1 : 0;
+    BOOST_TEST(held == 800); // every live bucket still counts
+}
+
 // The entry budget leaves LMDB the pages it needs: the largest keys (400 bytes) in the smallest
 // state file (1M) never meet LMDB's own MDB_MAP_FULL.
 BOOST_AUTO_TEST_CASE(the_entry_budget_keeps_pages_for_the_largest_keys_in_the_smallest_file) {
@@ -399,6 +427,7 @@ BOOST_AUTO_TEST_CASE(damage_met_while_running_moves_the_file_aside_and_the_batch
                           std::string("\xff\xff\x00\x00\x00\x00\x00\x00", 8));
          }},
     };
+    const mailwarden::test::DefaultLogSettings restore;
     for (const auto& [name, damage] : damages) {
         BOOST_TEST_CONTEXT(name) {
             TempDir dir;
@@ -407,12 +436,29 @@ BOOST_AUTO_TEST_CASE(damage_met_while_running_moves_the_file_aside_and_the_batch
             fill(store, 2000);
             damage(path);
             const Operation check = RateCheck{.key = "rate:1", .interval = 60'000};
-            const BatchResult result = store.run({&check, 1}, t0 + 1);
-            BOOST_TEST_REQUIRE(result.ok, result.error);
-            BOOST_TEST(!std::get<RateOutcome>(result.outcomes[0]).limited); // a new, empty file
+            std::string logged;
+            {
+                const mailwarden::test::StderrCapture capture;
+                mailwarden::util::log_configure(mailwarden::util::LogSettings{
+                    .ident = "mw-test",
+                    .facility = LOG_MAIL,
+                    .also_stderr = true,
+                    .threshold = mailwarden::util::Severity::warning});
+                const BatchResult result = store.run({&check, 1}, t0 + 1);
+                BOOST_TEST_REQUIRE(result.ok, result.error);
+                BOOST_TEST(!std::get<RateOutcome>(result.outcomes[0]).limited); // a new file
+                BOOST_TEST(store.run({&check, 1}, t0 + 2).ok);
+                BOOST_TEST(store.run({&check, 1}, t0 + 3).ok);
+                mailwarden::util::log_configure(mailwarden::util::LogSettings{});
+                logged = capture.captured();
+            }
             BOOST_TEST(damaged_files(dir.path) == 1);
             BOOST_TEST(store.entries() == 1U);
-            BOOST_TEST(store.run({&check, 1}, t0 + 2).ok);
+            // One error line says so, nothing else is logged.
+            BOOST_TEST(std::count(logged.begin(), logged.end(), '\n') == 1, logged);
+            BOOST_TEST(logged.find("state file damaged: moved aside, going on with an empty one") !=
+                           std::string::npos,
+                       logged);
         }
     }
 }
