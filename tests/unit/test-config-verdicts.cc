@@ -5,6 +5,7 @@
 // configuration it runs with and logs why.
 #include "child_process.hh"
 #include "dns_test_server.hh"
+#include "signing_keys.hh"
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
@@ -16,6 +17,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <pwd.h>
 #include <sys/stat.h>
 
 namespace fs = std::filesystem;
@@ -134,8 +136,39 @@ struct Fixture {
     std::string dir;
 };
 
-std::vector<Case> broken_configurations(const std::string& dir) {
+// Signing keys as the daemons load them before they drop privileges (as root only: they
+// must belong to the user the daemons serve as).
+std::vector<Case> signing_key_configurations(const std::string& dir) {
+    if (!root)
+        return {};
+    const struct passwd* nobody = ::getpwnam("nobody");
+    BOOST_TEST_REQUIRE(nobody != nullptr);
+    namespace keys = mailwarden::signing_test;
+    const std::string pem = keys::ed25519_key().pem();
+    const auto line = [](const std::string& path) {
+        return "[signing]\ndkim_sign_key = example.test ed " + path;
+    };
     return {
+        {"a signing key of the daemons' user",
+         {},
+         line(keys::write_file(dir + "/good.key", pem, 0600, nobody->pw_uid)),
+         Verdict::accepted},
+        {"a signing key others may read",
+         {},
+         line(keys::write_file(dir + "/open.key", pem, 0644, nobody->pw_uid))},
+        {"a signing key of another user",
+         {},
+         line(keys::write_file(dir + "/root.key", pem, 0600, 0))},
+        {"a signing key that does not exist", {}, line(dir + "/missing.key")},
+        {"a signing key file that holds no key",
+         {},
+         line(keys::write_file(dir + "/junk.key", "not a key\n", 0600, nobody->pw_uid))},
+    };
+}
+
+std::vector<Case> broken_configurations(const std::string& dir) {
+    auto cases = signing_key_configurations(dir);
+    std::vector<Case> others = {
         {"the base configuration", {}, "", Verdict::accepted},
         {"two limits with one name", {}, "ratelimit = per_rcpt sender 1/1h"},
         {"an unknown parameter", {}, "no_such_parameter = 1"},
@@ -187,6 +220,8 @@ std::vector<Case> broken_configurations(const std::string& dir) {
          "",
          root ? Verdict::refused : Verdict::accepted},
     };
+    cases.insert(cases.end(), others.begin(), others.end());
+    return cases;
 }
 
 } // namespace
