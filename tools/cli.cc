@@ -91,6 +91,15 @@ std::optional<config::ConfigPtr> load_or_defaults(const std::optional<std::strin
     return result.config;
 }
 
+std::optional<engine::Signing> load_signing_or_report(const config::Config& config) {
+    std::vector<std::string> errors;
+    auto signing = engine::load_signing(config, &errors);
+    if (!signing)
+        for (const auto& error : errors)
+            std::cerr << "mailwarden: " << error << '\n';
+    return signing;
+}
+
 std::optional<std::string> config_path(const po::variables_map& values) {
     if (values.count("config"))
         return values["config"].as<std::string>();

@@ -5,6 +5,7 @@
 
 #include "config/config.hh"
 #include "dns/resolver.hh"
+#include "engine/signing.hh"
 
 #include <boost/program_options.hpp>
 #include <memory>
@@ -43,6 +44,10 @@ bool parse_arguments(const std::vector<std::string>& arguments,
 // The configuration at path, or the defaults when no path is given and the default file does
 // not exist; nullopt after printing the errors.
 std::optional<config::ConfigPtr> load_or_defaults(const std::optional<std::string>& path);
+
+// The signing keys and options of `config` (engine::load_signing), or nullopt after printing
+// each problem as "mailwarden: PROBLEM" (the caller exits 78, as the daemons would).
+std::optional<engine::Signing> load_signing_or_report(const config::Config& config);
 
 // --config/-c from parsed values, if given.
 std::optional<std::string> config_path(const po::variables_map& values);

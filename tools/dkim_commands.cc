@@ -173,13 +173,9 @@ int testkey(const std::vector<std::string>& arguments) {
     const auto config = load_or_defaults(config_path(values));
     if (!config)
         return exit_config;
-    std::vector<std::string> errors;
-    const auto signing = engine::load_signing(**config, &errors);
-    if (!signing) {
-        for (const auto& error : errors)
-            std::cerr << "mailwarden: " << error << '\n';
+    const auto signing = load_signing_or_report(**config);
+    if (!signing)
         return exit_config;
-    }
     if (signing->keys.empty()) {
         std::cerr << "mailwarden: no dkim_sign_key is configured\n";
         return exit_config;

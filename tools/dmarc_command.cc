@@ -225,13 +225,9 @@ int dmarc_report(const std::vector<std::string>& arguments) {
         std::cerr << "mailwarden: public_suffix_list: " << psl_error << '\n';
         return exit_config;
     }
-    std::vector<std::string> signing_errors;
-    auto signing = engine::load_signing(**config, &signing_errors);
-    if (!signing) {
-        for (const auto& error : signing_errors)
-            std::cerr << "mailwarden: " << error << '\n';
+    auto signing = load_signing_or_report(**config);
+    if (!signing)
         return exit_config;
-    }
     report::ReportJob job(
         *store, *resolver, auth::make_organization_finder(*resolver, *suffixes, method), mailer,
         job_options, report_signer(std::make_shared<const engine::Signing>(std::move(*signing))));

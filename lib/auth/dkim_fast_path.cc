@@ -218,8 +218,8 @@ bool DkimSession::take_own_headers() {
             const auto answer = key_answer(*context_, key_names[at]);
             if (key_refused(answer, signature))
                 continue;
-            if (answer->status != dns::Status::ok || answer->records.size() != 1)
-                return false;
+            if (answer->status != dns::Status::ok)
+                return false; // an ok answer key_refused() leaves has one record
             auto& candidate = signature.candidate;
             const std::string& record = answer->records.front().text;
             if (signature.fields.algorithm == "ed25519-sha256") {

@@ -171,18 +171,15 @@ void add_signing_fields(util::LogRecord& record, const Report& report) {
     if (report.signing == "off")
         return;
     record.kv("sign", report.signing);
-    // d= as signed (the parent domain under dkim_sign_subdomains), else the From domain whose
-    // keys were looked up.
-    std::string domains, selectors;
-    for (const auto& signature : report.signatures) {
-        if (("," + domains + ",").find("," + signature.domain + ",") == std::string::npos)
-            domains += (domains.empty() ? "" : ",") + signature.domain;
+    // d= as signed (the keys of one table line's domain: the parent's under
+    // dkim_sign_subdomains), else the From domain whose keys were looked up.
+    const std::string& domain =
+        report.signatures.empty() ? report.signing_domain : report.signatures.front().domain;
+    if (!domain.empty())
+        record.kv("d", domain);
+    std::string selectors;
+    for (const auto& signature : report.signatures)
         selectors += (selectors.empty() ? "" : ",") + signature.selector;
-    }
-    if (domains.empty())
-        domains = report.signing_domain;
-    if (!domains.empty())
-        record.kv("d", domains);
     if (!selectors.empty())
         record.kv("s", selectors);
     if (!report.signing_error.empty())
